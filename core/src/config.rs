@@ -1,0 +1,564 @@
+//! The client configuration: Authlib's `register()` keys as plain data.
+//!
+//! [`ClientConfig`] holds every key Authlib's Django client accepts (DESIGN §2), with the
+//! same meaning, plus typed extras. It is `Clone`, has no type parameters and is built
+//! either in code (builder methods) or from a JSON value (the `AUTHLIB_OAUTH_CLIENTS`
+//! shape; the settings adapter uses [`ClientConfig::from_value`]).
+//!
+//! Unlike Authlib, an **unknown key is an error** naming the key and the client: a typo
+//! such as `client_kwargs.scpoe` must not silently turn a check off.
+
+use crate::error::ConfigError;
+use crate::secret::{ClientSecret, PrivateKeyMaterial};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Extra request parameters (`authorize_params`, `access_token_params`, …).
+///
+/// Scalar JSON values (strings, numbers, booleans) are accepted and sent as text, as a
+/// Python dict of `{'max_age': 300}` would be.
+pub type Params = BTreeMap<String, String>;
+
+/// How the client authenticates at the token endpoint
+/// ([OIDC Core §9](https://openid.net/specs/openid-connect-core-1_0.html#ClientAuthentication),
+/// [RFC 6749 §2.3](https://www.rfc-editor.org/rfc/rfc6749#section-2.3)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenEndpointAuthMethod {
+    /// HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the request body.
+    ClientSecretPost,
+    /// An HMAC-signed JWT assertion keyed by the client secret (RFC 7523).
+    ClientSecretJwt,
+    /// A JWT assertion signed with the client's private key (RFC 7523).
+    PrivateKeyJwt,
+    /// A public client: `client_id` in the body, no secret.
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    /// The registered name, e.g. `client_secret_basic`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+
+    /// Parses a registered name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "client_secret_basic" => Self::ClientSecretBasic,
+            "client_secret_post" => Self::ClientSecretPost,
+            "client_secret_jwt" => Self::ClientSecretJwt,
+            "private_key_jwt" => Self::PrivateKeyJwt,
+            "none" => Self::None,
+            _ => return None,
+        })
+    }
+}
+
+/// The PKCE challenge method ([RFC 7636 §4.2](https://www.rfc-editor.org/rfc/rfc7636#section-4.2)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CodeChallengeMethod {
+    /// SHA-256 of the verifier, the default for every code flow (RFC 9700 §2.1.1).
+    #[default]
+    S256,
+    /// PKCE turned off (`"code_challenge_method": false` or `"none"`), for providers that
+    /// reject the parameters. Not recommended.
+    Disabled,
+}
+
+/// Where the access token goes on resource requests
+/// ([RFC 6750 §2](https://www.rfc-editor.org/rfc/rfc6750#section-2)). Never the query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TokenPlacement {
+    /// `Authorization: Bearer …` (the default).
+    #[default]
+    Header,
+    /// `access_token` form parameter in the body (RFC 6750 §2.2).
+    Body,
+}
+
+/// Authlib's `client_kwargs`: options of the OAuth session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientKwargs {
+    /// Space-separated scopes (a JSON list is joined with spaces).
+    pub scope: Option<String>,
+    /// Token endpoint authentication; when `None`, chosen from the secret and the
+    /// provider's `token_endpoint_auth_methods_supported`.
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    /// PKCE method; S256 unless turned off.
+    pub code_challenge_method: CodeChallengeMethod,
+    /// Where the access token goes on resource requests.
+    pub token_placement: TokenPlacement,
+    /// Seconds of clock leeway for `exp`/`iat`/`nbf` and for "refresh before expiry" (default 60).
+    pub leeway: Option<u64>,
+    /// Network timeout in seconds, for HTTP adapters (default 10).
+    pub timeout: Option<f64>,
+    /// The redirect URI (also accepted at the top level).
+    pub redirect_uri: Option<String>,
+    /// `response_mode` to ask for (e.g. `form_post`).
+    pub response_mode: Option<String>,
+    /// How many pending authorizations a session keeps (default 8).
+    pub max_pending: Option<usize>,
+    /// Seconds a pending authorization stays valid (default 600).
+    pub pending_ttl: Option<u64>,
+    /// Oldest acceptable ID token `iat`, in seconds before now (default 600).
+    pub id_token_max_age: Option<u64>,
+    /// Send UserInfo requests as POST with the token in the body instead of a GET with a
+    /// Bearer header.
+    pub userinfo_post: bool,
+}
+
+/// One registered client: every Authlib key (DESIGN §2) plus typed extras.
+///
+/// ```
+/// use rpkit::config::ClientConfig;
+/// let github = ClientConfig::new("github")
+///     .client_id("my-id")
+///     .client_secret("my-secret")
+///     .authorize_url("https://github.com/login/oauth/authorize")
+///     .access_token_url("https://github.com/login/oauth/access_token")
+///     .api_base_url("https://api.github.com/")
+///     .scope("user:email");
+/// assert_eq!(github.scope_str(), Some("user:email"));
+/// assert!(format!("{github:?}").contains("[redacted]"));
+///
+/// // The same client as a Django project writes it in AUTHLIB_OAUTH_CLIENTS:
+/// let json = serde_json::json!({
+///     "client_id": "my-id",
+///     "client_secret": "my-secret",
+///     "access_token_url": "https://github.com/login/oauth/access_token",
+///     "authorize_url": "https://github.com/login/oauth/authorize",
+///     "api_base_url": "https://api.github.com/",
+///     "client_kwargs": {"scope": "user:email"}
+/// });
+/// let loaded = ClientConfig::from_value("github", &json).unwrap();
+/// assert_eq!(loaded.client_id.as_deref(), Some("my-id"));
+///
+/// // A typo is an error that names the client and the key:
+/// let typo = serde_json::json!({"client_kwargs": {"scpoe": "openid"}});
+/// let err = ClientConfig::from_value("github", &typo).unwrap_err();
+/// assert_eq!(err.to_string(), "client `github`: unknown key `client_kwargs.scpoe`");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientConfig {
+    /// The registered name (`github`, `google`, …).
+    pub name: String,
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `client_secret`.
+    pub client_secret: Option<ClientSecret>,
+    /// The authorization endpoint.
+    pub authorize_url: Option<String>,
+    /// Extra authorization request parameters.
+    pub authorize_params: Params,
+    /// The token endpoint.
+    pub access_token_url: Option<String>,
+    /// Extra code-exchange parameters.
+    pub access_token_params: Params,
+    /// Endpoint for refresh requests (else the token endpoint). Authlib ignores it; we don't.
+    pub refresh_token_url: Option<String>,
+    /// Extra refresh parameters.
+    pub refresh_token_params: Params,
+    /// Base URL for resource calls (`get("user", …)`).
+    pub api_base_url: Option<String>,
+    /// The discovery document (`…/.well-known/openid-configuration`).
+    pub server_metadata_url: Option<String>,
+    /// OAuth session options.
+    pub client_kwargs: ClientKwargs,
+    /// OAuth 1.0a request-token endpoint.
+    pub request_token_url: Option<String>,
+    /// OAuth 1.0a request-token parameters.
+    pub request_token_params: Params,
+    /// The provider's JWKS (else discovered).
+    pub jwks_uri: Option<String>,
+    /// The expected issuer (else derived from `server_metadata_url`).
+    pub issuer: Option<String>,
+    /// The UserInfo endpoint (else discovered).
+    pub userinfo_endpoint: Option<String>,
+    /// The end-session endpoint (else discovered).
+    pub end_session_endpoint: Option<String>,
+    /// Allowed ID token algorithms (else the metadata's, intersected with what rpkit
+    /// supports; default `RS256`). HS* must be listed here explicitly.
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// User agent for HTTP adapters.
+    pub user_agent: Option<String>,
+    /// The redirect URI (Authlib passes it per call; it may be fixed here).
+    pub redirect_uri: Option<String>,
+    /// Private key (PEM or JWK) for `private_key_jwt`.
+    pub private_key: Option<PrivateKeyMaterial>,
+    /// `kid` to put in `private_key_jwt` assertions.
+    pub private_key_id: Option<String>,
+    /// Private key (PEM or JWK) to decrypt encrypted ID tokens / UserInfo. When set,
+    /// unencrypted ID tokens are rejected.
+    pub decryption_key: Option<PrivateKeyMaterial>,
+}
+
+/// Default clock leeway in seconds.
+pub const DEFAULT_LEEWAY: u64 = 60;
+/// Default lifetime of a pending authorization in seconds.
+pub const DEFAULT_PENDING_TTL: u64 = 600;
+/// Default number of pending authorizations per session.
+pub const DEFAULT_MAX_PENDING: usize = 8;
+/// Default HTTP timeout in seconds.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+
+const WELL_KNOWN_OIDC: &str = "/.well-known/openid-configuration";
+const WELL_KNOWN_OAUTH: &str = "/.well-known/oauth-authorization-server";
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+                self.$field = Some(value.into());
+                self
+            }
+        )*
+    };
+}
+
+impl ClientConfig {
+    /// An empty configuration for the client registered as `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        ClientConfig { name: name.into(), ..Default::default() }
+    }
+
+    setters! {
+        /// Sets `client_id`.
+        client_id: String,
+        /// Sets `client_secret`.
+        client_secret: ClientSecret,
+        /// Sets the authorization endpoint.
+        authorize_url: String,
+        /// Sets the token endpoint.
+        access_token_url: String,
+        /// Sets the refresh endpoint.
+        refresh_token_url: String,
+        /// Sets the resource base URL.
+        api_base_url: String,
+        /// Sets the discovery URL.
+        server_metadata_url: String,
+        /// Sets the JWKS URL.
+        jwks_uri: String,
+        /// Sets the expected issuer.
+        issuer: String,
+        /// Sets the UserInfo endpoint.
+        userinfo_endpoint: String,
+        /// Sets the end-session endpoint.
+        end_session_endpoint: String,
+        /// Sets the user agent.
+        user_agent: String,
+        /// Sets the redirect URI.
+        redirect_uri: String,
+        /// Sets the `private_key_jwt` key (PEM or JWK text).
+        private_key: PrivateKeyMaterial,
+        /// Sets the `kid` of the `private_key_jwt` key.
+        private_key_id: String,
+        /// Sets the JWE decryption key (PEM or JWK text).
+        decryption_key: PrivateKeyMaterial,
+    }
+
+    /// Sets the scope (`client_kwargs.scope`).
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.client_kwargs.scope = Some(scope.into());
+        self
+    }
+
+    /// Sets the token endpoint authentication method.
+    #[must_use]
+    pub fn token_endpoint_auth_method(mut self, method: TokenEndpointAuthMethod) -> Self {
+        self.client_kwargs.token_endpoint_auth_method = Some(method);
+        self
+    }
+
+    /// Sets the allowed ID token algorithms.
+    #[must_use]
+    pub fn id_token_algs<I, S>(mut self, algs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.id_token_signing_alg_values_supported = Some(algs.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Adds an authorization request parameter.
+    #[must_use]
+    pub fn authorize_param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.authorize_params.insert(key.into(), value.into());
+        self
+    }
+
+    /// The scope string, if any.
+    pub fn scope_str(&self) -> Option<&str> {
+        self.client_kwargs.scope.as_deref()
+    }
+
+    /// Whether the scope contains `openid` (an OpenID Connect flow).
+    pub fn is_openid(&self) -> bool {
+        self.scope_str().is_some_and(|s| s.split(' ').any(|x| x == "openid"))
+    }
+
+    /// The clock leeway in seconds.
+    pub fn leeway(&self) -> u64 {
+        self.client_kwargs.leeway.unwrap_or(DEFAULT_LEEWAY)
+    }
+
+    /// The expected issuer: `issuer` if set, else `server_metadata_url` without its
+    /// well-known suffix (OIDC Discovery §4; RFC 8414 §3 inserts the suffix after the host).
+    pub fn expected_issuer(&self) -> Option<String> {
+        if let Some(iss) = &self.issuer {
+            return Some(iss.clone());
+        }
+        let url = self.server_metadata_url.as_deref()?;
+        if let Some(base) = url.strip_suffix(WELL_KNOWN_OIDC) {
+            return Some(base.to_owned());
+        }
+        if let Some(idx) = url.find(WELL_KNOWN_OAUTH) {
+            let (head, tail) = url.split_at(idx);
+            return Some(format!("{head}{}", &tail[WELL_KNOWN_OAUTH.len()..]));
+        }
+        None
+    }
+
+    /// A [`ConfigError::Missing`] for `key` on this client.
+    pub fn missing(&self, key: &str) -> ConfigError {
+        ConfigError::Missing { client: self.name.clone(), key: key.to_owned() }
+    }
+
+    /// Reads a configuration from the `AUTHLIB_OAUTH_CLIENTS` JSON shape.
+    ///
+    /// # Errors
+    /// [`ConfigError::UnknownKey`] for a key rpkit does not know (with its path, e.g.
+    /// `client_kwargs.scpoe`); [`ConfigError::Invalid`] for a value of the wrong type. The
+    /// offending value is never part of the error (it may be a secret).
+    pub fn from_value(name: &str, value: &Value) -> Result<Self, ConfigError> {
+        let obj = value.as_object().ok_or_else(|| invalid(name, "", "an object of client settings"))?;
+        let mut cfg = ClientConfig::new(name);
+        for (key, v) in obj {
+            cfg.set_key(key, v)?;
+        }
+        Ok(cfg)
+    }
+
+    /// Sets one top-level key from a JSON value, as [`ClientConfig::from_value`] does.
+    /// The settings adapter uses it for environment overrides.
+    ///
+    /// # Errors
+    /// As [`ClientConfig::from_value`].
+    pub fn set_key(&mut self, key: &str, v: &Value) -> Result<(), ConfigError> {
+        let name = self.name.clone();
+        let n = name.as_str();
+        match key {
+            "client_id" => self.client_id = opt_string(n, key, v)?,
+            "client_secret" => self.client_secret = opt_string(n, key, v)?.map(ClientSecret::new),
+            "authorize_url" => self.authorize_url = opt_string(n, key, v)?,
+            "authorize_params" => self.authorize_params = params(n, key, v)?,
+            "access_token_url" => self.access_token_url = opt_string(n, key, v)?,
+            "access_token_params" => self.access_token_params = params(n, key, v)?,
+            "refresh_token_url" => self.refresh_token_url = opt_string(n, key, v)?,
+            "refresh_token_params" => self.refresh_token_params = params(n, key, v)?,
+            "api_base_url" => self.api_base_url = opt_string(n, key, v)?,
+            "server_metadata_url" => self.server_metadata_url = opt_string(n, key, v)?,
+            "request_token_url" => self.request_token_url = opt_string(n, key, v)?,
+            "request_token_params" => self.request_token_params = params(n, key, v)?,
+            "jwks_uri" => self.jwks_uri = opt_string(n, key, v)?,
+            "issuer" => self.issuer = opt_string(n, key, v)?,
+            "userinfo_endpoint" => self.userinfo_endpoint = opt_string(n, key, v)?,
+            "end_session_endpoint" => self.end_session_endpoint = opt_string(n, key, v)?,
+            "user_agent" => self.user_agent = opt_string(n, key, v)?,
+            "redirect_uri" => self.redirect_uri = opt_string(n, key, v)?,
+            "private_key" => self.private_key = opt_key_material(n, key, v)?,
+            "private_key_id" => self.private_key_id = opt_string(n, key, v)?,
+            "decryption_key" => self.decryption_key = opt_key_material(n, key, v)?,
+            "id_token_signing_alg_values_supported" => {
+                self.id_token_signing_alg_values_supported = match v {
+                    Value::Null => None,
+                    _ => Some(string_list(n, key, v)?),
+                }
+            }
+            "client_kwargs" => self.client_kwargs = client_kwargs(n, v)?,
+            _ => return Err(ConfigError::UnknownKey { client: name, key: key.to_owned() }),
+        }
+        Ok(())
+    }
+
+    /// Sets one `client_kwargs` key from a JSON value.
+    ///
+    /// # Errors
+    /// As [`ClientConfig::from_value`].
+    pub fn set_kwarg(&mut self, key: &str, v: &Value) -> Result<(), ConfigError> {
+        set_kwarg(&self.name.clone(), &mut self.client_kwargs, key, v)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientConfig {
+    /// Deserializes without a name (the name is usually the key it is stored under; set
+    /// [`ClientConfig::name`] afterwards, or use [`ClientConfig::from_value`]).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        ClientConfig::from_value("(unnamed)", &v).map_err(serde::de::Error::custom)
+    }
+}
+
+fn invalid(client: &str, key: &str, expected: &str) -> ConfigError {
+    ConfigError::Invalid { client: client.to_owned(), key: key.to_owned(), expected: expected.to_owned() }
+}
+
+fn opt_string(client: &str, key: &str, v: &Value) -> Result<Option<String>, ConfigError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        _ => Err(invalid(client, key, "a string")),
+    }
+}
+
+fn opt_key_material(client: &str, key: &str, v: &Value) -> Result<Option<PrivateKeyMaterial>, ConfigError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(PrivateKeyMaterial::new(s.clone()))),
+        Value::Object(_) => Ok(Some(PrivateKeyMaterial::new(v.to_string()))),
+        _ => Err(invalid(client, key, "a PEM string or a JWK object")),
+    }
+}
+
+fn string_list(client: &str, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
+    match v {
+        Value::String(s) => Ok(s.split_whitespace().map(str::to_owned).collect()),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| invalid(client, key, "a list of strings")))
+            .collect(),
+        _ => Err(invalid(client, key, "a list of strings")),
+    }
+}
+
+fn params(client: &str, key: &str, v: &Value) -> Result<Params, ConfigError> {
+    let obj = match v {
+        Value::Null => return Ok(Params::new()),
+        Value::Object(o) => o,
+        _ => return Err(invalid(client, key, "an object of parameters")),
+    };
+    let mut out = Params::new();
+    for (k, val) in obj {
+        let text = match val {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => continue,
+            _ => return Err(invalid(client, &format!("{key}.{k}"), "a string, number or boolean")),
+        };
+        out.insert(k.clone(), text);
+    }
+    Ok(out)
+}
+
+fn client_kwargs(client: &str, v: &Value) -> Result<ClientKwargs, ConfigError> {
+    let mut kw = ClientKwargs::default();
+    let obj: &Map<String, Value> = match v {
+        Value::Null => return Ok(kw),
+        Value::Object(o) => o,
+        _ => return Err(invalid(client, "client_kwargs", "an object")),
+    };
+    for (key, val) in obj {
+        set_kwarg(client, &mut kw, key, val)?;
+    }
+    Ok(kw)
+}
+
+fn set_kwarg(client: &str, kw: &mut ClientKwargs, key: &str, v: &Value) -> Result<(), ConfigError> {
+    let path = format!("client_kwargs.{key}");
+    let p = path.as_str();
+    match key {
+        "scope" => {
+            kw.scope = match v {
+                Value::Null => None,
+                _ => Some(string_list(client, p, v)?.join(" ")),
+            }
+        }
+        "token_endpoint_auth_method" => {
+            kw.token_endpoint_auth_method = match v {
+                Value::Null => None,
+                Value::String(s) => Some(TokenEndpointAuthMethod::parse(s).ok_or_else(|| {
+                    invalid(
+                        client,
+                        p,
+                        "one of client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none",
+                    )
+                })?),
+                _ => return Err(invalid(client, p, "a string")),
+            }
+        }
+        "code_challenge_method" => {
+            kw.code_challenge_method = match v {
+                Value::String(s) if s == "S256" => CodeChallengeMethod::S256,
+                Value::String(s) if s == "none" => CodeChallengeMethod::Disabled,
+                Value::Bool(false) | Value::Null => CodeChallengeMethod::Disabled,
+                _ => {
+                    return Err(invalid(
+                        client,
+                        p,
+                        "\"S256\" (or false/\"none\" to turn PKCE off; \"plain\" is not offered)",
+                    ))
+                }
+            }
+        }
+        "token_placement" => {
+            kw.token_placement = match v.as_str() {
+                Some("header") => TokenPlacement::Header,
+                Some("body") => TokenPlacement::Body,
+                _ => return Err(invalid(client, p, "\"header\" or \"body\" (tokens are never put in the query)")),
+            }
+        }
+        "leeway" => kw.leeway = opt_u64(client, p, v)?,
+        "max_pending" => {
+            kw.max_pending = opt_u64(client, p, v)?
+                .map(|n| {
+                    usize::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| invalid(client, p, "a positive integer"))
+                })
+                .transpose()?
+        }
+        "pending_ttl" => kw.pending_ttl = opt_u64(client, p, v)?,
+        "id_token_max_age" => kw.id_token_max_age = opt_u64(client, p, v)?,
+        "timeout" => {
+            kw.timeout = match v {
+                Value::Null => None,
+                Value::Number(n) => Some(
+                    n.as_f64()
+                        .filter(|t| *t > 0.0 && t.is_finite())
+                        .ok_or_else(|| invalid(client, p, "a positive number of seconds"))?,
+                ),
+                _ => return Err(invalid(client, p, "a positive number of seconds")),
+            }
+        }
+        "redirect_uri" => kw.redirect_uri = opt_string(client, p, v)?,
+        "response_mode" => kw.response_mode = opt_string(client, p, v)?,
+        "userinfo_post" => {
+            kw.userinfo_post = match v {
+                Value::Bool(b) => *b,
+                Value::Null => false,
+                _ => return Err(invalid(client, p, "a boolean")),
+            }
+        }
+        _ => return Err(ConfigError::UnknownKey { client: client.to_owned(), key: path }),
+    }
+    Ok(())
+}
+
+fn opt_u64(client: &str, key: &str, v: &Value) -> Result<Option<u64>, ConfigError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_u64().map(Some).ok_or_else(|| invalid(client, key, "a non-negative integer")),
+        Value::String(s) => s.parse().map(Some).map_err(|_| invalid(client, key, "a non-negative integer")),
+        _ => Err(invalid(client, key, "a non-negative integer")),
+    }
+}

@@ -1,0 +1,239 @@
+//! The core's error type: one `#[non_exhaustive]` enum with typed sub-enums.
+//!
+//! Programs match on variants (`Error::State(StateError::Expired)`,
+//! `Error::IdToken(IdTokenError::Audience { .. })`), people read the `Display` text.
+//! No variant carries a secret, an authorization code, a verifier or a whole token;
+//! what the provider said (`error`, `error_description`, `error_uri`) is kept verbatim.
+
+use std::fmt;
+
+pub use crate::callback::CallbackError;
+pub use crate::discovery::DiscoveryError;
+pub use crate::id_token::IdTokenError;
+pub use crate::jose::JoseError;
+pub use crate::logout::LogoutError;
+pub use crate::token::TokenError;
+pub use crate::userinfo::UserInfoError;
+
+/// Everything the sans-IO core can report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The callback's `state` did not lead to a pending authorization.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The provider answered with an OAuth error (authorization or token endpoint).
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// A refresh failed with `invalid_grant`: the user has to log in again.
+    #[error("the refresh token was rejected, the user must log in again: {0}")]
+    ReauthenticationRequired(ProviderError),
+    /// A refresh was needed but the token has no refresh token; nothing was sent.
+    #[error("the token has expired and holds no refresh token")]
+    NoRefreshToken,
+    /// The authorization response (callback) was unacceptable.
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    /// The token endpoint's response was unacceptable.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The ID token failed validation.
+    #[error(transparent)]
+    IdToken(#[from] IdTokenError),
+    /// A JOSE object (JWS, JWE, JWK, JWKS) was unacceptable.
+    #[error(transparent)]
+    Jose(#[from] JoseError),
+    /// Provider metadata was unacceptable.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    /// The UserInfo response was unacceptable.
+    #[error(transparent)]
+    UserInfo(#[from] UserInfoError),
+    /// A logout response or logout token was unacceptable.
+    #[error(transparent)]
+    Logout(#[from] LogoutError),
+    /// An endpoint answered with an unexpected HTTP status (and no OAuth error body).
+    #[error("the {endpoint} endpoint answered with HTTP status {status}")]
+    Http {
+        /// Which endpoint.
+        endpoint: Endpoint,
+        /// The status code.
+        status: u16,
+    },
+    /// A response body was not what the protocol says it must be.
+    #[error("malformed {what}")]
+    Malformed {
+        /// What was wrong, e.g. "token response: `expires_in` is not a number".
+        what: String,
+    },
+    /// A response body exceeded the size limit and was not parsed.
+    #[error("the {endpoint} response is larger than {limit} bytes")]
+    TooLarge {
+        /// Which endpoint.
+        endpoint: Endpoint,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The random source failed.
+    #[error("the random source failed")]
+    Random,
+}
+
+impl Error {
+    /// A [`Error::Malformed`] with the given description.
+    pub fn malformed(what: impl Into<String>) -> Self {
+        Error::Malformed { what: what.into() }
+    }
+
+    /// The provider's OAuth `error` code, when this error carries one.
+    pub fn provider_error_code(&self) -> Option<&str> {
+        match self {
+            Error::Provider(p) | Error::ReauthenticationRequired(p) => Some(&p.error),
+            _ => None,
+        }
+    }
+}
+
+/// The endpoint a response came from, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// The authorization endpoint (its redirect back to us).
+    Authorization,
+    /// The token endpoint.
+    Token,
+    /// The UserInfo endpoint.
+    UserInfo,
+    /// The discovery (server metadata) document.
+    Discovery,
+    /// The JWKS document.
+    Jwks,
+    /// A protected resource under `api_base_url`.
+    Resource,
+    /// The end-session endpoint.
+    EndSession,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Endpoint::Authorization => "authorization",
+            Endpoint::Token => "token",
+            Endpoint::UserInfo => "UserInfo",
+            Endpoint::Discovery => "discovery",
+            Endpoint::Jwks => "JWKS",
+            Endpoint::Resource => "resource",
+            Endpoint::EndSession => "end-session",
+        })
+    }
+}
+
+/// Why a `state` did not match a pending authorization (or logout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The response carried no `state` parameter.
+    #[error("the response has no `state` parameter")]
+    Missing,
+    /// No pending entry has this state. When the session holds no pending entry at all,
+    /// the session cookie was probably lost (`session_empty`).
+    #[error("the `state` matches no pending request{}", if *session_empty { " (the session holds none: was the session cookie lost?)" } else { "" })]
+    Unknown {
+        /// The session held no pending entry at all.
+        session_empty: bool,
+    },
+    /// The pending entry existed but is older than its lifetime.
+    #[error("the pending request for this `state` has expired")]
+    Expired,
+}
+
+/// An OAuth 2.0 error response ([RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1),
+/// [§5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)), kept as the provider sent it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the provider answered `{error}`{}", .description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+pub struct ProviderError {
+    /// The `error` code, e.g. `access_denied`, `invalid_grant`.
+    pub error: String,
+    /// `error_description`, if any.
+    pub description: Option<String>,
+    /// `error_uri`, if any.
+    pub uri: Option<String>,
+}
+
+impl ProviderError {
+    /// An error with only a code.
+    pub fn new(error: impl Into<String>) -> Self {
+        ProviderError { error: error.into(), description: None, uri: None }
+    }
+}
+
+/// A client configuration (or settings entry) that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A key that rpkit does not know: a typo must not silently disable a check.
+    #[error("client `{client}`: unknown key `{key}`")]
+    UnknownKey {
+        /// The client's registered name.
+        client: String,
+        /// The key path, e.g. `client_kwargs.scpoe`.
+        key: String,
+    },
+    /// A key with a value of the wrong shape.
+    #[error("client `{client}`: key `{key}`: expected {expected}")]
+    Invalid {
+        /// The client's registered name.
+        client: String,
+        /// The key path.
+        key: String,
+        /// What was expected (never the offending value: it may be a secret).
+        expected: String,
+    },
+    /// A value the requested operation needs is not configured (nor discovered).
+    #[error("client `{client}`: `{key}` is required for this operation and is not configured")]
+    Missing {
+        /// The client's registered name.
+        client: String,
+        /// The missing key.
+        key: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_error_messages_say_which() {
+        assert_eq!(StateError::Missing.to_string(), "the response has no `state` parameter");
+        assert!(StateError::Unknown { session_empty: true }.to_string().contains("session cookie"));
+        assert!(!StateError::Unknown { session_empty: false }.to_string().contains("cookie"));
+        assert!(StateError::Expired.to_string().contains("expired"));
+    }
+
+    #[test]
+    fn provider_error_keeps_the_code_and_description() {
+        let e = Error::Provider(ProviderError {
+            error: "access_denied".into(),
+            description: Some("user said no".into()),
+            uri: None,
+        });
+        assert_eq!(e.to_string(), "the provider answered `access_denied`: user said no");
+        assert_eq!(e.provider_error_code(), Some("access_denied"));
+    }
+
+    #[test]
+    fn config_errors_name_client_and_key() {
+        let e = ConfigError::UnknownKey { client: "github".into(), key: "scpoe".into() };
+        assert_eq!(e.to_string(), "client `github`: unknown key `scpoe`");
+    }
+
+    #[test]
+    fn http_errors_name_the_endpoint() {
+        let e = Error::Http { endpoint: Endpoint::Token, status: 500 };
+        assert_eq!(e.to_string(), "the token endpoint answered with HTTP status 500");
+    }
+}

@@ -1,0 +1,50 @@
+//! # rpkit — the relying-party kit, sans-IO core
+//!
+//! This crate contains no networking code and reads no clock: it builds
+//! `http::Request`s, consumes `http::Response`s, and takes the current time (`now`) and a
+//! random source as parameters. The caller — an HTTP adapter, the async
+//! [`client`](https://docs.rs/rpkit) layer, or your own stack — moves the bytes.
+//!
+//! ```text
+//!   your code / rpkit::client                         provider (OP / AS)
+//!   ─────────────────────────                         ──────────────────
+//!   authorize::AuthorizationRequest ──► URL ──► browser ──► authorization endpoint
+//!                 │ PendingAuthorization (serde) kept in the session
+//!   callback::parse(query | form_post) ◄── browser ◄── redirect with code, state, iss
+//!   token::exchange_request ────────► http::Request ──► token endpoint
+//!   token::parse_response(now) ◄───── http::Response ◄──
+//!   id_token::validate(jwks, now) ──► Ok(claims) | "fetch the JWKS (again)"
+//!   userinfo / resource / logout ───► http::Request ──► UserInfo, API, end-session
+//! ```
+//!
+//! Every step is a pure function or a small state value: feed it input and `now`, get a
+//! value, an error, or the next request to send. Tests drive it with an in-memory
+//! provider and a fixed clock.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod authorize;
+pub mod callback;
+pub mod claims;
+pub mod client_auth;
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod id_token;
+pub mod jose;
+pub mod jwks;
+pub mod logout;
+pub mod rand;
+pub mod resource;
+pub mod secret;
+pub mod time;
+pub mod token;
+pub mod userinfo;
+pub mod wire;
+
+pub use claims::Claims;
+pub use config::ClientConfig;
+pub use error::{Error, ProviderError, StateError};
+pub use time::UnixTime;
+pub use token::Token;
