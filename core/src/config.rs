@@ -562,3 +562,193 @@ fn opt_u64(client: &str, key: &str, v: &Value) -> Result<Option<u64>, ConfigErro
         _ => Err(invalid(client, key, "a non-negative integer")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn django_github_settings_load_unchanged() {
+        let v = json!({
+            "client_id": "GitHub Client ID",
+            "client_secret": "GitHub Client Secret",
+            "access_token_url": "https://github.com/login/oauth/access_token",
+            "authorize_url": "https://github.com/login/oauth/authorize",
+            "api_base_url": "https://api.github.com/",
+            "client_kwargs": {"scope": "user:email"}
+        });
+        let c = ClientConfig::from_value("github", &v).unwrap();
+        assert_eq!(c.name, "github");
+        assert_eq!(c.client_secret.as_ref().unwrap().secret(), "GitHub Client Secret");
+        assert_eq!(c.scope_str(), Some("user:email"));
+        assert!(!c.is_openid());
+    }
+
+    #[test]
+    fn every_design_key_is_accepted() {
+        let v = json!({
+            "client_id": "id", "client_secret": "s", "authorize_url": "https://a/", "authorize_params": {"prompt": "login", "max_age": 300, "x": true},
+            "access_token_url": "https://t/", "access_token_params": {}, "refresh_token_url": "https://r/", "refresh_token_params": {"a": "b"},
+            "api_base_url": "https://api/", "server_metadata_url": "https://op/.well-known/openid-configuration",
+            "client_kwargs": {"scope": ["openid", "email"], "token_endpoint_auth_method": "client_secret_post", "code_challenge_method": "S256",
+                "token_placement": "body", "leeway": 30, "timeout": 2.5, "redirect_uri": "https://rp/cb", "response_mode": "form_post",
+                "max_pending": 4, "pending_ttl": 120, "id_token_max_age": 300, "userinfo_post": true},
+            "request_token_url": null, "request_token_params": null, "jwks_uri": "https://op/jwks", "issuer": "https://op",
+            "userinfo_endpoint": "https://op/userinfo", "end_session_endpoint": "https://op/logout",
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"], "user_agent": "me", "redirect_uri": "https://rp/cb2",
+            "private_key": {"kty": "EC"}, "private_key_id": "k1", "decryption_key": "-----BEGIN PRIVATE KEY-----"
+        });
+        let c = ClientConfig::from_value("op", &v).unwrap();
+        assert_eq!(c.authorize_params.get("max_age").map(String::as_str), Some("300"));
+        assert_eq!(c.authorize_params.get("x").map(String::as_str), Some("true"));
+        assert_eq!(c.scope_str(), Some("openid email"));
+        assert!(c.is_openid());
+        assert_eq!(c.client_kwargs.token_endpoint_auth_method, Some(TokenEndpointAuthMethod::ClientSecretPost));
+        assert_eq!(c.client_kwargs.token_placement, TokenPlacement::Body);
+        assert_eq!(c.leeway(), 30);
+        assert_eq!(c.client_kwargs.timeout, Some(2.5));
+        assert_eq!(c.client_kwargs.max_pending, Some(4));
+        assert!(c.client_kwargs.userinfo_post);
+        assert_eq!(
+            c.id_token_signing_alg_values_supported.as_deref(),
+            Some(&["RS256".to_owned(), "ES256".to_owned()][..])
+        );
+        assert!(c.private_key.unwrap().secret().contains("EC"));
+    }
+
+    #[test]
+    fn unknown_top_level_key_names_key_and_client() {
+        let err = ClientConfig::from_value("google", &json!({"client_secrte": "x"})).unwrap_err();
+        assert_eq!(err, ConfigError::UnknownKey { client: "google".into(), key: "client_secrte".into() });
+    }
+
+    #[test]
+    fn unknown_client_kwargs_key_names_its_path() {
+        let err = ClientConfig::from_value("google", &json!({"client_kwargs": {"scpoe": "openid"}})).unwrap_err();
+        assert_eq!(err, ConfigError::UnknownKey { client: "google".into(), key: "client_kwargs.scpoe".into() });
+    }
+
+    #[test]
+    fn wrong_types_are_errors_that_do_not_echo_the_value() {
+        let err = ClientConfig::from_value("x", &json!({"client_secret": 123456789})).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "client_secret"));
+        assert!(!err.to_string().contains("123456789"));
+        let err = ClientConfig::from_value("x", &json!({"client_kwargs": {"leeway": -5}})).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "client_kwargs.leeway"));
+        let err = ClientConfig::from_value("x", &json!({"authorize_params": {"a": [1]}})).unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "authorize_params.a"));
+        assert!(ClientConfig::from_value("x", &json!("a string")).is_err());
+    }
+
+    #[test]
+    fn token_placement_in_the_query_is_refused() {
+        let err = ClientConfig::from_value("x", &json!({"client_kwargs": {"token_placement": "uri"}})).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { .. }));
+    }
+
+    #[test]
+    fn pkce_plain_is_refused_and_pkce_can_be_turned_off() {
+        assert!(ClientConfig::from_value("x", &json!({"client_kwargs": {"code_challenge_method": "plain"}})).is_err());
+        let c = ClientConfig::from_value("x", &json!({"client_kwargs": {"code_challenge_method": false}})).unwrap();
+        assert_eq!(c.client_kwargs.code_challenge_method, CodeChallengeMethod::Disabled);
+        assert_eq!(ClientConfig::new("y").client_kwargs.code_challenge_method, CodeChallengeMethod::S256);
+    }
+
+    #[test]
+    fn unknown_auth_method_is_refused() {
+        let err =
+            ClientConfig::from_value("x", &json!({"client_kwargs": {"token_endpoint_auth_method": "tls_client_auth"}}))
+                .unwrap_err();
+        assert!(matches!(&err, ConfigError::Invalid { key, .. } if key == "client_kwargs.token_endpoint_auth_method"));
+    }
+
+    #[test]
+    fn zero_max_pending_is_refused() {
+        assert!(ClientConfig::from_value("x", &json!({"client_kwargs": {"max_pending": 0}})).is_err());
+    }
+
+    #[test]
+    fn expected_issuer_comes_from_config_or_discovery_url() {
+        let c =
+            ClientConfig::new("a").server_metadata_url("https://op.example/tenant/.well-known/openid-configuration");
+        assert_eq!(c.expected_issuer().as_deref(), Some("https://op.example/tenant"));
+        let c = ClientConfig::new("a")
+            .server_metadata_url("https://op.example/.well-known/oauth-authorization-server/tenant");
+        assert_eq!(c.expected_issuer().as_deref(), Some("https://op.example/tenant"));
+        let c = c.issuer("https://explicit");
+        assert_eq!(c.expected_issuer().as_deref(), Some("https://explicit"));
+        assert_eq!(ClientConfig::new("a").server_metadata_url("https://op/meta.json").expected_issuer(), None);
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let c = ClientConfig::new("a").client_secret("s3cr3t-value").private_key("-----BEGIN PRIVATE KEY-----abc");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cr3t-value"));
+        assert!(!dbg.contains("BEGIN PRIVATE KEY"));
+    }
+
+    #[test]
+    fn deserialize_goes_through_the_same_checks() {
+        let ok: ClientConfig = serde_json::from_str(r#"{"client_id":"a"}"#).unwrap();
+        assert_eq!(ok.client_id.as_deref(), Some("a"));
+        let err = serde_json::from_str::<ClientConfig>(r#"{"clientid":"a"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown key `clientid`"));
+    }
+
+    #[test]
+    fn defaults_apply_when_keys_are_omitted() {
+        let c = ClientConfig::new("a");
+        assert_eq!(c.leeway(), DEFAULT_LEEWAY);
+        assert_eq!(c.client_kwargs.token_placement, TokenPlacement::Header);
+        assert!(c.client_kwargs.token_endpoint_auth_method.is_none());
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arb_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|n| json!(n)),
+                any::<f64>().prop_map(|f| json!(f)),
+                "[a-z_]{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(3, 24, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::btree_map(
+                        prop_oneof![
+                            Just("client_id".to_owned()),
+                            Just("client_kwargs".to_owned()),
+                            Just("scope".to_owned()),
+                            Just("leeway".to_owned()),
+                            Just("timeout".to_owned()),
+                            Just("authorize_params".to_owned()),
+                            Just("max_pending".to_owned()),
+                            "[a-z_]{1,10}"
+                        ],
+                        inner,
+                        0..5
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_settings_shaped_json_never_panics(v in arb_json()) {
+                let _ = ClientConfig::from_value("p", &v);
+            }
+
+            #[test]
+            fn arbitrary_text_never_panics(s in ".{0,200}") {
+                let _ = serde_json::from_str::<ClientConfig>(&s);
+            }
+        }
+    }
+}
