@@ -27,6 +27,8 @@
 pub mod authorize;
 pub mod callback;
 pub mod claims;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod client_auth;
 pub mod config;
 pub mod discovery;

@@ -1,0 +1,121 @@
+//! The two traits the async client drives the core over: [`HttpClient`] and [`Clock`].
+
+use crate::time::UnixTime;
+use async_trait::async_trait;
+use std::time::SystemTime;
+
+/// Sends one HTTP request and returns the whole response.
+///
+/// Implementations (`rpkit-reqwest`, `rpkit-hyper`, or your own) must:
+/// - **not follow redirects** (a token request redirected elsewhere would leak the code
+///   or credentials — RFC 9700 §4.11);
+/// - enforce a connect and total **timeout** and report it as [`TransportError::Timeout`];
+/// - stop reading a body past `max_body` bytes and report [`TransportError::TooLarge`]
+///   instead of growing memory;
+/// - send the request exactly as given (the core sets `Accept`, `Content-Type`,
+///   `Authorization`).
+///
+/// ```
+/// use rpkit::client::{HttpClient, TransportError};
+/// struct Refuse;
+/// #[async_trait::async_trait]
+/// impl HttpClient for Refuse {
+///     async fn send(&self, _req: http::Request<Vec<u8>>, _max_body: usize)
+///         -> Result<http::Response<Vec<u8>>, TransportError> {
+///         Err(TransportError::Connect("offline".into()))
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait HttpClient: Send + Sync + 'static {
+    /// Sends `request`; reads at most `max_body` bytes of the response body.
+    ///
+    /// # Errors
+    /// A [`TransportError`] for anything that kept a whole HTTP response from arriving.
+    /// An HTTP error status is **not** an error here: the core interprets it.
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        max_body: usize,
+    ) -> Result<http::Response<Vec<u8>>, TransportError>;
+}
+
+/// Why no response arrived.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The connect or total timeout fired.
+    #[error("the request timed out")]
+    Timeout,
+    /// The connection could not be made or broke.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// The response body exceeded the limit; reading stopped.
+    #[error("the response body exceeds {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Any other transport failure (TLS, protocol error, invalid URL).
+    #[error("transport error: {0}")]
+    Other(String),
+}
+
+/// The current time, for the async client (the core takes `now` as a parameter).
+pub trait Clock: Send + Sync + 'static {
+    /// Now, in seconds since the epoch.
+    fn now(&self) -> UnixTime;
+}
+
+/// The operating system's clock.
+///
+/// This is the one place in `rpkit` that reads the system time; everything below the
+/// client takes `now` as a parameter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_system_time(SystemTime::now())
+    }
+}
+
+/// A clock that returns what it was last set to, for tests.
+///
+/// ```
+/// use rpkit::client::{Clock, ManualClock};
+/// let clock = ManualClock::new(1_700_000_000);
+/// clock.advance(30);
+/// assert_eq!(clock.now().as_secs(), 1_700_000_030);
+/// ```
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicU64);
+
+impl ManualClock {
+    /// A clock stopped at `secs`.
+    pub fn new(secs: u64) -> Self {
+        ManualClock(std::sync::atomic::AtomicU64::new(secs))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, secs: u64) {
+        self.0.store(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixTime {
+        UnixTime::from_secs(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+impl<C: Clock> Clock for std::sync::Arc<C> {
+    fn now(&self) -> UnixTime {
+        (**self).now()
+    }
+}
