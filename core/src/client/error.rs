@@ -1,0 +1,66 @@
+//! The async client's error type.
+
+use super::http::TransportError;
+use crate::error::{Endpoint, Error};
+
+/// Everything the async client can report: a core error, or a transport failure.
+///
+/// `Clone` so that one outcome of a single-flight fetch or refresh can be handed to
+/// every waiter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The protocol core rejected something (see [`Error`]).
+    #[error(transparent)]
+    Core(#[from] Error),
+    /// No response arrived from an endpoint.
+    #[error("the {endpoint} request failed: {source}")]
+    Transport {
+        /// Which endpoint.
+        endpoint: Endpoint,
+        /// Why.
+        #[source]
+        source: TransportError,
+    },
+    /// No client is registered under this name.
+    #[error("no OAuth client is registered as `{name}`")]
+    UnknownClient {
+        /// The name asked for.
+        name: String,
+    },
+    /// The `fetch_token` hook found no token for this user.
+    #[error("no token is stored for this user and client `{name}`")]
+    NoToken {
+        /// The client name.
+        name: String,
+    },
+}
+
+impl ClientError {
+    /// Whether the provider failed (unreachable, timed out, 5xx, oversized or garbled
+    /// answer) rather than the request or the user's input being wrong. Web adapters
+    /// answer 502 for these and 400 for the rest.
+    pub fn is_provider_failure(&self) -> bool {
+        match self {
+            ClientError::Transport { .. } => true,
+            ClientError::Core(Error::Http { status, .. }) => *status >= 500,
+            ClientError::Core(Error::TooLarge { .. }) => true,
+            ClientError::Core(Error::Malformed { .. }) => true,
+            _ => false,
+        }
+    }
+
+    /// The provider's OAuth `error` code, if the provider sent one.
+    pub fn provider_error_code(&self) -> Option<&str> {
+        match self {
+            ClientError::Core(e) => e.provider_error_code(),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::error::ConfigError> for ClientError {
+    fn from(e: crate::error::ConfigError) -> Self {
+        ClientError::Core(Error::Config(e))
+    }
+}
