@@ -1,1 +1,1105 @@
-//! TODO
+//! The authorization request: the URL the browser is sent to, and what to remember.
+//!
+//! [RFC 6749 §4.1.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1),
+//! [RFC 7636 (PKCE)](https://www.rfc-editor.org/rfc/rfc7636),
+//! [OIDC Core §3.1.2.1](https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest),
+//! [RFC 9700 (OAuth 2.0 Security BCP)](https://www.rfc-editor.org/rfc/rfc9700).
+//!
+//! [`AuthorizationRequest::build`] returns the URL and a [`PendingAuthorization`] — the
+//! `state`, `nonce`, PKCE verifier, redirect URI and issue time the callback needs. The
+//! web framework keeps pending authorizations in the session as a [`PendingSet`], which
+//! is bounded (the oldest entry is dropped past capacity) and whose entries expire, so a
+//! cookie-backed session neither grows without bound nor accepts a stale `state`.
+
+use crate::config::{ClientConfig, CodeChallengeMethod, DEFAULT_MAX_PENDING, DEFAULT_PENDING_TTL};
+use crate::discovery::ProviderMetadata;
+use crate::error::{ConfigError, Error, StateError};
+use crate::rand::{random_token, SecureRandom};
+use crate::secret::{Nonce, PkceVerifier};
+use crate::time::UnixTime;
+use ring::digest;
+use serde::{Deserialize, Serialize};
+
+/// Random bytes in a `state` or `nonce` (256 bits; RFC 9700 §4.7 and DESIGN §3 ask ≥ 128).
+pub const STATE_BYTES: usize = 32;
+
+/// Length of a generated PKCE code verifier (RFC 7636 §4.1 allows 43 to 128).
+pub const PKCE_VERIFIER_LEN: usize = 64;
+
+/// The RFC 7636 §4.1 `unreserved` alphabet: `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
+const PKCE_ALPHABET: &[u8; 66] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+
+/// Parameters rpkit generates itself; neither `authorize_params` nor per-call extras may
+/// set them (doing so is a [`ConfigError::Invalid`], not silently ignored).
+pub const RESERVED_PARAMS: [&str; 6] =
+    ["response_type", "client_id", "state", "nonce", "code_challenge", "code_challenge_method"];
+
+/// An authorization request under construction (RFC 6749 §4.1.1, OIDC Core §3.1.2.1).
+///
+/// The URL carries, in this order: the endpoint's own query parameters, `response_type=code`,
+/// `client_id`, `redirect_uri`, `scope`, `state`, `nonce` (only when the scope contains
+/// `openid`), `code_challenge` and `code_challenge_method=S256` (unless
+/// `client_kwargs.code_challenge_method` is disabled), then `client_kwargs.response_mode`,
+/// `config.authorize_params`, and the per-call extras set on this builder.
+///
+/// Precedence for a value given in several places: per-call (later calls win over earlier
+/// ones) > `authorize_params` > `client_kwargs` / top-level configuration. `scope`,
+/// `redirect_uri`, `max_age` and `response_mode` may be given through
+/// [`param`](Self::param) or `authorize_params` as well; they are recorded in the
+/// [`PendingAuthorization`] wherever they came from.
+///
+/// # Errors
+/// See [`build`](Self::build).
+///
+/// # Security
+/// `state` and `nonce` are 256-bit random values; PKCE S256 is on by default. Setting a
+/// generated parameter (`state`, `nonce`, `client_id`, …) through `authorize_params` or
+/// [`param`](Self::param) is an error rather than being ignored, so that nobody believes
+/// their own `state` is in use.
+///
+/// ```
+/// use rpkit::authorize::{AuthorizationRequest, PendingSet};
+/// use rpkit::config::ClientConfig;
+/// use rpkit::rand::SystemRandom;
+/// use rpkit::UnixTime;
+///
+/// let config = ClientConfig::new("corp")
+///     .client_id("my-app")
+///     .authorize_url("https://op.example/authorize")
+///     .scope("openid email");
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let (url, pending) = AuthorizationRequest::new(&config)
+///     .redirect_uri("https://app.example/callback")
+///     .prompt("login")
+///     .build(&SystemRandom::new(), now)?;
+///
+/// assert!(url.as_str().starts_with("https://op.example/authorize?response_type=code&client_id=my-app"));
+/// assert!(pending.nonce().is_some()); // an OpenID Connect request carries a nonce
+/// assert!(pending.code_verifier().is_some()); // and PKCE S256
+///
+/// // Keep it in the session until the callback comes back.
+/// let mut session = PendingSet::default();
+/// session.insert(pending, PendingSet::max_for(&config));
+/// # Ok::<(), rpkit::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest<'a> {
+    config: &'a ClientConfig,
+    metadata: Option<&'a ProviderMetadata>,
+    params: Vec<(String, String)>,
+}
+
+impl<'a> AuthorizationRequest<'a> {
+    /// A request for the client `config`.
+    pub fn new(config: &'a ClientConfig) -> Self {
+        AuthorizationRequest { config, metadata: None, params: Vec::new() }
+    }
+
+    /// Provider metadata, for the `authorization_endpoint` when `authorize_url` is not
+    /// configured.
+    #[must_use]
+    pub fn metadata(mut self, metadata: &'a ProviderMetadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    /// The redirect URI for this request (else `redirect_uri` from the configuration).
+    #[must_use]
+    pub fn redirect_uri(self, uri: impl Into<String>) -> Self {
+        self.param("redirect_uri", uri)
+    }
+
+    /// The scope for this request, overriding `client_kwargs.scope`.
+    #[must_use]
+    pub fn scope(self, scope: impl Into<String>) -> Self {
+        self.param("scope", scope)
+    }
+
+    /// `prompt` (OIDC Core §3.1.2.1), e.g. `login`, `consent`, `none`.
+    #[must_use]
+    pub fn prompt(self, prompt: impl Into<String>) -> Self {
+        self.param("prompt", prompt)
+    }
+
+    /// `login_hint` (OIDC Core §3.1.2.1).
+    #[must_use]
+    pub fn login_hint(self, hint: impl Into<String>) -> Self {
+        self.param("login_hint", hint)
+    }
+
+    /// `max_age` in seconds (OIDC Core §3.1.2.1); remembered so that `auth_time` is checked.
+    #[must_use]
+    pub fn max_age(self, secs: u64) -> Self {
+        self.param("max_age", secs.to_string())
+    }
+
+    /// `acr_values` (OIDC Core §3.1.2.1).
+    #[must_use]
+    pub fn acr_values(self, values: impl Into<String>) -> Self {
+        self.param("acr_values", values)
+    }
+
+    /// `response_mode` (e.g. `form_post`), overriding `client_kwargs.response_mode`.
+    #[must_use]
+    pub fn response_mode(self, mode: impl Into<String>) -> Self {
+        self.param("response_mode", mode)
+    }
+
+    /// `ui_locales` (OIDC Core §3.1.2.1).
+    #[must_use]
+    pub fn ui_locales(self, locales: impl Into<String>) -> Self {
+        self.param("ui_locales", locales)
+    }
+
+    /// Any other parameter. Setting the same key twice keeps the last value. Keys in
+    /// [`RESERVED_PARAMS`] make [`build`](Self::build) fail.
+    #[must_use]
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        let value = value.into();
+        match self.params.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.params.push((key, value)),
+        }
+        self
+    }
+
+    /// Draws `state`, `nonce` and the PKCE verifier and builds the URL.
+    ///
+    /// Returns the URL to redirect the browser to, and the [`PendingAuthorization`] to
+    /// store (in a [`PendingSet`]) until the callback.
+    ///
+    /// # Errors
+    /// - [`Error::Config`] with [`ConfigError::Missing`] for `client_id`, or for
+    ///   `authorize_url` when neither it nor the metadata's `authorization_endpoint` is set;
+    /// - [`Error::Config`] with [`ConfigError::Invalid`] when `authorize_url` is not an
+    ///   absolute URL without fragment, when `authorize_params` or a per-call parameter
+    ///   sets one of [`RESERVED_PARAMS`], or when `max_age` is not a non-negative integer;
+    /// - [`Error::Malformed`] when the metadata's `authorization_endpoint` is not an
+    ///   absolute URL without fragment;
+    /// - [`Error::Random`] when the random source fails.
+    #[must_use = "the URL must be sent to the browser and the pending authorization stored"]
+    pub fn build(self, rng: &dyn SecureRandom, now: UnixTime) -> Result<(url::Url, PendingAuthorization), Error> {
+        let config = self.config;
+        let mut url = self.endpoint()?;
+        let client_id =
+            config.client_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| config.missing("client_id"))?;
+
+        let mut redirect_uri = config.redirect_uri.clone().or_else(|| config.client_kwargs.redirect_uri.clone());
+        let mut scope = config.client_kwargs.scope.clone();
+        let mut extras = Extras::default();
+        if let Some(mode) = &config.client_kwargs.response_mode {
+            extras.set("response_mode", mode);
+        }
+        let configured = config.authorize_params.iter().map(|(k, v)| (k, v, true));
+        let per_call = self.params.iter().map(|(k, v)| (k, v, false));
+        for (key, value, from_config) in configured.chain(per_call) {
+            if RESERVED_PARAMS.contains(&key.as_str()) {
+                let key = if from_config { format!("authorize_params.{key}") } else { key.clone() };
+                return Err(invalid(config, &key, "a parameter rpkit does not generate itself"));
+            }
+            match key.as_str() {
+                "redirect_uri" => redirect_uri = Some(value.clone()),
+                "scope" => scope = Some(value.clone()),
+                _ => extras.set(key, value),
+            }
+        }
+        let redirect_uri = redirect_uri.filter(|r| !r.is_empty());
+        let scope = scope.filter(|s| !s.trim().is_empty());
+        let max_age = match extras.get("max_age") {
+            Some(text) => Some(text.parse::<u64>().map_err(|_| invalid(config, "max_age", "a non-negative integer"))?),
+            None => None,
+        };
+        let response_mode = extras.get("response_mode").map(str::to_owned);
+        let openid = scope.as_deref().is_some_and(|s| s.split_ascii_whitespace().any(|x| x == "openid"));
+
+        let state = Nonce::new(random_token(rng, STATE_BYTES)?);
+        let nonce = if openid { Some(Nonce::new(random_token(rng, STATE_BYTES)?)) } else { None };
+        let code_verifier = match config.client_kwargs.code_challenge_method {
+            CodeChallengeMethod::S256 => Some(pkce_verifier(rng)?),
+            CodeChallengeMethod::Disabled => None,
+        };
+        let challenge = code_verifier.as_ref().map(pkce_challenge);
+
+        let mut ours: Vec<(&str, &str)> = vec![("response_type", "code"), ("client_id", client_id)];
+        if let Some(r) = &redirect_uri {
+            ours.push(("redirect_uri", r));
+        }
+        if let Some(s) = &scope {
+            ours.push(("scope", s));
+        }
+        ours.push(("state", state.secret()));
+        if let Some(n) = &nonce {
+            ours.push(("nonce", n.secret()));
+        }
+        if let Some(c) = &challenge {
+            ours.push(("code_challenge", c));
+            ours.push(("code_challenge_method", "S256"));
+        }
+        ours.extend(extras.0.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        append_query(&mut url, &ours);
+
+        let pending = PendingAuthorization {
+            client: config.name.clone(),
+            state,
+            nonce,
+            code_verifier,
+            redirect_uri,
+            scope,
+            max_age,
+            created_at: now,
+            response_mode,
+        };
+        Ok((url, pending))
+    }
+
+    fn endpoint(&self) -> Result<url::Url, Error> {
+        let config = self.config;
+        if let Some(text) = config.authorize_url.as_deref() {
+            return absolute_without_fragment(text)
+                .ok_or_else(|| invalid(config, "authorize_url", "an absolute URL without fragment"));
+        }
+        if let Some(text) = self.metadata.and_then(|m| m.authorization_endpoint.as_deref()) {
+            return absolute_without_fragment(text).ok_or_else(|| {
+                Error::malformed("provider metadata: `authorization_endpoint` is not an absolute URL without fragment")
+            });
+        }
+        Err(Error::Config(config.missing("authorize_url")))
+    }
+}
+
+/// Ordered parameters where setting a key again replaces its value in place.
+#[derive(Default)]
+struct Extras(Vec<(String, String)>);
+
+impl Extras {
+    fn set(&mut self, key: &str, value: &str) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => value.clone_into(&mut slot.1),
+            None => self.0.push((key.to_owned(), value.to_owned())),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+fn invalid(config: &ClientConfig, key: &str, expected: &str) -> Error {
+    Error::Config(ConfigError::Invalid {
+        client: config.name.clone(),
+        key: key.to_owned(),
+        expected: expected.to_owned(),
+    })
+}
+
+/// RFC 6749 §3.1: the endpoint URI is absolute and "MUST NOT include a fragment component".
+fn absolute_without_fragment(text: &str) -> Option<url::Url> {
+    url::Url::parse(text).ok().filter(|u| u.fragment().is_none() && !u.cannot_be_a_base())
+}
+
+/// Appends `ours` to the endpoint's query. The endpoint's own parameters are kept, except
+/// those with a name we send: RFC 6749 §3.1 forbids a parameter appearing twice, and ours
+/// must be the one the provider sees.
+fn append_query(url: &mut url::Url, ours: &[(&str, &str)]) {
+    let collides = url.query_pairs().any(|(k, _)| ours.iter().any(|(o, _)| *o == k));
+    if collides {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !ours.iter().any(|(o, _)| *o == k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.set_query(None);
+        let mut q = url.query_pairs_mut();
+        for (k, v) in &kept {
+            q.append_pair(k, v);
+        }
+    }
+    let mut q = url.query_pairs_mut();
+    for (k, v) in ours {
+        q.append_pair(k, v);
+    }
+}
+
+/// A fresh PKCE code verifier: [`PKCE_VERIFIER_LEN`] characters drawn uniformly from the
+/// whole RFC 7636 §4.1 alphabet (`A–Z a–z 0–9 - . _ ~`).
+///
+/// Bytes are drawn from `rng` and those ≥ 198 (3 × 66) are rejected, so every character is
+/// equally likely (about 383 bits of entropy).
+///
+/// # Errors
+/// [`Error::Random`] when the source fails, or keeps producing only rejected bytes.
+pub fn pkce_verifier(rng: &dyn SecureRandom) -> Result<PkceVerifier, Error> {
+    const LIMIT: u8 = (PKCE_ALPHABET.len() * 3) as u8;
+    let mut out = String::with_capacity(PKCE_VERIFIER_LEN);
+    let mut buf = [0u8; PKCE_VERIFIER_LEN];
+    // A healthy source accepts 77% of bytes; 32 rounds without 64 accepted bytes means
+    // the source is broken, which must not become an endless loop.
+    for _ in 0..32 {
+        rng.fill(&mut buf)?;
+        for &b in &buf {
+            if b < LIMIT && out.len() < PKCE_VERIFIER_LEN {
+                out.push(char::from(PKCE_ALPHABET[usize::from(b) % PKCE_ALPHABET.len()]));
+            }
+        }
+        if out.len() == PKCE_VERIFIER_LEN {
+            return Ok(PkceVerifier::new(out));
+        }
+    }
+    Err(Error::Random)
+}
+
+/// The S256 code challenge of `verifier`: `BASE64URL(SHA256(ASCII(verifier)))`
+/// ([RFC 7636 §4.2](https://www.rfc-editor.org/rfc/rfc7636#section-4.2)).
+///
+/// ```
+/// use rpkit::authorize::pkce_challenge;
+/// use rpkit::secret::PkceVerifier;
+/// // RFC 7636 Appendix B
+/// let v = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+/// assert_eq!(pkce_challenge(&v), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+/// ```
+pub fn pkce_challenge(verifier: &PkceVerifier) -> String {
+    crate::jose::b64::encode(digest::digest(&digest::SHA256, verifier.secret().as_bytes()).as_ref())
+}
+
+/// What must survive from the authorization request to the callback: `state`, `nonce`,
+/// PKCE verifier, redirect URI, scope, `max_age`, issue time and client name.
+///
+/// It is `serde` data that the web framework keeps in the session (inside a
+/// [`PendingSet`]); field names are abbreviated because sessions often live in cookies.
+/// It is not `Clone` (it holds the single-use PKCE verifier) and its `Debug` redacts the
+/// state, nonce and verifier.
+///
+/// ```
+/// use rpkit::authorize::{AuthorizationRequest, PendingAuthorization};
+/// use rpkit::config::ClientConfig;
+/// use rpkit::rand::SystemRandom;
+/// use rpkit::UnixTime;
+///
+/// let config = ClientConfig::new("github").client_id("id").authorize_url("https://github.com/login/oauth/authorize");
+/// let (_url, pending) = AuthorizationRequest::new(&config).build(&SystemRandom::new(), UnixTime::from_secs(1_700_000_000))?;
+/// let stored = serde_json::to_string(&pending).unwrap();
+/// let back: PendingAuthorization = serde_json::from_str(&stored).unwrap();
+/// assert_eq!(back.client(), "github");
+/// assert!(!format!("{back:?}").contains(back.state().secret()));
+/// # Ok::<(), rpkit::Error>(())
+/// ```
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    #[serde(rename = "c")]
+    client: String,
+    #[serde(rename = "s")]
+    state: Nonce,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    nonce: Option<Nonce>,
+    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
+    code_verifier: Option<PkceVerifier>,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    redirect_uri: Option<String>,
+    #[serde(rename = "sc", default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(rename = "ma", default, skip_serializing_if = "Option::is_none")]
+    max_age: Option<u64>,
+    #[serde(rename = "t")]
+    created_at: UnixTime,
+    #[serde(rename = "rm", default, skip_serializing_if = "Option::is_none")]
+    response_mode: Option<String>,
+}
+
+impl PendingAuthorization {
+    /// The registered name of the client that made the request.
+    pub fn client(&self) -> &str {
+        &self.client
+    }
+
+    /// The `state` sent.
+    pub fn state(&self) -> &Nonce {
+        &self.state
+    }
+
+    /// The `nonce` sent (OpenID Connect requests only).
+    pub fn nonce(&self) -> Option<&Nonce> {
+        self.nonce.as_ref()
+    }
+
+    /// The PKCE code verifier, for the token request (absent when PKCE is disabled).
+    pub fn code_verifier(&self) -> Option<&PkceVerifier> {
+        self.code_verifier.as_ref()
+    }
+
+    /// The PKCE code verifier, moved out for the token request (it is single-use).
+    pub fn take_code_verifier(&mut self) -> Option<PkceVerifier> {
+        self.code_verifier.take()
+    }
+
+    /// The `redirect_uri` sent, which the token request must repeat (RFC 6749 §4.1.3).
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.redirect_uri.as_deref()
+    }
+
+    /// The `scope` sent.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// Whether the scope sent contains `openid`.
+    pub fn is_openid(&self) -> bool {
+        self.scope.as_deref().is_some_and(|s| s.split_ascii_whitespace().any(|x| x == "openid"))
+    }
+
+    /// The `max_age` sent, so that the ID token's `auth_time` is checked against it.
+    pub fn max_age(&self) -> Option<u64> {
+        self.max_age
+    }
+
+    /// When the request was built.
+    pub fn created_at(&self) -> UnixTime {
+        self.created_at
+    }
+
+    /// The `response_mode` asked for, if any.
+    pub fn response_mode(&self) -> Option<&str> {
+        self.response_mode.as_deref()
+    }
+
+    fn is_expired(&self, now: UnixTime, ttl: u64) -> bool {
+        now.secs_since(self.created_at) > ttl
+    }
+}
+
+/// The pending authorizations of one session: bounded, expiring, single-use.
+///
+/// Several logins may be in flight in one browser (two tabs, two providers); each gets an
+/// entry. Inserting past capacity drops the oldest entry; entries older than their TTL
+/// are refused ([`StateError::Expired`]) and can be pruned. A matched entry is removed,
+/// so a replayed callback fails. It serializes as a plain JSON array of compact entries.
+///
+/// ```
+/// use rpkit::authorize::{AuthorizationRequest, PendingSet};
+/// use rpkit::config::ClientConfig;
+/// use rpkit::rand::SystemRandom;
+/// use rpkit::{StateError, UnixTime};
+///
+/// let config = ClientConfig::new("corp").client_id("id").authorize_url("https://op.example/authorize");
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let (_url, pending) = AuthorizationRequest::new(&config).build(&SystemRandom::new(), now)?;
+/// let state = pending.state().secret().to_owned();
+///
+/// let mut set = PendingSet::default();
+/// set.insert(pending, PendingSet::max_for(&config));
+/// let ttl = PendingSet::ttl_for(&config);
+/// assert!(set.take(Some(&state), now.plus(5), ttl).is_ok());
+/// // single use:
+/// assert_eq!(set.take(Some(&state), now.plus(6), ttl).unwrap_err(), StateError::Unknown { session_empty: true });
+/// # Ok::<(), rpkit::Error>(())
+/// ```
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PendingSet {
+    entries: Vec<PendingAuthorization>,
+}
+
+impl PendingSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The capacity configured for `config` (`client_kwargs.max_pending`, default
+    /// [`DEFAULT_MAX_PENDING`]).
+    pub fn max_for(config: &ClientConfig) -> usize {
+        config.client_kwargs.max_pending.unwrap_or(DEFAULT_MAX_PENDING)
+    }
+
+    /// The lifetime in seconds configured for `config` (`client_kwargs.pending_ttl`,
+    /// default [`DEFAULT_PENDING_TTL`]).
+    pub fn ttl_for(config: &ClientConfig) -> u64 {
+        config.client_kwargs.pending_ttl.unwrap_or(DEFAULT_PENDING_TTL)
+    }
+
+    /// Adds `pending`, then drops the oldest entries (by `created_at`, then insertion
+    /// order) until at most `max` remain. A `max` of 0 is treated as 1: the entry just
+    /// added is always kept.
+    pub fn insert(&mut self, pending: PendingAuthorization, max: usize) {
+        self.entries.push(pending);
+        let max = max.max(1);
+        while self.entries.len() > max {
+            let oldest = self.entries.iter().enumerate().min_by_key(|(i, e)| (e.created_at, *i)).map(|(i, _)| i);
+            match oldest {
+                Some(i) => drop(self.entries.remove(i)),
+                None => break,
+            }
+        }
+    }
+
+    /// How many entries are held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries, oldest inserted first.
+    pub fn iter(&self) -> impl Iterator<Item = &PendingAuthorization> {
+        self.entries.iter()
+    }
+
+    /// Removes entries older than `ttl` seconds at `now`.
+    pub fn prune_expired(&mut self, now: UnixTime, ttl: u64) {
+        self.entries.retain(|e| !e.is_expired(now, ttl));
+    }
+
+    /// Removes and returns the entry whose `state` equals `state`.
+    ///
+    /// # Errors
+    /// - [`StateError::Missing`] when `state` is `None` or empty;
+    /// - [`StateError::Unknown`] when no entry matches (`session_empty` when the set held
+    ///   nothing, which usually means the session cookie was lost);
+    /// - [`StateError::Expired`] when the matching entry is older than `ttl` seconds (it
+    ///   is removed all the same).
+    ///
+    /// # Security
+    /// `state` is compared with every entry in constant time, without stopping at a match,
+    /// so timing reveals neither the stored states nor which entry matched early.
+    pub fn take(&mut self, state: Option<&str>, now: UnixTime, ttl: u64) -> Result<PendingAuthorization, StateError> {
+        let state = state.filter(|s| !s.is_empty()).ok_or(StateError::Missing)?;
+        let session_empty = self.entries.is_empty();
+        let mut found = None;
+        for (i, entry) in self.entries.iter().enumerate() {
+            let equal = entry.state.ct_eq(state);
+            if equal && found.is_none() {
+                found = Some(i);
+            }
+        }
+        let index = found.ok_or(StateError::Unknown { session_empty })?;
+        let entry = self.entries.remove(index);
+        if entry.is_expired(now, ttl) {
+            return Err(StateError::Expired);
+        }
+        Ok(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rand::SeededRandom;
+    use std::collections::HashMap;
+
+    const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+    fn config() -> ClientConfig {
+        ClientConfig::new("corp")
+            .client_id("my-app")
+            .authorize_url("https://op.example/authorize")
+            .redirect_uri("https://app.example/cb")
+            .scope("openid email")
+    }
+
+    fn query(url: &url::Url) -> Vec<(String, String)> {
+        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    }
+
+    fn query_map(url: &url::Url) -> HashMap<String, String> {
+        query(url).into_iter().collect()
+    }
+
+    fn build(req: AuthorizationRequest<'_>) -> (url::Url, PendingAuthorization) {
+        req.build(&SeededRandom::new(1), NOW).unwrap()
+    }
+
+    fn pending_at(seed: u64, t: UnixTime) -> PendingAuthorization {
+        let cfg = config();
+        AuthorizationRequest::new(&cfg).build(&SeededRandom::new(seed), t).unwrap().1
+    }
+
+    #[test]
+    fn authorization_url_has_parameters_in_order() {
+        let cfg = config();
+        let (url, _) = build(AuthorizationRequest::new(&cfg).prompt("login"));
+        let names: Vec<String> = query(&url).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            [
+                "response_type",
+                "client_id",
+                "redirect_uri",
+                "scope",
+                "state",
+                "nonce",
+                "code_challenge",
+                "code_challenge_method",
+                "prompt"
+            ]
+        );
+        let q = query_map(&url);
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["client_id"], "my-app");
+        assert_eq!(q["redirect_uri"], "https://app.example/cb");
+        assert_eq!(q["scope"], "openid email");
+        assert_eq!(q["code_challenge_method"], "S256");
+    }
+
+    #[test]
+    fn authorization_url_keeps_existing_endpoint_query() {
+        let cfg = config().authorize_url("https://op.example/authorize?tenant=abc&x=1");
+        let (url, _) = build(AuthorizationRequest::new(&cfg));
+        let q = query(&url);
+        assert_eq!(q[0], ("tenant".to_owned(), "abc".to_owned()));
+        assert_eq!(q[1], ("x".to_owned(), "1".to_owned()));
+        assert_eq!(q[2].0, "response_type");
+    }
+
+    #[test]
+    fn endpoint_query_cannot_smuggle_a_second_state_or_client_id() {
+        let cfg = config().authorize_url("https://op.example/authorize?state=evil&tenant=abc&client_id=other");
+        let (url, pending) = build(AuthorizationRequest::new(&cfg));
+        let q = query(&url);
+        assert_eq!(q.iter().filter(|(k, _)| k == "state").count(), 1);
+        assert_eq!(q.iter().filter(|(k, _)| k == "client_id").count(), 1);
+        assert_eq!(q[0], ("tenant".to_owned(), "abc".to_owned()));
+        let q = query_map(&url);
+        assert_eq!(q["state"], pending.state().secret());
+        assert_eq!(q["client_id"], "my-app");
+    }
+
+    #[test]
+    fn configured_authorize_url_wins_over_metadata() {
+        let cfg = config();
+        let meta = ProviderMetadata {
+            issuer: "https://op.example".into(),
+            authorization_endpoint: Some("https://other.example/auth".into()),
+            ..Default::default()
+        };
+        let (url, _) = build(AuthorizationRequest::new(&cfg).metadata(&meta));
+        assert_eq!(url.host_str(), Some("op.example"));
+    }
+
+    #[test]
+    fn metadata_authorization_endpoint_is_used_when_not_configured() {
+        let mut cfg = config();
+        cfg.authorize_url = None;
+        let meta = ProviderMetadata {
+            issuer: "https://op.example".into(),
+            authorization_endpoint: Some("https://op.example/oauth2/auth".into()),
+            ..Default::default()
+        };
+        let (url, _) = build(AuthorizationRequest::new(&cfg).metadata(&meta));
+        assert_eq!(url.path(), "/oauth2/auth");
+    }
+
+    #[test]
+    fn missing_endpoint_is_a_config_error() {
+        let mut cfg = config();
+        cfg.authorize_url = None;
+        let err = AuthorizationRequest::new(&cfg).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert_eq!(err, Error::Config(ConfigError::Missing { client: "corp".into(), key: "authorize_url".into() }));
+    }
+
+    #[test]
+    fn malformed_endpoints_are_rejected() {
+        let cfg = config().authorize_url("/relative/path");
+        let err = AuthorizationRequest::new(&cfg).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::Invalid { ref key, .. }) if key == "authorize_url"));
+
+        let cfg = config().authorize_url("https://op.example/authorize#frag");
+        let err = AuthorizationRequest::new(&cfg).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::Invalid { .. })));
+
+        let mut cfg = config();
+        cfg.authorize_url = None;
+        let meta = ProviderMetadata { authorization_endpoint: Some("not a url".into()), ..Default::default() };
+        let err = AuthorizationRequest::new(&cfg).metadata(&meta).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert!(matches!(err, Error::Malformed { .. }));
+    }
+
+    #[test]
+    fn missing_client_id_is_a_config_error() {
+        let mut cfg = config();
+        cfg.client_id = None;
+        let err = AuthorizationRequest::new(&cfg).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert_eq!(err, Error::Config(ConfigError::Missing { client: "corp".into(), key: "client_id".into() }));
+    }
+
+    #[test]
+    fn state_and_nonce_are_256_bit_url_safe_and_recorded() {
+        let cfg = config();
+        let (url, pending) = build(AuthorizationRequest::new(&cfg));
+        let q = query_map(&url);
+        for value in [&q["state"], &q["nonce"]] {
+            assert_eq!(crate::jose::b64::decode(value).map(|b| b.len()), Some(STATE_BYTES));
+        }
+        assert_eq!(q["state"], pending.state().secret());
+        assert_eq!(Some(q["nonce"].as_str()), pending.nonce().map(Nonce::secret));
+        assert_ne!(q["state"], q["nonce"]);
+    }
+
+    #[test]
+    fn nonce_is_sent_only_for_openid_scopes() {
+        let cfg = config().scope("user:email");
+        let (url, pending) = build(AuthorizationRequest::new(&cfg));
+        assert!(!query_map(&url).contains_key("nonce"));
+        assert!(pending.nonce().is_none());
+        assert!(!pending.is_openid());
+
+        let (url, pending) = build(AuthorizationRequest::new(&cfg).scope("profile openid"));
+        assert!(query_map(&url).contains_key("nonce"));
+        assert!(pending.is_openid());
+        assert_eq!(pending.scope(), Some("profile openid"));
+    }
+
+    #[test]
+    fn openid_must_be_a_whole_scope_token_to_ask_for_a_nonce() {
+        let cfg = config().scope("openidx notopenid");
+        let (url, _) = build(AuthorizationRequest::new(&cfg));
+        assert!(!query_map(&url).contains_key("nonce"));
+    }
+
+    #[test]
+    fn pkce_challenge_matches_rfc7636_appendix_b() {
+        let v = PkceVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert_eq!(pkce_challenge(&v), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    }
+
+    #[test]
+    fn pkce_challenge_in_url_is_derived_from_the_stored_verifier() {
+        let cfg = config();
+        let (url, pending) = build(AuthorizationRequest::new(&cfg));
+        let verifier = pending.code_verifier().unwrap();
+        assert_eq!(query_map(&url)["code_challenge"], pkce_challenge(verifier));
+    }
+
+    #[test]
+    fn pkce_verifier_uses_the_full_unreserved_alphabet() {
+        let rng = SeededRandom::new(9);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let v = pkce_verifier(&rng).unwrap();
+            assert_eq!(v.secret().len(), PKCE_VERIFIER_LEN);
+            assert!((43..=128).contains(&v.secret().len()));
+            for b in v.secret().bytes() {
+                assert!(PKCE_ALPHABET.contains(&b), "byte {b} outside the RFC 7636 alphabet");
+                seen.insert(b);
+            }
+        }
+        assert_eq!(seen.len(), PKCE_ALPHABET.len(), "every alphabet character eventually appears");
+    }
+
+    #[test]
+    fn pkce_verifier_fails_on_a_source_that_only_yields_rejected_bytes() {
+        struct Stuck;
+        impl SecureRandom for Stuck {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+                dest.fill(0xff);
+                Ok(())
+            }
+        }
+        assert_eq!(pkce_verifier(&Stuck).unwrap_err(), Error::Random);
+    }
+
+    #[test]
+    fn random_source_failure_is_reported() {
+        struct Broken;
+        impl SecureRandom for Broken {
+            fn fill(&self, _: &mut [u8]) -> Result<(), Error> {
+                Err(Error::Random)
+            }
+        }
+        let cfg = config();
+        assert_eq!(AuthorizationRequest::new(&cfg).build(&Broken, NOW).unwrap_err(), Error::Random);
+    }
+
+    #[test]
+    fn pkce_can_be_disabled() {
+        let mut cfg = config();
+        cfg.client_kwargs.code_challenge_method = CodeChallengeMethod::Disabled;
+        let (url, pending) = build(AuthorizationRequest::new(&cfg));
+        let q = query_map(&url);
+        assert!(!q.contains_key("code_challenge"));
+        assert!(!q.contains_key("code_challenge_method"));
+        assert!(pending.code_verifier().is_none());
+    }
+
+    #[test]
+    fn same_seed_gives_the_same_url() {
+        let cfg = config();
+        let (a, _) = build(AuthorizationRequest::new(&cfg));
+        let (b, _) = build(AuthorizationRequest::new(&cfg));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn redirect_uri_per_call_wins_then_config_then_client_kwargs() {
+        let mut cfg = config();
+        cfg.client_kwargs.redirect_uri = Some("https://app.example/kwargs".into());
+        let (url, pending) = build(AuthorizationRequest::new(&cfg).redirect_uri("https://app.example/call"));
+        assert_eq!(query_map(&url)["redirect_uri"], "https://app.example/call");
+        assert_eq!(pending.redirect_uri(), Some("https://app.example/call"));
+
+        let (url, _) = build(AuthorizationRequest::new(&cfg));
+        assert_eq!(query_map(&url)["redirect_uri"], "https://app.example/cb");
+
+        cfg.redirect_uri = None;
+        let (url, _) = build(AuthorizationRequest::new(&cfg));
+        assert_eq!(query_map(&url)["redirect_uri"], "https://app.example/kwargs");
+    }
+
+    #[test]
+    fn redirect_uri_may_be_absent() {
+        let mut cfg = config();
+        cfg.redirect_uri = None;
+        let (url, pending) = build(AuthorizationRequest::new(&cfg));
+        assert!(!query_map(&url).contains_key("redirect_uri"));
+        assert!(pending.redirect_uri().is_none());
+    }
+
+    #[test]
+    fn per_call_extras_win_over_authorize_params() {
+        let cfg = config().authorize_param("prompt", "consent").authorize_param("access_type", "offline");
+        let (url, _) = build(AuthorizationRequest::new(&cfg).prompt("login").param("hd", "example.com"));
+        let q = query(&url);
+        assert_eq!(q.iter().filter(|(k, _)| k == "prompt").count(), 1);
+        let q = query_map(&url);
+        assert_eq!(q["prompt"], "login");
+        assert_eq!(q["access_type"], "offline");
+        assert_eq!(q["hd"], "example.com");
+    }
+
+    #[test]
+    fn reserved_parameters_cannot_be_overridden() {
+        for key in RESERVED_PARAMS {
+            let cfg = config().authorize_param(key, "x");
+            let err = AuthorizationRequest::new(&cfg).build(&SeededRandom::new(1), NOW).unwrap_err();
+            assert!(
+                matches!(&err, Error::Config(ConfigError::Invalid { key: k, .. }) if *k == format!("authorize_params.{key}")),
+                "{key}: {err:?}"
+            );
+
+            let cfg = config();
+            let err = AuthorizationRequest::new(&cfg).param(key, "x").build(&SeededRandom::new(1), NOW).unwrap_err();
+            assert!(matches!(&err, Error::Config(ConfigError::Invalid { key: k, .. }) if k == key), "{key}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn max_age_and_response_mode_are_sent_and_remembered() {
+        let cfg = config();
+        let (url, pending) = build(AuthorizationRequest::new(&cfg).max_age(300).response_mode("form_post"));
+        let q = query_map(&url);
+        assert_eq!(q["max_age"], "300");
+        assert_eq!(q["response_mode"], "form_post");
+        assert_eq!(pending.max_age(), Some(300));
+        assert_eq!(pending.response_mode(), Some("form_post"));
+    }
+
+    #[test]
+    fn max_age_from_authorize_params_is_remembered_and_must_be_a_number() {
+        let cfg = config().authorize_param("max_age", "60");
+        let (_, pending) = build(AuthorizationRequest::new(&cfg));
+        assert_eq!(pending.max_age(), Some(60));
+
+        let cfg = config().authorize_param("max_age", "soon");
+        let err = AuthorizationRequest::new(&cfg).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::Invalid { ref key, .. }) if key == "max_age"));
+    }
+
+    #[test]
+    fn response_mode_comes_from_client_kwargs_unless_set_per_call() {
+        let mut cfg = config();
+        cfg.client_kwargs.response_mode = Some("form_post".into());
+        let (url, pending) = build(AuthorizationRequest::new(&cfg));
+        assert_eq!(query_map(&url)["response_mode"], "form_post");
+        assert_eq!(pending.response_mode(), Some("form_post"));
+
+        let (url, pending) = build(AuthorizationRequest::new(&cfg).response_mode("query"));
+        assert_eq!(query(&url).iter().filter(|(k, _)| k == "response_mode").count(), 1);
+        assert_eq!(pending.response_mode(), Some("query"));
+    }
+
+    #[test]
+    fn scope_in_authorize_params_or_param_is_the_scope_sent_and_remembered() {
+        let cfg = config().scope("email").authorize_param("scope", "openid profile");
+        let (url, pending) = build(AuthorizationRequest::new(&cfg));
+        let q = query(&url);
+        assert_eq!(q.iter().filter(|(k, _)| k == "scope").count(), 1);
+        assert!(query_map(&url).contains_key("nonce"));
+        assert_eq!(pending.scope(), Some("openid profile"));
+
+        let (_, pending) = build(AuthorizationRequest::new(&cfg).param("scope", "email"));
+        assert_eq!(pending.scope(), Some("email"));
+        assert!(pending.nonce().is_none());
+    }
+
+    #[test]
+    fn all_oidc_extras_are_sent() {
+        let cfg = config();
+        let (url, _) = build(
+            AuthorizationRequest::new(&cfg)
+                .login_hint("a@b.example")
+                .acr_values("urn:mace:loa:2")
+                .ui_locales("fr-CA fr"),
+        );
+        let q = query_map(&url);
+        assert_eq!(q["login_hint"], "a@b.example");
+        assert_eq!(q["acr_values"], "urn:mace:loa:2");
+        assert_eq!(q["ui_locales"], "fr-CA fr");
+    }
+
+    #[test]
+    fn pending_records_client_and_time() {
+        let cfg = config();
+        let (_, pending) = build(AuthorizationRequest::new(&cfg));
+        assert_eq!(pending.client(), "corp");
+        assert_eq!(pending.created_at(), NOW);
+    }
+
+    #[test]
+    fn pending_debug_redacts_state_nonce_and_verifier() {
+        let cfg = config();
+        let (_, pending) = build(AuthorizationRequest::new(&cfg));
+        let dbg = format!("{pending:?}");
+        assert!(!dbg.contains(pending.state().secret()));
+        assert!(!dbg.contains(pending.nonce().unwrap().secret()));
+        assert!(!dbg.contains(pending.code_verifier().unwrap().secret()));
+    }
+
+    #[test]
+    fn pending_round_trips_through_compact_json() {
+        let cfg = config();
+        let (_, pending) = build(AuthorizationRequest::new(&cfg).max_age(5));
+        let json = serde_json::to_string(&pending).unwrap();
+        assert!(json.len() < 300, "{} bytes: {json}", json.len());
+        let back: PendingAuthorization = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.state(), pending.state());
+        assert_eq!(back.nonce(), pending.nonce());
+        assert_eq!(back.code_verifier(), pending.code_verifier());
+        assert_eq!(back.redirect_uri(), pending.redirect_uri());
+        assert_eq!(back.max_age(), Some(5));
+        assert_eq!(back.created_at(), NOW);
+    }
+
+    #[test]
+    fn take_code_verifier_moves_it_out() {
+        let mut p = pending_at(1, NOW);
+        assert!(p.take_code_verifier().is_some());
+        assert!(p.code_verifier().is_none());
+    }
+
+    #[test]
+    fn pending_set_takes_the_matching_entry_once() {
+        let mut set = PendingSet::new();
+        let a = pending_at(1, NOW);
+        let b = pending_at(2, NOW);
+        let sb = b.state().secret().to_owned();
+        set.insert(a, 8);
+        set.insert(b, 8);
+        let got = set.take(Some(&sb), NOW.plus(1), 600).unwrap();
+        assert_eq!(got.state().secret(), sb);
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.take(Some(&sb), NOW.plus(2), 600).unwrap_err(), StateError::Unknown { session_empty: false });
+    }
+
+    #[test]
+    fn pending_set_drops_oldest_past_capacity() {
+        let mut set = PendingSet::new();
+        let states: Vec<String> = (0..4)
+            .map(|i| {
+                let p = pending_at(i, NOW.plus(i));
+                let s = p.state().secret().to_owned();
+                set.insert(p, 3);
+                s
+            })
+            .collect();
+        assert_eq!(set.len(), 3);
+        assert_eq!(
+            set.take(Some(&states[0]), NOW.plus(10), 600).unwrap_err(),
+            StateError::Unknown { session_empty: false }
+        );
+        for s in &states[1..] {
+            assert!(set.take(Some(s), NOW.plus(10), 600).is_ok());
+        }
+        assert!(set.is_empty());
+    }
+
+    #[test]
+    fn pending_set_capacity_zero_still_keeps_the_new_entry() {
+        let mut set = PendingSet::new();
+        set.insert(pending_at(1, NOW), 0);
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn pending_set_capacity_and_ttl_come_from_client_kwargs() {
+        let mut cfg = config();
+        assert_eq!(PendingSet::max_for(&cfg), DEFAULT_MAX_PENDING);
+        assert_eq!(PendingSet::ttl_for(&cfg), DEFAULT_PENDING_TTL);
+        cfg.client_kwargs.max_pending = Some(2);
+        cfg.client_kwargs.pending_ttl = Some(60);
+        assert_eq!(PendingSet::max_for(&cfg), 2);
+        assert_eq!(PendingSet::ttl_for(&cfg), 60);
+    }
+
+    #[test]
+    fn expired_state_is_rejected_with_expired_and_removed() {
+        let mut set = PendingSet::new();
+        let p = pending_at(1, NOW);
+        let s = p.state().secret().to_owned();
+        set.insert(p, 8);
+        assert_eq!(set.take(Some(&s), NOW.plus(601), 600).unwrap_err(), StateError::Expired);
+        assert!(set.is_empty());
+    }
+
+    #[test]
+    fn state_at_exactly_the_ttl_is_still_accepted() {
+        let mut set = PendingSet::new();
+        let p = pending_at(1, NOW);
+        let s = p.state().secret().to_owned();
+        set.insert(p, 8);
+        assert!(set.take(Some(&s), NOW.plus(600), 600).is_ok());
+    }
+
+    #[test]
+    fn missing_or_empty_state_is_rejected_with_missing() {
+        let mut set = PendingSet::new();
+        set.insert(pending_at(1, NOW), 8);
+        assert_eq!(set.take(None, NOW, 600).unwrap_err(), StateError::Missing);
+        assert_eq!(set.take(Some(""), NOW, 600).unwrap_err(), StateError::Missing);
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn unknown_state_says_whether_the_session_was_empty() {
+        let mut set = PendingSet::new();
+        assert_eq!(set.take(Some("abc"), NOW, 600).unwrap_err(), StateError::Unknown { session_empty: true });
+        set.insert(pending_at(1, NOW), 8);
+        assert_eq!(set.take(Some("abc"), NOW, 600).unwrap_err(), StateError::Unknown { session_empty: false });
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn prune_expired_keeps_fresh_entries() {
+        let mut set = PendingSet::new();
+        set.insert(pending_at(1, NOW), 8);
+        set.insert(pending_at(2, NOW.plus(500)), 8);
+        set.prune_expired(NOW.plus(700), 600);
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.iter().next().map(PendingAuthorization::created_at), Some(NOW.plus(500)));
+    }
+
+    #[test]
+    fn pending_set_serializes_compactly_and_round_trips() {
+        let mut set = PendingSet::new();
+        for i in 0..8 {
+            set.insert(pending_at(i, NOW), 8);
+        }
+        let json = serde_json::to_string(&set).unwrap();
+        assert!(json.starts_with('['));
+        assert!(json.len() < 8 * 300, "{} bytes", json.len());
+        let back: PendingSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.len(), 8);
+    }
+}
