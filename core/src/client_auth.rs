@@ -212,7 +212,9 @@ pub fn signing_key(config: &ClientConfig) -> Result<SigningKey, Error> {
 
 fn invalid_key(config: &ClientConfig, key: &str, e: &SigningKeyError) -> Error {
     let expected = match e {
-        SigningKeyError::WeakHmacKey => "a secret of at least 32 bytes for client_secret_jwt (RFC 7518 §3.2)".to_owned(),
+        SigningKeyError::WeakHmacKey => {
+            "a secret of at least 32 bytes for client_secret_jwt (RFC 7518 §3.2)".to_owned()
+        }
         other => format!("an RSA, EC P-256 or Ed25519 private key, PEM or JWK ({other})"),
     };
     ConfigError::Invalid { client: config.name.clone(), key: key.to_owned(), expected }.into()
@@ -489,7 +491,8 @@ mod tests {
 
     #[test]
     fn metadata_choice_follows_the_preference_order() {
-        let all = metadata(&["none", "client_secret_jwt", "client_secret_post", "client_secret_basic", "private_key_jwt"]);
+        let all =
+            metadata(&["none", "client_secret_jwt", "client_secret_post", "client_secret_basic", "private_key_jwt"]);
         assert_eq!(resolve_method(&with_secret(), Some(&all)).unwrap(), M::ClientSecretBasic);
         let both = with_secret().private_key(keys::EC_PKCS8);
         assert_eq!(resolve_method(&both, Some(&all)).unwrap(), M::PrivateKeyJwt);

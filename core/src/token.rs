@@ -170,10 +170,7 @@ pub enum Grant {
 ///
 /// # Errors
 /// [`Error::Config`] (`access_token_url` missing) when neither is known.
-pub fn token_endpoint<'a>(
-    config: &'a ClientConfig,
-    metadata: Option<&'a ProviderMetadata>,
-) -> Result<&'a str, Error> {
+pub fn token_endpoint<'a>(config: &'a ClientConfig, metadata: Option<&'a ProviderMetadata>) -> Result<&'a str, Error> {
     config
         .access_token_url
         .as_deref()
@@ -595,7 +592,8 @@ mod tests {
         assert_eq!(get(&form, "refresh_token"), Some("rt-1"));
         assert_eq!(get(&form, "scope"), Some("a b"));
         assert_eq!(get(&form, "audience"), Some("api"));
-        let plain = refresh_request(&config(), None, &RefreshToken::new("rt"), None, &SeededRandom::new(1), NOW).unwrap();
+        let plain =
+            refresh_request(&config(), None, &RefreshToken::new("rt"), None, &SeededRandom::new(1), NOW).unwrap();
         assert_eq!(plain.uri(), "https://op.example/token");
         assert_eq!(get(&form_of(&plain), "scope"), None);
     }
@@ -642,11 +640,19 @@ mod tests {
 
     #[test]
     fn numeric_string_and_fractional_expires_in_are_tolerated() {
-        let t = parse_token_response(&json(200, r#"{"access_token":"a","token_type":"bearer","expires_in":" 60 "}"#), NOW, CODE)
-            .unwrap();
+        let t = parse_token_response(
+            &json(200, r#"{"access_token":"a","token_type":"bearer","expires_in":" 60 "}"#),
+            NOW,
+            CODE,
+        )
+        .unwrap();
         assert_eq!(t.expires_at, Some(NOW.plus(60)));
-        let t = parse_token_response(&json(200, r#"{"access_token":"a","token_type":"bearer","expires_in":59.9}"#), NOW, CODE)
-            .unwrap();
+        let t = parse_token_response(
+            &json(200, r#"{"access_token":"a","token_type":"bearer","expires_in":59.9}"#),
+            NOW,
+            CODE,
+        )
+        .unwrap();
         assert_eq!(t.expires_in, Some(59));
     }
 
@@ -662,7 +668,8 @@ mod tests {
 
     #[test]
     fn non_bearer_token_type_is_rejected() {
-        let err = parse_token_response(&json(200, r#"{"access_token":"a","token_type":"DPoP"}"#), NOW, CODE).unwrap_err();
+        let err =
+            parse_token_response(&json(200, r#"{"access_token":"a","token_type":"DPoP"}"#), NOW, CODE).unwrap_err();
         assert_eq!(err, Error::Token(TokenError::UnsupportedTokenType { token_type: "DPoP".into() }));
     }
 
@@ -672,7 +679,8 @@ mod tests {
         assert_eq!(err, Error::Token(TokenError::MissingTokenType));
         let err = parse_token_response(&json(200, r#"{"token_type":"bearer"}"#), NOW, CODE).unwrap_err();
         assert_eq!(err, Error::Token(TokenError::MissingAccessToken));
-        let err = parse_token_response(&json(200, r#"{"access_token":"","token_type":"bearer"}"#), NOW, CODE).unwrap_err();
+        let err =
+            parse_token_response(&json(200, r#"{"access_token":"","token_type":"bearer"}"#), NOW, CODE).unwrap_err();
         assert_eq!(err, Error::Token(TokenError::MissingAccessToken));
     }
 
@@ -700,7 +708,8 @@ mod tests {
 
     #[test]
     fn openid_exchange_without_id_token_is_rejected() {
-        let err = parse_token_response(&json(200, r#"{"access_token":"a","token_type":"bearer"}"#), NOW, OIDC).unwrap_err();
+        let err =
+            parse_token_response(&json(200, r#"{"access_token":"a","token_type":"bearer"}"#), NOW, OIDC).unwrap_err();
         assert_eq!(err, Error::Token(TokenError::MissingIdToken));
         // Refreshes need not carry a new ID token (OIDC Core §12.2).
         assert!(parse_token_response(&json(200, r#"{"access_token":"a","token_type":"bearer"}"#), NOW, Grant::Refresh)
@@ -727,7 +736,11 @@ mod tests {
         assert_eq!(err.provider_error_code(), Some("invalid_request"));
         assert!(matches!(err, Error::Provider(_)));
         // GitHub answers a bad code with a 200 form body.
-        let gh = typed(200, "application/x-www-form-urlencoded", "error=bad_verification_code&error_description=The+code+is+wrong");
+        let gh = typed(
+            200,
+            "application/x-www-form-urlencoded",
+            "error=bad_verification_code&error_description=The+code+is+wrong",
+        );
         let err = parse_token_response(&gh, NOW, CODE).unwrap_err();
         assert_eq!(err.provider_error_code(), Some("bad_verification_code"));
     }

@@ -227,8 +227,7 @@ impl SigningKey {
     /// # Errors
     /// As [`SigningKey::from_jwk_value`].
     pub fn from_jwk(text: &str) -> Result<Self, SigningKeyError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|_| SigningKeyError::Jwk("not valid JSON".to_owned()))?;
+        let value: Value = serde_json::from_str(text).map_err(|_| SigningKeyError::Jwk("not valid JSON".to_owned()))?;
         Self::from_jwk_value(&value)
     }
 
