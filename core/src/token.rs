@@ -1,18 +1,96 @@
-//! Token requests and responses ([RFC 6749 §4.1.3–§5](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3)).
+//! Token requests and responses
+//! ([RFC 6749 §4.1.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3), [§4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4),
+//! [§5](https://www.rfc-editor.org/rfc/rfc6749#section-5), [§6](https://www.rfc-editor.org/rfc/rfc6749#section-6);
+//! [OIDC Core §3.1.3.3](https://openid.net/specs/openid-connect-core-1_0.html#TokenResponse)).
+//!
+//! Builders return the POST to send ([`exchange_request`], [`refresh_request`],
+//! [`client_credentials_request`]); [`parse_token_response`] turns the answer into a
+//! [`Token`] or a typed error. The `id_token` is kept as a string here: it is validated
+//! later, exactly once, by `id_token`.
+//!
+//! ```
+//! use rpkit::config::ClientConfig;
+//! use rpkit::rand::SeededRandom;
+//! use rpkit::secret::{AuthorizationCode, PkceVerifier};
+//! use rpkit::time::UnixTime;
+//! use rpkit::token::{exchange_request, parse_token_response, Grant};
+//!
+//! let config = ClientConfig::new("github")
+//!     .client_id("my-id")
+//!     .client_secret("my-secret")
+//!     .access_token_url("https://github.com/login/oauth/access_token");
+//! let now = UnixTime::from_secs(1_700_000_000);
+//! let request = exchange_request(&config, None, AuthorizationCode::new("the-code"),
+//!     Some("https://app.example/callback"), Some(PkceVerifier::new("v".repeat(43))),
+//!     &SeededRandom::new(1), now).unwrap();
+//! assert_eq!(request.method(), http::Method::POST);
+//! assert!(request.headers().contains_key(http::header::AUTHORIZATION));
+//!
+//! // What the provider answered:
+//! let response = http::Response::builder()
+//!     .header("content-type", "application/json")
+//!     .body(r#"{"access_token":"at","token_type":"bearer","expires_in":3600}"#)
+//!     .unwrap();
+//! let token = parse_token_response(&response, now, Grant::AuthorizationCode { openid: false }).unwrap();
+//! assert_eq!(token.expires_at, Some(now.plus(3600)));
+//! ```
+//!
+//! # Security
+//! HTTP adapters must not follow redirects for token requests (they would resend the
+//! code and the client credentials), and must stop reading bodies at
+//! [`MAX_RESPONSE_BYTES`](crate::wire::MAX_RESPONSE_BYTES).
 
 use crate::claims::Claims;
-use crate::secret::{AccessToken, IdTokenString, RefreshToken};
+use crate::client_auth::{apply_client_auth, resolve_method};
+use crate::config::{ClientConfig, Params, TokenEndpointAuthMethod};
+use crate::discovery::ProviderMetadata;
+use crate::error::{Endpoint, Error, ProviderError};
+use crate::rand::SecureRandom;
+use crate::secret::{AccessToken, AuthorizationCode, IdTokenString, PkceVerifier, RefreshToken};
 use crate::time::UnixTime;
+use crate::wire;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Errors specific to token responses.
+/// Errors specific to token responses and to using a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
     /// An `openid` request's token response has no `id_token` (OIDC Core §3.1.3.3).
     #[error("the token response to an OpenID Connect request has no `id_token`")]
     MissingIdToken,
+    /// The token response has no (or an empty) `access_token` (RFC 6749 §5.1).
+    #[error("the token response has no `access_token`")]
+    MissingAccessToken,
+    /// The token response has no `token_type` (RFC 6749 §5.1).
+    #[error("the token response has no `token_type`")]
+    MissingTokenType,
+    /// The `token_type` is not `Bearer` (compared case-insensitively); rpkit only
+    /// presents bearer tokens (RFC 6750).
+    #[error("unsupported token type `{token_type}` (only Bearer is supported)")]
+    UnsupportedTokenType {
+        /// The type as sent (at most 64 characters of it).
+        token_type: String,
+    },
+    /// A member of the token response has the wrong JSON type.
+    #[error("token response: `{member}` is not {expected}")]
+    InvalidMember {
+        /// The member, e.g. `expires_in`.
+        member: &'static str,
+        /// What it should be, e.g. `a number of seconds`.
+        expected: &'static str,
+    },
+    /// `token_placement = body` cannot be honoured for this resource request
+    /// (RFC 6750 §2.2: not with GET or HEAD, and only in a form body).
+    #[error("the access token cannot be sent in the request body: {reason}")]
+    CannotPlaceInBody {
+        /// Why, e.g. `GET requests have no body`.
+        reason: &'static str,
+    },
+    /// A relative resource path resolved to another origin than `api_base_url`
+    /// (e.g. `//other.example/x`); the token is not sent there.
+    #[error("the resource path leaves the origin of `api_base_url`; refusing to send the token there")]
+    PathLeavesApiBase,
 }
 
 /// A token as the provider issued it, plus what rpkit derived (`expires_at`, `userinfo`).
@@ -55,5 +133,768 @@ impl Token {
     /// Whether `token_type` is `Bearer`, compared case-insensitively (RFC 6749 §5.1).
     pub fn is_bearer(&self) -> bool {
         self.token_type.eq_ignore_ascii_case("bearer")
+    }
+
+    /// Combines this (old) token with the response to refreshing it
+    /// ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)): a response
+    /// without a `refresh_token` keeps the old one; a response with one replaces it.
+    /// Everything else comes from `new`.
+    #[must_use]
+    pub fn merge_refresh(self, new: Token) -> Token {
+        let mut merged = new;
+        if merged.refresh_token.is_none() {
+            merged.refresh_token = self.refresh_token;
+        }
+        merged
+    }
+}
+
+/// Which grant a token response answers; it decides what the response must contain and
+/// how errors read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Grant {
+    /// The authorization code exchange; `openid` when the request's scope had `openid`
+    /// (the response must then carry an `id_token`).
+    AuthorizationCode {
+        /// Whether the authorization request was an OpenID Connect one.
+        openid: bool,
+    },
+    /// A refresh; `invalid_grant` means the user has to log in again.
+    Refresh,
+    /// The client credentials grant.
+    ClientCredentials,
+}
+
+/// The token endpoint: `access_token_url`, else the metadata's `token_endpoint`.
+///
+/// # Errors
+/// [`Error::Config`] (`access_token_url` missing) when neither is known.
+pub fn token_endpoint<'a>(config: &'a ClientConfig, metadata: Option<&'a ProviderMetadata>) -> Result<&'a str, Error> {
+    config
+        .access_token_url
+        .as_deref()
+        .or_else(|| metadata.and_then(|m| m.token_endpoint.as_deref()))
+        .ok_or_else(|| config.missing("access_token_url").into())
+}
+
+/// The refresh endpoint: `refresh_token_url`, else [`token_endpoint`].
+///
+/// # Errors
+/// As [`token_endpoint`].
+pub fn refresh_endpoint<'a>(
+    config: &'a ClientConfig,
+    metadata: Option<&'a ProviderMetadata>,
+) -> Result<&'a str, Error> {
+    match config.refresh_token_url.as_deref() {
+        Some(url) => Ok(url),
+        None => token_endpoint(config, metadata),
+    }
+}
+
+/// The authorization code exchange ([RFC 6749 §4.1.3](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3)):
+/// `grant_type=authorization_code`, `code`, `redirect_uri` (the one sent in the
+/// authorization request), `code_verifier`, then `access_token_params`, with client
+/// authentication applied ([`crate::client_auth`]).
+///
+/// # Errors
+/// [`Error::Config`] when the endpoint or a credential is missing, [`Error::Malformed`]
+/// when the endpoint is not a URL, [`Error::Random`].
+pub fn exchange_request(
+    config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
+    code: AuthorizationCode,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<PkceVerifier>,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let endpoint = token_endpoint(config, metadata)?;
+    let mut form = vec![pair("grant_type", "authorization_code"), pair("code", code.secret())];
+    if let Some(uri) = redirect_uri {
+        form.push(pair("redirect_uri", uri));
+    }
+    if let Some(verifier) = &code_verifier {
+        form.push(pair("code_verifier", verifier.secret()));
+    }
+    let method = resolve_method(config, metadata)?;
+    build(config, method, endpoint, form, &config.access_token_params, rng, now)
+}
+
+/// A refresh request ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)) to
+/// `refresh_token_url` (else the token endpoint): `grant_type=refresh_token`,
+/// `refresh_token`, `scope` when given (absent: the originally granted scope), then
+/// `refresh_token_params`, with client authentication.
+///
+/// # Errors
+/// As [`exchange_request`].
+pub fn refresh_request(
+    config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
+    refresh_token: &RefreshToken,
+    scope: Option<&str>,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let endpoint = refresh_endpoint(config, metadata)?;
+    let mut form = vec![pair("grant_type", "refresh_token"), pair("refresh_token", refresh_token.secret())];
+    if let Some(scope) = scope {
+        form.push(pair("scope", scope));
+    }
+    let method = resolve_method(config, metadata)?;
+    build(config, method, endpoint, form, &config.refresh_token_params, rng, now)
+}
+
+/// A client credentials request ([RFC 6749 §4.4.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2)),
+/// Authlib's `fetch_access_token()` without a code: `grant_type=client_credentials`,
+/// `scope` (given, else the configured scope), then `access_token_params`.
+///
+/// # Errors
+/// As [`exchange_request`]; also [`Error::Config`] (`client_secret` missing) for a public
+/// client, since this grant is for confidential clients only (RFC 6749 §4.4).
+#[doc(alias = "fetch_access_token")]
+pub fn client_credentials_request(
+    config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
+    scope: Option<&str>,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let endpoint = token_endpoint(config, metadata)?;
+    let method = resolve_method(config, metadata)?;
+    if method == TokenEndpointAuthMethod::None {
+        return Err(config.missing("client_secret").into());
+    }
+    let mut form = vec![pair("grant_type", "client_credentials")];
+    if let Some(scope) = scope.or(config.scope_str()) {
+        form.push(pair("scope", scope));
+    }
+    build(config, method, endpoint, form, &config.access_token_params, rng, now)
+}
+
+fn pair(k: &str, v: &str) -> (String, String) {
+    (k.to_owned(), v.to_owned())
+}
+
+fn build(
+    config: &ClientConfig,
+    method: TokenEndpointAuthMethod,
+    endpoint: &str,
+    mut form: Vec<(String, String)>,
+    extra: &Params,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    wire::parse_url(endpoint, "token endpoint")?;
+    // Configured extras never override the protocol parameters set above.
+    for (k, v) in extra {
+        if !form.iter().any(|(fk, _)| fk == k) {
+            form.push((k.clone(), v.clone()));
+        }
+    }
+    let authorization = apply_client_auth(method, config, endpoint, rng, now, &mut form)?;
+    let body = wire::form_encode(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut request = wire::post_form(endpoint, body)?;
+    if let Some(value) = authorization {
+        request = request.header(http::header::AUTHORIZATION, value);
+    }
+    request.build()
+}
+
+/// Parses the token endpoint's response ([RFC 6749 §5](https://www.rfc-editor.org/rfc/rfc6749#section-5)).
+///
+/// Accepts JSON (by content type, or a body starting with `{`) and form-encoded bodies
+/// (`application/x-www-form-urlencoded` or `text/plain`, as GitHub sends without an
+/// `Accept` header). `expires_at` is `now + expires_in`; a numeric string `expires_in`
+/// is tolerated; unknown members are kept in [`Token::extra`] (except `userinfo` and
+/// `expires_at`, which only rpkit sets).
+///
+/// # Errors
+/// - [`Error::TooLarge`] past [`MAX_RESPONSE_BYTES`](crate::wire::MAX_RESPONSE_BYTES), before parsing.
+/// - [`Error::Provider`] for an RFC 6749 §5.2 error object, whatever the status (some
+///   providers send errors with 200); on [`Grant::Refresh`], `invalid_grant` is
+///   [`Error::ReauthenticationRequired`].
+/// - [`Error::Http`] for another non-2xx status.
+/// - [`Error::Malformed`] for a body that is neither a JSON object nor a form.
+/// - [`Error::Token`]: [`TokenError::MissingAccessToken`], [`TokenError::MissingTokenType`],
+///   [`TokenError::UnsupportedTokenType`], [`TokenError::InvalidMember`],
+///   [`TokenError::MissingIdToken`] (an `openid` code exchange without `id_token`).
+///
+/// No error contains a token.
+pub fn parse_token_response<B: AsRef<[u8]>>(
+    response: &http::Response<B>,
+    now: UnixTime,
+    grant: Grant,
+) -> Result<Token, Error> {
+    let body = wire::body_of(response, Endpoint::Token)?;
+    let status = response.status();
+    let decoded = decode_body(body, wire::media_type(response).as_deref());
+    if let Ok(object) = &decoded {
+        match object.get("error") {
+            Some(Value::String(code)) => {
+                let text = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_owned);
+                let err = ProviderError {
+                    error: code.clone(),
+                    description: text("error_description"),
+                    uri: text("error_uri"),
+                };
+                return Err(if grant == Grant::Refresh && err.error == "invalid_grant" {
+                    Error::ReauthenticationRequired(err)
+                } else {
+                    Error::Provider(err)
+                });
+            }
+            Some(Value::Null) | None => {}
+            Some(_) if status.is_success() => return Err(Error::malformed("token response: `error` is not a string")),
+            Some(_) => {}
+        }
+    }
+    if !status.is_success() {
+        return Err(Error::Http { endpoint: Endpoint::Token, status: status.as_u16() });
+    }
+    token_from_object(decoded?, now, grant)
+}
+
+fn decode_body(body: &[u8], media_type: Option<&str>) -> Result<Map<String, Value>, Error> {
+    let starts_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let json_type = media_type.is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+    if json_type || starts_like_json {
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(Error::malformed("token response: not a JSON object")),
+            Err(_) => Err(Error::malformed("token response: invalid JSON")),
+        };
+    }
+    match media_type {
+        None | Some("application/x-www-form-urlencoded" | "text/plain") => decode_form(body),
+        Some(other) => Err(Error::malformed(format!(
+            "token response: unexpected content type `{}` (expected JSON)",
+            truncate(other, 64)
+        ))),
+    }
+}
+
+fn decode_form(body: &[u8]) -> Result<Map<String, Value>, Error> {
+    if body.is_empty() || !body.contains(&b'=') {
+        return Err(Error::malformed("token response: neither JSON nor form-encoded"));
+    }
+    let mut map = Map::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        if k.is_empty() {
+            return Err(Error::malformed("token response: neither JSON nor form-encoded"));
+        }
+        map.entry(k.into_owned()).or_insert(Value::String(v.into_owned()));
+    }
+    Ok(map)
+}
+
+fn token_from_object(mut object: Map<String, Value>, now: UnixTime, grant: Grant) -> Result<Token, Error> {
+    let access_token = match object.remove("access_token") {
+        Some(Value::String(s)) if !s.is_empty() => AccessToken::new(s),
+        None | Some(Value::Null | Value::String(_)) => return Err(TokenError::MissingAccessToken.into()),
+        Some(_) => return Err(invalid("access_token", "a string")),
+    };
+    let token_type = match object.remove("token_type") {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        None | Some(Value::Null | Value::String(_)) => return Err(TokenError::MissingTokenType.into()),
+        Some(_) => return Err(invalid("token_type", "a string")),
+    };
+    if !token_type.eq_ignore_ascii_case("bearer") {
+        return Err(TokenError::UnsupportedTokenType { token_type: truncate(&token_type, 64) }.into());
+    }
+    let expires_in = seconds(object.remove("expires_in"), "expires_in")?;
+    let refresh_expires_in = seconds(object.remove("refresh_expires_in"), "refresh_expires_in")?;
+    let refresh_token = opt_string(object.remove("refresh_token"), "refresh_token")?.map(RefreshToken::new);
+    let id_token = opt_string(object.remove("id_token"), "id_token")?.map(IdTokenString::new);
+    let scope = match object.remove("scope") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        // Non-standard but seen in the wild: a list of scopes.
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|i| i.as_str().ok_or_else(|| invalid("scope", "a string")))
+                .collect::<Result<Vec<_>, _>>()?
+                .join(" "),
+        ),
+        Some(_) => return Err(invalid("scope", "a string")),
+    };
+    if grant == (Grant::AuthorizationCode { openid: true }) && id_token.is_none() {
+        return Err(TokenError::MissingIdToken.into());
+    }
+    // Only rpkit sets these: a provider-sent `userinfo` must never become trusted claims
+    // after a serialize/deserialize round trip.
+    object.remove("userinfo");
+    object.remove("expires_at");
+    Ok(Token {
+        access_token,
+        token_type,
+        expires_in,
+        expires_at: expires_in.map(|secs| now.plus(secs)),
+        refresh_token,
+        refresh_expires_in,
+        scope,
+        id_token,
+        userinfo: None,
+        extra: object,
+    })
+}
+
+fn invalid(member: &'static str, expected: &'static str) -> Error {
+    TokenError::InvalidMember { member, expected }.into()
+}
+
+fn seconds(value: Option<Value>, member: &'static str) -> Result<Option<u64>, Error> {
+    let from_f64 = |f: f64| (f.is_finite() && f >= 0.0).then_some(f as u64);
+    let parsed = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().and_then(from_f64)),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            s.parse::<u64>().ok().or_else(|| s.parse::<f64>().ok().and_then(from_f64))
+        }
+        Some(_) => None,
+    };
+    parsed.map(Some).ok_or_else(|| invalid(member, "a non-negative number of seconds"))
+}
+
+fn opt_string(value: Option<Value>, member: &'static str) -> Result<Option<String>, Error> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid(member, "a string")),
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TokenEndpointAuthMethod as M;
+    use crate::error::ConfigError;
+    use crate::rand::SeededRandom;
+    use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+    use proptest::prelude::*;
+
+    const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+    const CODE: Grant = Grant::AuthorizationCode { openid: false };
+    const OIDC: Grant = Grant::AuthorizationCode { openid: true };
+
+    fn config() -> ClientConfig {
+        ClientConfig::new("op")
+            .client_id("client-1")
+            .client_secret("secret-1")
+            .access_token_url("https://op.example/token")
+    }
+
+    fn form_of(req: &http::Request<Vec<u8>>) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(req.body()).into_owned().collect()
+    }
+
+    fn get<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn json(status: u16, body: &str) -> http::Response<Vec<u8>> {
+        http::Response::builder()
+            .status(status)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    fn typed(status: u16, content_type: &str, body: &str) -> http::Response<Vec<u8>> {
+        http::Response::builder()
+            .status(status)
+            .header(CONTENT_TYPE, content_type)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    fn exchange(config: &ClientConfig, md: Option<&ProviderMetadata>) -> Result<http::Request<Vec<u8>>, Error> {
+        exchange_request(
+            config,
+            md,
+            AuthorizationCode::new("code-1"),
+            Some("https://app.example/cb"),
+            Some(PkceVerifier::new("verifier-1")),
+            &SeededRandom::new(1),
+            NOW,
+        )
+    }
+
+    #[test]
+    fn exchange_request_posts_the_code_redirect_uri_and_verifier() {
+        let config = config().token_endpoint_auth_method(M::ClientSecretPost);
+        let mut config = config;
+        config.access_token_params.insert("resource".into(), "https://api.example".into());
+        config.access_token_params.insert("grant_type".into(), "evil".into());
+        let req = exchange(&config, None).unwrap();
+        assert_eq!(req.method(), http::Method::POST);
+        assert_eq!(req.uri(), "https://op.example/token");
+        assert_eq!(req.headers()[ACCEPT], "application/json");
+        assert_eq!(req.headers()[CONTENT_TYPE], wire::FORM_CONTENT_TYPE);
+        let form = form_of(&req);
+        assert_eq!(get(&form, "grant_type"), Some("authorization_code"));
+        assert_eq!(get(&form, "code"), Some("code-1"));
+        assert_eq!(get(&form, "redirect_uri"), Some("https://app.example/cb"));
+        assert_eq!(get(&form, "code_verifier"), Some("verifier-1"));
+        assert_eq!(get(&form, "resource"), Some("https://api.example"));
+        assert_eq!(get(&form, "client_secret"), Some("secret-1"));
+        assert_eq!(form.iter().filter(|(k, _)| k == "grant_type").count(), 1, "extras never override");
+        assert!(!req.headers().contains_key(AUTHORIZATION));
+    }
+
+    #[test]
+    fn exchange_request_uses_basic_auth_by_default_and_marks_it_sensitive() {
+        let req = exchange(&config(), None).unwrap();
+        let auth = &req.headers()[AUTHORIZATION];
+        assert!(auth.to_str().unwrap().starts_with("Basic "));
+        assert!(auth.is_sensitive());
+        assert_eq!(get(&form_of(&req), "client_secret"), None);
+    }
+
+    #[test]
+    fn token_endpoint_falls_back_to_metadata_then_errors() {
+        let md = ProviderMetadata {
+            issuer: "https://op.example".into(),
+            token_endpoint: Some("https://op.example/discovered-token".into()),
+            ..Default::default()
+        };
+        let mut cfg = config();
+        cfg.access_token_url = None;
+        assert_eq!(exchange(&cfg, Some(&md)).unwrap().uri(), "https://op.example/discovered-token");
+        let err = exchange(&cfg, None).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::Missing { ref key, .. }) if key == "access_token_url"));
+        // The configured endpoint wins over the discovered one.
+        assert_eq!(exchange(&config(), Some(&md)).unwrap().uri(), "https://op.example/token");
+    }
+
+    #[test]
+    fn invalid_token_endpoint_is_malformed_not_a_panic() {
+        let cfg = config().access_token_url("not a url");
+        assert!(matches!(exchange(&cfg, None), Err(Error::Malformed { .. })));
+    }
+
+    #[test]
+    fn refresh_request_honours_refresh_token_url_and_params() {
+        let mut cfg = config().refresh_token_url("https://op.example/refresh");
+        cfg.refresh_token_params.insert("audience".into(), "api".into());
+        let req =
+            refresh_request(&cfg, None, &RefreshToken::new("rt-1"), Some("a b"), &SeededRandom::new(1), NOW).unwrap();
+        assert_eq!(req.uri(), "https://op.example/refresh");
+        let form = form_of(&req);
+        assert_eq!(get(&form, "grant_type"), Some("refresh_token"));
+        assert_eq!(get(&form, "refresh_token"), Some("rt-1"));
+        assert_eq!(get(&form, "scope"), Some("a b"));
+        assert_eq!(get(&form, "audience"), Some("api"));
+        let plain =
+            refresh_request(&config(), None, &RefreshToken::new("rt"), None, &SeededRandom::new(1), NOW).unwrap();
+        assert_eq!(plain.uri(), "https://op.example/token");
+        assert_eq!(get(&form_of(&plain), "scope"), None);
+    }
+
+    #[test]
+    fn client_credentials_request_sends_the_configured_scope() {
+        let cfg = config().scope("read write");
+        let req = client_credentials_request(&cfg, None, None, &SeededRandom::new(1), NOW).unwrap();
+        let form = form_of(&req);
+        assert_eq!(get(&form, "grant_type"), Some("client_credentials"));
+        assert_eq!(get(&form, "scope"), Some("read write"));
+        let req = client_credentials_request(&cfg, None, Some("read"), &SeededRandom::new(1), NOW).unwrap();
+        assert_eq!(get(&form_of(&req), "scope"), Some("read"));
+    }
+
+    #[test]
+    fn client_credentials_for_a_public_client_is_refused() {
+        let cfg = ClientConfig::new("spa").client_id("c").access_token_url("https://op.example/token");
+        let err = client_credentials_request(&cfg, None, None, &SeededRandom::new(1), NOW).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::Missing { ref key, .. }) if key == "client_secret"));
+    }
+
+    #[test]
+    fn json_response_becomes_a_token_with_expires_at() {
+        let body = r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt-1",
+            "refresh_expires_in":"7200","scope":"openid email","id_token":"a.b.c","session_state":"xyz"}"#;
+        let t = parse_token_response(&json(200, body), NOW, OIDC).unwrap();
+        assert_eq!(t.access_token.secret(), "at-1");
+        assert_eq!(t.expires_in, Some(3600));
+        assert_eq!(t.expires_at, Some(NOW.plus(3600)));
+        assert_eq!(t.refresh_token.as_ref().map(RefreshToken::secret), Some("rt-1"));
+        assert_eq!(t.refresh_expires_in, Some(7200));
+        assert_eq!(t.scope.as_deref(), Some("openid email"));
+        assert_eq!(t.id_token.as_ref().map(IdTokenString::secret), Some("a.b.c"));
+        assert_eq!(t.extra.get("session_state"), Some(&Value::from("xyz")));
+        assert!(t.userinfo.is_none(), "the ID token is not decoded here");
+    }
+
+    #[test]
+    fn missing_expires_in_and_scope_are_accepted() {
+        let t = parse_token_response(&json(200, r#"{"access_token":"a","token_type":"bearer"}"#), NOW, CODE).unwrap();
+        assert_eq!((t.expires_in, t.expires_at, t.scope), (None, None, None));
+    }
+
+    #[test]
+    fn numeric_string_and_fractional_expires_in_are_tolerated() {
+        let t = parse_token_response(
+            &json(200, r#"{"access_token":"a","token_type":"bearer","expires_in":" 60 "}"#),
+            NOW,
+            CODE,
+        )
+        .unwrap();
+        assert_eq!(t.expires_at, Some(NOW.plus(60)));
+        let t = parse_token_response(
+            &json(200, r#"{"access_token":"a","token_type":"bearer","expires_in":59.9}"#),
+            NOW,
+            CODE,
+        )
+        .unwrap();
+        assert_eq!(t.expires_in, Some(59));
+    }
+
+    #[test]
+    fn odd_case_token_type_is_accepted() {
+        for tt in ["bearer", "BEARER", "BeArEr"] {
+            let body = format!(r#"{{"access_token":"a","token_type":"{tt}"}}"#);
+            let t = parse_token_response(&json(200, &body), NOW, CODE).unwrap();
+            assert_eq!(t.token_type, tt);
+            assert!(t.is_bearer());
+        }
+    }
+
+    #[test]
+    fn non_bearer_token_type_is_rejected() {
+        let err =
+            parse_token_response(&json(200, r#"{"access_token":"a","token_type":"DPoP"}"#), NOW, CODE).unwrap_err();
+        assert_eq!(err, Error::Token(TokenError::UnsupportedTokenType { token_type: "DPoP".into() }));
+    }
+
+    #[test]
+    fn missing_token_type_or_access_token_is_a_typed_error() {
+        let err = parse_token_response(&json(200, r#"{"access_token":"a"}"#), NOW, CODE).unwrap_err();
+        assert_eq!(err, Error::Token(TokenError::MissingTokenType));
+        let err = parse_token_response(&json(200, r#"{"token_type":"bearer"}"#), NOW, CODE).unwrap_err();
+        assert_eq!(err, Error::Token(TokenError::MissingAccessToken));
+        let err =
+            parse_token_response(&json(200, r#"{"access_token":"","token_type":"bearer"}"#), NOW, CODE).unwrap_err();
+        assert_eq!(err, Error::Token(TokenError::MissingAccessToken));
+    }
+
+    #[test]
+    fn wrong_member_types_name_the_member() {
+        let cases = [
+            (r#"{"access_token":5,"token_type":"bearer"}"#, "access_token"),
+            (r#"{"access_token":"a","token_type":["bearer"]}"#, "token_type"),
+            (r#"{"access_token":"a","token_type":"bearer","expires_in":"soon"}"#, "expires_in"),
+            (r#"{"access_token":"a","token_type":"bearer","expires_in":-5}"#, "expires_in"),
+            (r#"{"access_token":"a","token_type":"bearer","expires_in":true}"#, "expires_in"),
+            (r#"{"access_token":"a","token_type":"bearer","refresh_token":{}}"#, "refresh_token"),
+            (r#"{"access_token":"a","token_type":"bearer","scope":7}"#, "scope"),
+            (r#"{"access_token":"a","token_type":"bearer","id_token":1}"#, "id_token"),
+            (r#"{"access_token":"a","token_type":"bearer","refresh_expires_in":[]}"#, "refresh_expires_in"),
+        ];
+        for (body, member) in cases {
+            let err = parse_token_response(&json(200, body), NOW, CODE).unwrap_err();
+            assert!(
+                matches!(err, Error::Token(TokenError::InvalidMember { member: m, .. }) if m == member),
+                "{body}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn openid_exchange_without_id_token_is_rejected() {
+        let err =
+            parse_token_response(&json(200, r#"{"access_token":"a","token_type":"bearer"}"#), NOW, OIDC).unwrap_err();
+        assert_eq!(err, Error::Token(TokenError::MissingIdToken));
+        // Refreshes need not carry a new ID token (OIDC Core §12.2).
+        assert!(parse_token_response(&json(200, r#"{"access_token":"a","token_type":"bearer"}"#), NOW, Grant::Refresh)
+            .is_ok());
+    }
+
+    #[test]
+    fn error_object_is_a_provider_error_keeping_the_code() {
+        let body = r#"{"error":"invalid_client","error_description":"bad secret","error_uri":"https://op.example/e"}"#;
+        let err = parse_token_response(&json(401, body), NOW, CODE).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Provider(ProviderError {
+                error: "invalid_client".into(),
+                description: Some("bad secret".into()),
+                uri: Some("https://op.example/e".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn error_object_sent_with_200_is_still_an_error() {
+        let err = parse_token_response(&json(200, r#"{"error":"invalid_request"}"#), NOW, CODE).unwrap_err();
+        assert_eq!(err.provider_error_code(), Some("invalid_request"));
+        assert!(matches!(err, Error::Provider(_)));
+        // GitHub answers a bad code with a 200 form body.
+        let gh = typed(
+            200,
+            "application/x-www-form-urlencoded",
+            "error=bad_verification_code&error_description=The+code+is+wrong",
+        );
+        let err = parse_token_response(&gh, NOW, CODE).unwrap_err();
+        assert_eq!(err.provider_error_code(), Some("bad_verification_code"));
+    }
+
+    #[test]
+    fn invalid_grant_on_refresh_requires_reauthentication() {
+        let err = parse_token_response(&json(400, r#"{"error":"invalid_grant"}"#), NOW, Grant::Refresh).unwrap_err();
+        assert!(matches!(err, Error::ReauthenticationRequired(ref p) if p.error == "invalid_grant"));
+        // The same code on a code exchange is an ordinary provider error.
+        let err = parse_token_response(&json(400, r#"{"error":"invalid_grant"}"#), NOW, CODE).unwrap_err();
+        assert!(matches!(err, Error::Provider(_)));
+        let err = parse_token_response(&json(400, r#"{"error":"invalid_client"}"#), NOW, Grant::Refresh).unwrap_err();
+        assert!(matches!(err, Error::Provider(_)));
+    }
+
+    #[test]
+    fn non_2xx_without_an_error_body_is_an_http_error() {
+        let html = typed(502, "text/html", "<html>Bad gateway</html>");
+        assert_eq!(
+            parse_token_response(&html, NOW, CODE).unwrap_err(),
+            Error::Http { endpoint: Endpoint::Token, status: 502 }
+        );
+        let empty = json(500, "");
+        assert_eq!(
+            parse_token_response(&empty, NOW, CODE).unwrap_err(),
+            Error::Http { endpoint: Endpoint::Token, status: 500 }
+        );
+    }
+
+    #[test]
+    fn html_or_garbage_with_200_is_malformed() {
+        for resp in [
+            typed(200, "text/html", "<html>login</html>"),
+            json(200, "{not json"),
+            json(200, "[1,2]"),
+            typed(200, "text/plain", "just words"),
+        ] {
+            let err = parse_token_response(&resp, NOW, CODE).unwrap_err();
+            assert!(matches!(err, Error::Malformed { ref what } if what.starts_with("token response")), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn five_mib_body_is_too_large() {
+        let resp = http::Response::new(vec![b' '; 5 * 1024 * 1024]);
+        assert_eq!(
+            parse_token_response(&resp, NOW, CODE).unwrap_err(),
+            Error::TooLarge { endpoint: Endpoint::Token, limit: wire::MAX_RESPONSE_BYTES }
+        );
+    }
+
+    #[test]
+    fn form_encoded_github_response_is_parsed() {
+        let body = "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer";
+        for ct in ["application/x-www-form-urlencoded", "text/plain; charset=utf-8"] {
+            let t = parse_token_response(&typed(200, ct, body), NOW, CODE).unwrap();
+            assert_eq!(t.access_token.secret(), "gho_16C7e42F292c6912E7710c838347Ae178B4a");
+            assert_eq!(t.scope.as_deref(), Some("repo,gist"));
+            assert!(t.is_bearer());
+        }
+        let no_type = http::Response::new(body.as_bytes().to_vec());
+        assert!(parse_token_response(&no_type, NOW, CODE).is_ok());
+    }
+
+    #[test]
+    fn json_body_with_a_misleading_content_type_is_still_json() {
+        let resp = typed(200, "text/javascript", r#" {"access_token":"a","token_type":"bearer"}"#);
+        assert!(parse_token_response(&resp, NOW, CODE).is_ok());
+    }
+
+    #[test]
+    fn provider_sent_userinfo_never_becomes_claims() {
+        let body = r#"{"access_token":"a","token_type":"bearer","userinfo":{"sub":"admin"},"expires_at":1}"#;
+        let t = parse_token_response(&json(200, body), NOW, CODE).unwrap();
+        assert!(t.userinfo.is_none());
+        assert!(!t.extra.contains_key("userinfo") && !t.extra.contains_key("expires_at"));
+        let round: Token = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert!(round.userinfo.is_none());
+    }
+
+    #[test]
+    fn errors_never_contain_tokens() {
+        let body = r#"{"access_token":"SECRET-AT","token_type":"mac","refresh_token":"SECRET-RT"}"#;
+        let err = parse_token_response(&json(200, body), NOW, CODE).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("SECRET"));
+        let t = parse_token_response(&json(200, r#"{"access_token":"SECRET-AT","token_type":"bearer"}"#), NOW, CODE)
+            .unwrap();
+        assert!(!format!("{t:?}").contains("SECRET"));
+    }
+
+    fn token(at: &str, rt: Option<&str>) -> Token {
+        Token {
+            access_token: AccessToken::new(at),
+            token_type: "Bearer".into(),
+            expires_in: None,
+            expires_at: None,
+            refresh_token: rt.map(RefreshToken::new),
+            refresh_expires_in: None,
+            scope: None,
+            id_token: None,
+            userinfo: None,
+            extra: Map::new(),
+        }
+    }
+
+    #[test]
+    fn refresh_without_refresh_token_keeps_the_old_one() {
+        let merged = token("old-at", Some("old-rt")).merge_refresh(token("new-at", None));
+        assert_eq!(merged.access_token.secret(), "new-at");
+        assert_eq!(merged.refresh_token.as_ref().map(RefreshToken::secret), Some("old-rt"));
+    }
+
+    #[test]
+    fn refresh_with_a_new_refresh_token_replaces_the_old_one() {
+        let merged = token("old-at", Some("old-rt")).merge_refresh(token("new-at", Some("new-rt")));
+        assert_eq!(merged.refresh_token.as_ref().map(RefreshToken::secret), Some("new-rt"));
+    }
+
+    proptest! {
+        #[test]
+        fn parse_token_response_never_panics(
+            status in prop_oneof![Just(200u16), Just(400), Just(500), 100u16..600],
+            content_type in prop_oneof![
+                Just("application/json".to_owned()), Just("application/x-www-form-urlencoded".to_owned()),
+                Just("text/plain".to_owned()), Just("text/html".to_owned()), Just(String::new()), "[ -~]{0,20}"
+            ],
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..300),
+                "[{}\\[\\]\":,a-z_0-9 =&%.-]{0,200}".prop_map(String::into_bytes),
+            ],
+            refresh in any::<bool>(),
+        ) {
+            let mut builder = http::Response::builder().status(status);
+            if let Ok(v) = http::HeaderValue::from_str(&content_type) {
+                builder = builder.header(CONTENT_TYPE, v);
+            }
+            let resp = builder.body(body).unwrap();
+            let grant = if refresh { Grant::Refresh } else { OIDC };
+            let _ = parse_token_response(&resp, NOW, grant);
+        }
+
+        #[test]
+        fn members_of_any_json_type_never_panic(
+            member in prop_oneof![Just("access_token"), Just("token_type"), Just("expires_in"), Just("scope"),
+                Just("refresh_token"), Just("id_token"), Just("error"), Just("refresh_expires_in")],
+            value in prop_oneof![
+                Just(Value::Null), any::<bool>().prop_map(Value::from), any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from), ".{0,10}".prop_map(Value::from), Just(serde_json::json!([1])),
+            ],
+        ) {
+            let mut obj = serde_json::json!({"access_token": "a", "token_type": "bearer"});
+            obj[member] = value;
+            let _ = parse_token_response(&json(200, &obj.to_string()), NOW, CODE);
+        }
     }
 }
