@@ -1,6 +1,6 @@
 //! The async client's error type.
 
-use super::http::TransportError;
+use super::transport::TransportError;
 use crate::error::{Endpoint, Error};
 
 /// Everything the async client can report: a core error, or a transport failure.

@@ -3,6 +3,6 @@
 //! Enabled by the default `client` feature; `--no-default-features` leaves only the
 //! sans-IO layer (no async-trait, no async code at all).
 
-mod http;
+mod transport;
 
-pub use self::http::{Clock, HttpClient, ManualClock, SystemClock, TransportError};
+pub use self::transport::{Clock, HttpClient, ManualClock, SystemClock, TransportError};
