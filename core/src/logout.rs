@@ -1,4 +1,52 @@
-//! Logout.
+//! Logout: OpenID Connect RP-Initiated Logout 1.0 and Back-Channel Logout 1.0.
+//!
+//! - **RP-initiated** ([RP-Initiated Logout §2–§3](https://openid.net/specs/openid-connect-rpinitiated-1_0.html)):
+//!   [`LogoutRequest`] builds the end-session URL the browser is sent to (Authlib's
+//!   `logout_redirect`); when a `post_logout_redirect_uri` is given it returns a
+//!   [`PendingLogout`] to keep in the session, and [`validate_logout_response`] checks the
+//!   `state` the provider sends back (Authlib's `validate_logout_response`).
+//! - **Back-channel** ([Back-Channel Logout §2](https://openid.net/specs/openid-connect-backchannel-1_0.html)):
+//!   the provider POSTs a `logout_token` to the client; [`parse_backchannel_request`]
+//!   extracts it and [`validate_logout_token`] checks it (§2.6) and says which session
+//!   (`sub`, `sid`) to end.
+//!
+//! ```
+//! use rpkit::config::ClientConfig;
+//! use rpkit::logout::{validate_logout_response, LogoutRequest};
+//! use rpkit::rand::SeededRandom;
+//! use rpkit::time::UnixTime;
+//!
+//! let cfg = ClientConfig::new("corp").client_id("app").end_session_endpoint("https://op.example/logout");
+//! let now = UnixTime::from_secs(1_700_000_000);
+//! let (url, pending) = LogoutRequest::new(&cfg, None)
+//!     .post_logout_redirect_uri("https://app.example/logged-out")
+//!     .build(&SeededRandom::new(1), now)
+//!     .unwrap();
+//! assert!(url.as_str().starts_with("https://op.example/logout?"));
+//! let pending = pending.unwrap();
+//!
+//! // Later, the provider redirects to https://app.example/logged-out?state=…
+//! let mut session = vec![pending];
+//! let query = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| format!("state={v}")).unwrap();
+//! let done = validate_logout_response(&query, &mut session, now.plus(5), 600).unwrap();
+//! assert_eq!(done.post_logout_redirect_uri, "https://app.example/logged-out");
+//! assert!(session.is_empty()); // single use
+//! ```
+
+use crate::config::ClientConfig;
+use crate::discovery::{Endpoints, ProviderMetadata};
+use crate::error::{Error, StateError};
+use crate::rand::{random_token, SecureRandom};
+use crate::secret::{IdTokenString, Nonce};
+use crate::time::UnixTime;
+use crate::wire;
+use serde::{Deserialize, Serialize};
+
+/// The `events` member that marks a back-channel logout token (Back-Channel Logout §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Bytes of randomness in a generated logout `state` (128 bits).
+const STATE_BYTES: usize = 16;
 
 /// Why a logout response or logout token was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -7,4 +55,605 @@ pub enum LogoutError {
     /// The logout token has a `nonce`.
     #[error("a logout token must not contain a `nonce`")]
     Nonce,
+    /// The back-channel request has no `logout_token` parameter.
+    #[error("the back-channel logout request has no `logout_token`")]
+    MissingLogoutToken,
+}
+
+/// Whether (and which) `client_id` the end-session request carries.
+///
+/// `From<bool>` and `From<&str>`/`From<String>` let [`LogoutRequest::client_id`] take
+/// `true`, `false` or a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ClientIdParam {
+    /// Send the configured `client_id` when a `post_logout_redirect_uri` is sent without an
+    /// `id_token_hint`, the case RP-Initiated Logout §2 recommends it for.
+    #[default]
+    Auto,
+    /// Always send the configured `client_id`.
+    Include,
+    /// Never send `client_id`.
+    Omit,
+    /// Send this value.
+    Value(String),
+}
+
+impl From<bool> for ClientIdParam {
+    fn from(include: bool) -> Self {
+        if include {
+            ClientIdParam::Include
+        } else {
+            ClientIdParam::Omit
+        }
+    }
+}
+
+impl From<&str> for ClientIdParam {
+    fn from(value: &str) -> Self {
+        ClientIdParam::Value(value.to_owned())
+    }
+}
+
+impl From<String> for ClientIdParam {
+    fn from(value: String) -> Self {
+        ClientIdParam::Value(value)
+    }
+}
+
+/// An RP-initiated logout request: the end-session URL to redirect the browser to
+/// ([RP-Initiated Logout §2](https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout)),
+/// Authlib's `logout_redirect`.
+///
+/// The endpoint is the configured `end_session_endpoint`, else the metadata's. Query
+/// parameters already in the endpoint URL are kept (a parameter this request sets
+/// replaces one of the same name).
+///
+/// # Security
+/// Send `id_token_hint` whenever you have the ID token: without it a provider may ask the
+/// user to confirm, or ignore `post_logout_redirect_uri`. The generated `state` protects
+/// the post-logout landing page against forged redirects; check it with
+/// [`validate_logout_response`].
+///
+/// ```
+/// use rpkit::config::ClientConfig;
+/// use rpkit::logout::LogoutRequest;
+/// use rpkit::rand::SeededRandom;
+/// use rpkit::secret::IdTokenString;
+/// use rpkit::time::UnixTime;
+///
+/// let cfg = ClientConfig::new("corp").client_id("app").end_session_endpoint("https://op.example/end?tenant=7");
+/// let (url, pending) = LogoutRequest::new(&cfg, None)
+///     .id_token_hint(&IdTokenString::new("eyJ.eyJ.sig"))
+///     .ui_locales("de en")
+///     .build(&SeededRandom::new(1), UnixTime::from_secs(0))
+///     .unwrap();
+/// assert_eq!(url.as_str(), "https://op.example/end?tenant=7&id_token_hint=eyJ.eyJ.sig&ui_locales=de+en");
+/// assert!(pending.is_none()); // no post-logout redirect, nothing to remember
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct LogoutRequest<'a> {
+    config: &'a ClientConfig,
+    metadata: Option<&'a ProviderMetadata>,
+    post_logout_redirect_uri: Option<String>,
+    id_token_hint: Option<IdTokenString>,
+    state: Option<String>,
+    client_id: ClientIdParam,
+    logout_hint: Option<String>,
+    ui_locales: Option<String>,
+    extra: Vec<(String, String)>,
+}
+
+impl<'a> LogoutRequest<'a> {
+    /// A logout request for the client `config`, with its (possibly absent) metadata.
+    pub fn new(config: &'a ClientConfig, metadata: Option<&'a ProviderMetadata>) -> Self {
+        LogoutRequest {
+            config,
+            metadata,
+            post_logout_redirect_uri: None,
+            id_token_hint: None,
+            state: None,
+            client_id: ClientIdParam::Auto,
+            logout_hint: None,
+            ui_locales: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Where the provider sends the browser after logout (must be registered there).
+    /// A `state` is generated when none is set, and a [`PendingLogout`] returned.
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.post_logout_redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The ID token issued at login (recommended).
+    pub fn id_token_hint(mut self, id_token: &IdTokenString) -> Self {
+        self.id_token_hint = Some(id_token.clone());
+        self
+    }
+
+    /// An explicit `state` instead of a generated one.
+    pub fn state(mut self, state: impl Into<String>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// Whether to send `client_id` (`true`/`false`) or which value (a string); see
+    /// [`ClientIdParam`] for the default.
+    pub fn client_id(mut self, client_id: impl Into<ClientIdParam>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+
+    /// `logout_hint`: which user is logging out.
+    pub fn logout_hint(mut self, hint: impl Into<String>) -> Self {
+        self.logout_hint = Some(hint.into());
+        self
+    }
+
+    /// `ui_locales`: space-separated BCP 47 language tags for the logout pages.
+    pub fn ui_locales(mut self, locales: impl Into<String>) -> Self {
+        self.ui_locales = Some(locales.into());
+        self
+    }
+
+    /// Any other parameter (an extension the provider defines).
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.push((key.into(), value.into()));
+        self
+    }
+
+    /// Builds the end-session URL and, when a `post_logout_redirect_uri` is sent, the
+    /// [`PendingLogout`] to store until the provider redirects back.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`](crate::error::ConfigError::Missing) (`end_session_endpoint`)
+    /// when neither configured nor discovered; [`Error::Malformed`] when the endpoint or
+    /// the post-logout redirect URI is not an absolute URL; [`Error::Random`].
+    pub fn build(self, rng: &dyn SecureRandom, now: UnixTime) -> Result<(url::Url, Option<PendingLogout>), Error> {
+        let endpoints = Endpoints::resolve(self.config, self.metadata);
+        let endpoint = endpoints.require_end_session(self.config)?;
+        let mut url = wire::parse_url(endpoint, "end_session_endpoint")?;
+        if let Some(uri) = &self.post_logout_redirect_uri {
+            wire::parse_url(uri, "post_logout_redirect_uri")?;
+        }
+
+        let state = match (&self.state, &self.post_logout_redirect_uri) {
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(_)) => Some(random_token(rng, STATE_BYTES)?),
+            (None, None) => None,
+        };
+        let client_id = match &self.client_id {
+            ClientIdParam::Auto if self.post_logout_redirect_uri.is_some() && self.id_token_hint.is_none() => {
+                self.config.client_id.clone()
+            }
+            ClientIdParam::Auto | ClientIdParam::Omit => None,
+            ClientIdParam::Include => {
+                Some(self.config.client_id.clone().ok_or_else(|| Error::Config(self.config.missing("client_id")))?)
+            }
+            ClientIdParam::Value(v) => Some(v.clone()),
+        };
+
+        let mut params: Vec<(&str, &str)> = Vec::new();
+        if let Some(hint) = &self.id_token_hint {
+            params.push(("id_token_hint", hint.secret()));
+        }
+        if let Some(hint) = &self.logout_hint {
+            params.push(("logout_hint", hint.as_str()));
+        }
+        if let Some(id) = &client_id {
+            params.push(("client_id", id.as_str()));
+        }
+        if let Some(uri) = &self.post_logout_redirect_uri {
+            params.push(("post_logout_redirect_uri", uri.as_str()));
+        }
+        if let Some(state) = &state {
+            params.push(("state", state.as_str()));
+        }
+        if let Some(locales) = &self.ui_locales {
+            params.push(("ui_locales", locales.as_str()));
+        }
+        for (k, v) in &self.extra {
+            params.push((k.as_str(), v.as_str()));
+        }
+
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !params.iter().any(|(p, _)| p == k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let all = kept.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(params.iter().copied());
+        let query = wire::form_encode(all);
+        url.set_query(if query.is_empty() { None } else { Some(&query) });
+
+        let pending = match (&self.post_logout_redirect_uri, state) {
+            (Some(uri), Some(state)) => Some(PendingLogout {
+                client: self.config.name.clone(),
+                state: Nonce::new(state),
+                post_logout_redirect_uri: uri.clone(),
+                created_at: now,
+            }),
+            _ => None,
+        };
+        Ok((url, pending))
+    }
+}
+
+/// What must survive between the logout redirect and the provider's redirect back: keep
+/// it in the session (it is `serde`; its `Debug` hides the state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLogout {
+    /// The client's registered name.
+    pub client: String,
+    /// The `state` sent.
+    pub state: Nonce,
+    /// The `post_logout_redirect_uri` sent.
+    pub post_logout_redirect_uri: String,
+    /// When the logout request was built.
+    pub created_at: UnixTime,
+}
+
+/// Adds `pending` to a session's list, dropping the oldest entries beyond `max` (at least
+/// one entry is always kept), so the session cookie cannot grow without bound.
+pub fn remember_pending_logout(store: &mut Vec<PendingLogout>, pending: PendingLogout, max: usize) {
+    store.push(pending);
+    let max = max.max(1);
+    if store.len() > max {
+        store.sort_by_key(|p| p.created_at);
+        let excess = store.len() - max;
+        store.drain(..excess);
+    }
+}
+
+/// Checks the provider's redirect back after an RP-initiated logout (RP-Initiated Logout
+/// §3) and returns the stored [`PendingLogout`] (Authlib's `validate_logout_response`).
+///
+/// `query` is the redirect's query string (a leading `?` is ignored). The matching entry
+/// is removed from `pending` whatever the outcome, so a `state` works once; entries older
+/// than `ttl` seconds are dropped too. States are compared in constant time.
+///
+/// # Errors
+/// [`StateError::Missing`] without a `state`; [`StateError::Unknown`] when no pending entry
+/// has it (`session_empty` when `pending` was empty: the session was probably lost);
+/// [`StateError::Expired`] when the entry is older than `ttl`; [`Error::Malformed`] when
+/// `state` is repeated.
+pub fn validate_logout_response(
+    query: &str,
+    pending: &mut Vec<PendingLogout>,
+    now: UnixTime,
+    ttl: u64,
+) -> Result<PendingLogout, Error> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut states = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state").map(|(_, v)| v);
+    let state = states.next();
+    if states.next().is_some() {
+        return Err(Error::malformed("logout response: `state` is repeated"));
+    }
+    let state = match state {
+        Some(s) if !s.is_empty() => s,
+        _ => return Err(StateError::Missing.into()),
+    };
+
+    let session_empty = pending.is_empty();
+    // Compare against every entry so timing does not reveal which (or whether one) matched.
+    let mut found = None;
+    for (i, p) in pending.iter().enumerate() {
+        if p.state.ct_eq(&state) && found.is_none() {
+            found = Some(i);
+        }
+    }
+    let matched = found.map(|i| pending.remove(i));
+    pending.retain(|p| now.secs_since(p.created_at) <= ttl);
+    let matched = matched.ok_or(StateError::Unknown { session_empty })?;
+    if now.secs_since(matched.created_at) > ttl {
+        return Err(StateError::Expired.into());
+    }
+    Ok(matched)
+}
+
+/// Extracts the `logout_token` from a back-channel logout POST body
+/// (`application/x-www-form-urlencoded`, Back-Channel Logout §2.5).
+///
+/// # Errors
+/// [`LogoutError::MissingLogoutToken`] when absent or empty; [`Error::Malformed`] when the
+/// body is too large, not UTF-8, or repeats `logout_token`.
+pub fn parse_backchannel_request(body: &[u8]) -> Result<String, Error> {
+    if body.len() > wire::MAX_RESPONSE_BYTES {
+        return Err(Error::malformed("back-channel logout request: body too large"));
+    }
+    if std::str::from_utf8(body).is_err() {
+        return Err(Error::malformed("back-channel logout request: body is not UTF-8"));
+    }
+    let mut tokens = url::form_urlencoded::parse(body).filter(|(k, _)| k == "logout_token").map(|(_, v)| v);
+    let token = tokens.next();
+    if tokens.next().is_some() {
+        return Err(Error::malformed("back-channel logout request: `logout_token` is repeated"));
+    }
+    match token {
+        Some(t) if !t.is_empty() => Ok(t.into_owned()),
+        _ => Err(LogoutError::MissingLogoutToken.into()),
+    }
+}
+
+/// The HTTP response to send back to the provider after handling a back-channel logout
+/// request (Back-Channel Logout §2.8): `200 OK` on success, `400 Bad Request` with an
+/// `invalid_request` JSON body on failure; always `Cache-Control: no-store`.
+pub fn backchannel_response<T>(outcome: &Result<T, Error>) -> http::Response<Vec<u8>> {
+    let (status, body) = match outcome {
+        Ok(_) => (http::StatusCode::OK, Vec::new()),
+        Err(_) => (http::StatusCode::BAD_REQUEST, br#"{"error":"invalid_request"}"#.to_vec()),
+    };
+    let mut resp = http::Response::new(body);
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    if status != http::StatusCode::OK {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ConfigError;
+    use crate::rand::SeededRandom;
+    use proptest::prelude::*;
+
+    const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+    const AFTER: &str = "https://app.example/logged-out";
+
+    fn cfg() -> ClientConfig {
+        ClientConfig::new("corp").client_id("app").end_session_endpoint("https://op.example/logout")
+    }
+
+    fn params(url: &url::Url) -> Vec<(String, String)> {
+        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    }
+
+    fn param(url: &url::Url, key: &str) -> Option<String> {
+        url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    }
+
+    fn pending_for(state: &str, created_at: UnixTime) -> PendingLogout {
+        PendingLogout {
+            client: "corp".into(),
+            state: Nonce::new(state),
+            post_logout_redirect_uri: AFTER.into(),
+            created_at,
+        }
+    }
+
+    #[test]
+    fn logout_with_redirect_generates_a_long_state_and_a_pending_entry() {
+        let (url, pending) =
+            LogoutRequest::new(&cfg(), None).post_logout_redirect_uri(AFTER).build(&SeededRandom::new(1), NOW).unwrap();
+        let state = param(&url, "state").unwrap();
+        assert!(state.len() >= 22, "128 bits of base64url");
+        let pending = pending.unwrap();
+        assert!(pending.state.ct_eq(&state));
+        assert_eq!(pending.client, "corp");
+        assert_eq!(pending.post_logout_redirect_uri, AFTER);
+        assert_eq!(pending.created_at, NOW);
+        assert_eq!(param(&url, "post_logout_redirect_uri").as_deref(), Some(AFTER));
+    }
+
+    #[test]
+    fn generated_states_differ_between_requests() {
+        let rng = SeededRandom::new(9);
+        let a = LogoutRequest::new(&cfg(), None).post_logout_redirect_uri(AFTER).build(&rng, NOW).unwrap().0;
+        let b = LogoutRequest::new(&cfg(), None).post_logout_redirect_uri(AFTER).build(&rng, NOW).unwrap().0;
+        assert_ne!(param(&a, "state"), param(&b, "state"));
+    }
+
+    #[test]
+    fn explicit_state_is_used_as_given() {
+        let (url, pending) = LogoutRequest::new(&cfg(), None)
+            .post_logout_redirect_uri(AFTER)
+            .state("my-state")
+            .build(&SeededRandom::new(1), NOW)
+            .unwrap();
+        assert_eq!(param(&url, "state").as_deref(), Some("my-state"));
+        assert!(pending.unwrap().state.ct_eq("my-state"));
+    }
+
+    #[test]
+    fn all_parameters_are_sent_and_existing_query_is_kept() {
+        let cfg = cfg().end_session_endpoint("https://op.example/logout?tenant=7&ui_locales=fr");
+        let (url, _) = LogoutRequest::new(&cfg, None)
+            .post_logout_redirect_uri(AFTER)
+            .id_token_hint(&IdTokenString::new("h.p.s"))
+            .state("s1")
+            .client_id(true)
+            .logout_hint("alice@example.com")
+            .ui_locales("de en")
+            .param("x_ext", "1")
+            .build(&SeededRandom::new(1), NOW)
+            .unwrap();
+        let expected: Vec<(String, String)> = [
+            ("tenant", "7"),
+            ("id_token_hint", "h.p.s"),
+            ("logout_hint", "alice@example.com"),
+            ("client_id", "app"),
+            ("post_logout_redirect_uri", AFTER),
+            ("state", "s1"),
+            ("ui_locales", "de en"),
+            ("x_ext", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        assert_eq!(params(&url), expected);
+    }
+
+    #[test]
+    fn client_id_is_sent_automatically_only_without_id_token_hint() {
+        let rng = SeededRandom::new(1);
+        let (url, _) = LogoutRequest::new(&cfg(), None).post_logout_redirect_uri(AFTER).build(&rng, NOW).unwrap();
+        assert_eq!(param(&url, "client_id").as_deref(), Some("app"));
+        let (url, _) = LogoutRequest::new(&cfg(), None)
+            .post_logout_redirect_uri(AFTER)
+            .id_token_hint(&IdTokenString::new("h.p.s"))
+            .build(&rng, NOW)
+            .unwrap();
+        assert_eq!(param(&url, "client_id"), None);
+        let (url, _) =
+            LogoutRequest::new(&cfg(), None).post_logout_redirect_uri(AFTER).client_id(false).build(&rng, NOW).unwrap();
+        assert_eq!(param(&url, "client_id"), None);
+        let (url, _) = LogoutRequest::new(&cfg(), None).client_id("other").build(&rng, NOW).unwrap();
+        assert_eq!(param(&url, "client_id").as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn logout_without_redirect_has_no_pending_entry() {
+        let (url, pending) = LogoutRequest::new(&cfg(), None).build(&SeededRandom::new(1), NOW).unwrap();
+        assert_eq!(url.as_str(), "https://op.example/logout");
+        assert!(pending.is_none());
+    }
+
+    #[test]
+    fn end_session_endpoint_comes_from_metadata_when_not_configured() {
+        let cfg = ClientConfig::new("corp").client_id("app");
+        let md = ProviderMetadata {
+            issuer: "https://op.example".into(),
+            end_session_endpoint: Some("https://op.example/md-logout".into()),
+            ..Default::default()
+        };
+        let (url, _) = LogoutRequest::new(&cfg, Some(&md)).build(&SeededRandom::new(1), NOW).unwrap();
+        assert_eq!(url.as_str(), "https://op.example/md-logout");
+    }
+
+    #[test]
+    fn missing_end_session_endpoint_is_a_config_error() {
+        let cfg = ClientConfig::new("corp");
+        let err = LogoutRequest::new(&cfg, None).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Config(ConfigError::Missing { client: "corp".into(), key: "end_session_endpoint".into() })
+        );
+    }
+
+    #[test]
+    fn relative_post_logout_redirect_uri_is_rejected() {
+        let err = LogoutRequest::new(&cfg(), None).post_logout_redirect_uri("/done").build(&SeededRandom::new(1), NOW);
+        assert!(matches!(err, Err(Error::Malformed { .. })));
+    }
+
+    #[test]
+    fn client_id_true_without_a_configured_id_is_a_config_error() {
+        let cfg = ClientConfig::new("corp").end_session_endpoint("https://op.example/logout");
+        let err = LogoutRequest::new(&cfg, None).client_id(true).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::Missing { key, .. }) if key == "client_id"));
+    }
+
+    #[test]
+    fn pending_logout_debug_hides_the_state_and_round_trips() {
+        let p = pending_for("secret-state", NOW);
+        assert!(!format!("{p:?}").contains("secret-state"));
+        let back: PendingLogout = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn logout_response_with_the_stored_state_returns_the_pending_data() {
+        let mut store = vec![pending_for("other", NOW), pending_for("abc", NOW)];
+        let got = validate_logout_response("?state=abc", &mut store, NOW.plus(10), 600).unwrap();
+        assert!(got.state.ct_eq("abc"));
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn replayed_logout_response_is_rejected() {
+        let mut store = vec![pending_for("abc", NOW)];
+        validate_logout_response("state=abc", &mut store, NOW, 600).unwrap();
+        let err = validate_logout_response("state=abc", &mut store, NOW, 600).unwrap_err();
+        assert_eq!(err, Error::State(StateError::Unknown { session_empty: true }));
+    }
+
+    #[test]
+    fn logout_response_without_state_is_rejected() {
+        let mut store = vec![pending_for("abc", NOW)];
+        for q in ["", "foo=bar", "state="] {
+            let err = validate_logout_response(q, &mut store, NOW, 600).unwrap_err();
+            assert_eq!(err, Error::State(StateError::Missing), "{q}");
+        }
+        assert_eq!(store.len(), 1, "a missing state consumes nothing");
+    }
+
+    #[test]
+    fn logout_response_with_unknown_state_is_rejected() {
+        let mut store = vec![pending_for("abc", NOW)];
+        let err = validate_logout_response("state=abd", &mut store, NOW, 600).unwrap_err();
+        assert_eq!(err, Error::State(StateError::Unknown { session_empty: false }));
+        let err = validate_logout_response("state=abc", &mut Vec::new(), NOW, 600).unwrap_err();
+        assert_eq!(err, Error::State(StateError::Unknown { session_empty: true }));
+    }
+
+    #[test]
+    fn expired_logout_response_is_rejected_and_consumed() {
+        let mut store = vec![pending_for("abc", NOW)];
+        let err = validate_logout_response("state=abc", &mut store, NOW.plus(601), 600).unwrap_err();
+        assert_eq!(err, Error::State(StateError::Expired));
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn repeated_state_is_malformed() {
+        let mut store = vec![pending_for("abc", NOW)];
+        let err = validate_logout_response("state=abc&state=abc", &mut store, NOW, 600).unwrap_err();
+        assert!(matches!(err, Error::Malformed { .. }));
+    }
+
+    #[test]
+    fn pending_logouts_are_bounded() {
+        let mut store = Vec::new();
+        for i in 0..5 {
+            remember_pending_logout(&mut store, pending_for(&format!("s{i}"), NOW.plus(i)), 3);
+        }
+        assert_eq!(store.len(), 3);
+        assert!(store[0].state.ct_eq("s2"));
+    }
+
+    #[test]
+    fn backchannel_request_yields_the_logout_token() {
+        assert_eq!(parse_backchannel_request(b"logout_token=a.b.c").unwrap(), "a.b.c");
+        assert_eq!(parse_backchannel_request(b"x=1&logout_token=a%2Eb.c").unwrap(), "a.b.c");
+    }
+
+    #[test]
+    fn backchannel_request_without_token_is_rejected() {
+        for body in [&b""[..], b"token=a.b.c", b"logout_token="] {
+            let err = parse_backchannel_request(body).unwrap_err();
+            assert_eq!(err, Error::Logout(LogoutError::MissingLogoutToken));
+        }
+    }
+
+    #[test]
+    fn backchannel_request_with_repeated_token_or_bad_bytes_is_malformed() {
+        assert!(matches!(parse_backchannel_request(b"logout_token=a&logout_token=b"), Err(Error::Malformed { .. })));
+        assert!(matches!(parse_backchannel_request(b"logout_token=\xff\xfe"), Err(Error::Malformed { .. })));
+    }
+
+    #[test]
+    fn backchannel_response_says_ok_or_bad_request_and_is_not_cached() {
+        let ok = backchannel_response::<()>(&Ok(()));
+        assert_eq!(ok.status(), 200);
+        assert_eq!(ok.headers()[http::header::CACHE_CONTROL], "no-store");
+        let bad = backchannel_response::<()>(&Err(LogoutError::Nonce.into()));
+        assert_eq!(bad.status(), 400);
+        assert_eq!(bad.body(), br#"{"error":"invalid_request"}"#);
+    }
+
+    proptest! {
+        #[test]
+        fn validate_logout_response_never_panics(query in ".{0,128}", ttl in any::<u64>(), at in any::<u64>()) {
+            let mut store = vec![pending_for("abc", NOW)];
+            let _ = validate_logout_response(&query, &mut store, UnixTime::from_secs(at), ttl);
+        }
+
+        #[test]
+        fn parse_backchannel_request_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse_backchannel_request(&body);
+        }
+    }
 }
