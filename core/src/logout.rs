@@ -397,6 +397,21 @@ pub fn validate_logout_response(
     if states.next().is_some() {
         return Err(Error::malformed("logout response: `state` is repeated"));
     }
+    validate_logout_state(state.as_deref(), pending, now, ttl)
+}
+
+/// [`validate_logout_response`] for a `state` already taken from the request (by a web
+/// framework's query parser); `None` or empty means absent.
+///
+/// # Errors
+/// As [`validate_logout_response`], except the repeated-`state` check, which is the
+/// parser's business.
+pub fn validate_logout_state(
+    state: Option<&str>,
+    pending: &mut Vec<PendingLogout>,
+    now: UnixTime,
+    ttl: u64,
+) -> Result<PendingLogout, Error> {
     let state = match state {
         Some(s) if !s.is_empty() => s,
         _ => return Err(StateError::Missing.into()),
@@ -406,7 +421,7 @@ pub fn validate_logout_response(
     // Compare against every entry so timing does not reveal which (or whether one) matched.
     let mut found = None;
     for (i, p) in pending.iter().enumerate() {
-        if p.state.ct_eq(&state) && found.is_none() {
+        if p.state.ct_eq(state) && found.is_none() {
             found = Some(i);
         }
     }
@@ -999,6 +1014,17 @@ mod tests {
         let err = validate_logout_response("state=abc", &mut store, NOW.plus(601), 600).unwrap_err();
         assert_eq!(err, Error::State(StateError::Expired));
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn parsed_state_is_validated_like_a_query() {
+        let mut store = vec![pending_for("abc", NOW)];
+        assert_eq!(validate_logout_state(None, &mut store, NOW, 600), Err(Error::State(StateError::Missing)));
+        assert!(validate_logout_state(Some("abc"), &mut store, NOW, 600).is_ok());
+        assert_eq!(
+            validate_logout_state(Some("abc"), &mut store, NOW, 600),
+            Err(Error::State(StateError::Unknown { session_empty: true }))
+        );
     }
 
     #[test]
