@@ -572,7 +572,12 @@ mod tests {
         let err =
             parse_userinfo(&jwt_resp(&forged), None, Some(&signer.jwks()), &ctx(AlgPolicy::new(["ES256", "EdDSA"])))
                 .unwrap_err();
-        assert!(matches!(err, Error::Jose(_)), "{err:?}");
+        assert!(matches!(err, Error::Jose(JoseError::KeyTypeMismatch { .. })), "{err:?}");
+        let parts: Vec<&str> = jwt.split('.').collect();
+        let swapped = format!("{}.{}.{}", parts[0], jose::b64::encode(br#"{"sub":"victim"}"#), parts[2]);
+        let err = parse_userinfo(&jwt_resp(&swapped), None, Some(&signer.jwks()), &ctx(AlgPolicy::new(["ES256"])))
+            .unwrap_err();
+        assert_eq!(err, Error::Jose(JoseError::BadSignature));
         let unsigned =
             format!("{}.{}.", jose::b64::encode(br#"{"alg":"none"}"#), jose::b64::encode(br#"{"sub":"u1"}"#));
         let err = parse_userinfo(&jwt_resp(&unsigned), None, Some(&signer.jwks()), &ctx(AlgPolicy::new(["ES256"])))
