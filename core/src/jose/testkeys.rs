@@ -124,8 +124,12 @@ impl Signer {
         Jwk::from_json(&self.jwk_json()).unwrap()
     }
 
+    /// The signer's JWK Set (for HMAC, which has none, an unrelated RSA key's).
     pub(crate) fn jwks(&self) -> JwkSet {
-        JwkSet::from_keys(vec![self.jwk()])
+        match self.key {
+            Key::Hmac(_) => Signer::rsa(1, Algorithm::Rs256).jwks(),
+            _ => JwkSet::from_keys(vec![self.jwk()]),
+        }
     }
 
     /// Signs `signing_input` with this key (under `self.alg`).
