@@ -1,1 +1,350 @@
-//! TODO
+//! The provider's JWK Set: request, parse, key selection and the refetch rule.
+//!
+//! [RFC 7517 §5](https://www.rfc-editor.org/rfc/rfc7517#section-5),
+//! [OIDC Core §10.1.1](https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys)
+//! (signing key rotation: an unknown `kid` means "fetch the set again").
+//!
+//! The set is parsed once into ready-to-verify keys ([`Jwk`]); keys rpkit cannot use for
+//! verification (`use: enc`, unknown `kty`/`crv`, broken members) are skipped without
+//! failing the whole set. [`JwksCache`] is the plain value a caller keeps, with the rule
+//! that allows at most one refetch per minute for an unknown `kid`.
+
+use crate::error::{Endpoint, Error};
+use crate::jose::crypto::Algorithm;
+use crate::jose::jwk::Jwk;
+use crate::jose::{truncated, JoseError};
+use crate::time::UnixTime;
+use crate::wire;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The minimum time between two refetches of a JWK Set for an unknown `kid`, in seconds.
+pub const REFETCH_INTERVAL_SECS: u64 = 60;
+
+/// A parsed JWK Set: the signature-verification keys of a provider.
+///
+/// Cheap to clone (the keys are shared).
+///
+/// ```
+/// use rpkit::jwks::JwkSet;
+/// let set = JwkSet::parse(br#"{"keys":[
+///     {"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+///     {"kty":"RSA","use":"enc","kid":"e1","n":"AQAB","e":"AQAB"},
+///     {"kty":"weird","kid":"w"}
+/// ]}"#).unwrap();
+/// // The encryption key and the unknown key type are skipped, not fatal.
+/// assert_eq!(set.len(), 1);
+/// assert!(set.contains_kid("k1"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwkSet {
+    keys: Arc<[Jwk]>,
+}
+
+impl JwkSet {
+    /// Parses a JWK Set document (`{"keys": [...]}`).
+    ///
+    /// # Errors
+    /// [`JoseError::Malformed`] when the bytes are not a JSON object with a `keys` array;
+    /// [`JoseError::NoUsableKeys`] when no member is a usable verification key.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let doc: Value = serde_json::from_slice(bytes).map_err(|_| JoseError::malformed("JWK Set: not JSON"))?;
+        let members = doc
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| JoseError::malformed("JWK Set: no `keys` array"))?;
+        let keys: Vec<Jwk> = members.iter().filter_map(|m| Jwk::from_json(m).ok()).collect();
+        if keys.is_empty() {
+            return Err(JoseError::NoUsableKeys.into());
+        }
+        Ok(JwkSet { keys: keys.into() })
+    }
+
+    /// Parses the JWKS endpoint's response.
+    ///
+    /// # Errors
+    /// [`Error::Http`] for a non-2xx status, [`Error::TooLarge`] past
+    /// [`wire::MAX_RESPONSE_BYTES`], otherwise as [`JwkSet::parse`].
+    pub fn from_response<B: AsRef<[u8]>>(response: &http::Response<B>) -> Result<Self, Error> {
+        if !response.status().is_success() {
+            return Err(Error::Http { endpoint: Endpoint::Jwks, status: response.status().as_u16() });
+        }
+        Self::parse(wire::body_of(response, Endpoint::Jwks)?)
+    }
+
+    /// A set made of the given keys (tests, pinned keys).
+    pub fn from_keys(keys: Vec<Jwk>) -> Self {
+        JwkSet { keys: keys.into() }
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &[Jwk] {
+        &self.keys
+    }
+
+    /// How many usable keys the set holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether a key has this `kid`.
+    pub fn contains_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid() == Some(kid))
+    }
+
+    /// Selects the key that verifies a JWS with header `kid` and `alg`.
+    ///
+    /// With a `kid`: the key with that `kid` (the first that fits `alg` when several share
+    /// it). Without: the only key that fits `alg`. Header `jwk`/`jku`/`x5u`/`x5c` are never
+    /// consulted.
+    ///
+    /// # Errors
+    /// [`JoseError::UnknownKid`] when no key has the `kid` (refetch the set once);
+    /// [`JoseError::KeyTypeMismatch`] when keys with the `kid` exist but none fits `alg`;
+    /// [`JoseError::AmbiguousKey`] when there is no `kid` and several keys fit;
+    /// [`JoseError::NoKey`] when there is no `kid` and no key fits.
+    pub fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&Jwk, JoseError> {
+        match kid {
+            Some(kid) => {
+                let mut same_kid = self.keys.iter().filter(|k| k.kid() == Some(kid)).peekable();
+                if same_kid.peek().is_none() {
+                    return Err(JoseError::UnknownKid { kid: truncated(kid, 64) });
+                }
+                same_kid.find(|k| k.fits(alg)).ok_or(JoseError::KeyTypeMismatch { alg: alg.name().to_owned() })
+            }
+            None => {
+                let mut fitting = self.keys.iter().filter(|k| k.fits(alg));
+                match (fitting.next(), fitting.next()) {
+                    (Some(key), None) => Ok(key),
+                    (Some(_), Some(_)) => Err(JoseError::AmbiguousKey),
+                    (None, _) => Err(JoseError::NoKey { alg: alg.name().to_owned() }),
+                }
+            }
+        }
+    }
+}
+
+/// The request for a JWK Set: `GET uri` with `Accept: application/json`.
+///
+/// ```
+/// let req = rpkit::jwks::request("https://op.example/jwks").unwrap();
+/// assert_eq!(req.method(), http::Method::GET);
+/// assert_eq!(req.headers()[http::header::ACCEPT], "application/json");
+/// ```
+///
+/// # Errors
+/// [`Error::Malformed`] when `uri` is not a valid request URI.
+pub fn request(uri: &str) -> Result<http::Request<Vec<u8>>, Error> {
+    wire::get(uri, "application/json")?.build()
+}
+
+/// A cached JWK Set with its fetch time and the refetch rate limit.
+///
+/// Plain data: the async client keeps one per provider. When verification fails with
+/// [`JoseError::UnknownKid`] (see [`JoseError::is_unknown_key`]), ask
+/// [`JwksCache::may_refetch_for_unknown_kid`]; if it says yes, call
+/// [`JwksCache::record_refetch`], fetch, [`JwksCache::replace`] and verify once more.
+/// A bad signature never justifies a refetch.
+///
+/// ```
+/// use rpkit::jwks::{JwkSet, JwksCache};
+/// use rpkit::time::UnixTime;
+/// # let set = JwkSet::parse(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#).unwrap();
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// let mut cache = JwksCache::new(set, now);
+/// assert!(cache.may_refetch_for_unknown_kid(now));
+/// cache.record_refetch(now);
+/// assert!(!cache.may_refetch_for_unknown_kid(now.plus(30)));
+/// assert!(cache.may_refetch_for_unknown_kid(now.plus(60)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksCache {
+    /// The keys.
+    pub set: JwkSet,
+    /// When `set` was fetched.
+    pub fetched_at: UnixTime,
+    /// When the last refetch for an unknown `kid` started, if any.
+    pub last_refetch: Option<UnixTime>,
+}
+
+impl JwksCache {
+    /// A cache holding `set`, fetched at `now`.
+    pub fn new(set: JwkSet, now: UnixTime) -> Self {
+        JwksCache { set, fetched_at: now, last_refetch: None }
+    }
+
+    /// Whether a refetch for an unknown `kid` is allowed at `now`: at most one per
+    /// [`REFETCH_INTERVAL_SECS`].
+    #[must_use]
+    pub fn may_refetch_for_unknown_kid(&self, now: UnixTime) -> bool {
+        self.last_refetch.map_or(true, |last| now.secs_since(last) >= REFETCH_INTERVAL_SECS)
+    }
+
+    /// Records that a refetch starts at `now` (call before sending the request, so that
+    /// concurrent callers do not all refetch).
+    pub fn record_refetch(&mut self, now: UnixTime) {
+        self.last_refetch = Some(now);
+    }
+
+    /// Replaces the keys with a freshly fetched set.
+    pub fn replace(&mut self, set: JwkSet, now: UnixTime) {
+        self.set = set;
+        self.fetched_at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::b64;
+    use crate::jose::crypto::{Curve, PublicKey};
+    use proptest::prelude::*;
+
+    const ED_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+
+    fn ec(kid: Option<&str>, curve: Curve) -> Jwk {
+        let c = vec![9u8; curve.coordinate_len()];
+        Jwk::from_public_key(PublicKey::ec(curve, &c, &c).unwrap(), kid.map(Into::into), None)
+    }
+
+    fn rsa(kid: Option<&str>) -> Jwk {
+        Jwk::from_public_key(PublicKey::rsa(&[0xc5; 256], &[1, 0, 1]).unwrap(), kid.map(Into::into), None)
+    }
+
+    #[test]
+    fn selection_by_kid_is_exact() {
+        let set = JwkSet::from_keys(vec![rsa(Some("a")), rsa(Some("b")), ec(Some("c"), Curve::P256)]);
+        assert_eq!(set.select(Some("b"), Algorithm::Rs256).unwrap().kid(), Some("b"));
+        assert_eq!(set.select(Some("c"), Algorithm::Es256).unwrap().kid(), Some("c"));
+    }
+
+    #[test]
+    fn an_unknown_kid_is_reported_distinctly() {
+        let set = JwkSet::from_keys(vec![rsa(Some("a"))]);
+        assert_eq!(set.select(Some("zz"), Algorithm::Rs256), Err(JoseError::UnknownKid { kid: "zz".into() }));
+        assert_eq!(set.select(Some("A"), Algorithm::Rs256), Err(JoseError::UnknownKid { kid: "A".into() }));
+    }
+
+    #[test]
+    fn a_key_never_verifies_an_algorithm_of_another_type() {
+        let set = JwkSet::from_keys(vec![rsa(Some("r")), ec(Some("p256"), Curve::P256)]);
+        assert!(matches!(set.select(Some("r"), Algorithm::Es256), Err(JoseError::KeyTypeMismatch { .. })));
+        assert!(matches!(set.select(Some("p256"), Algorithm::Es384), Err(JoseError::KeyTypeMismatch { .. })));
+        assert!(matches!(set.select(Some("p256"), Algorithm::Hs256), Err(JoseError::KeyTypeMismatch { .. })));
+    }
+
+    #[test]
+    fn without_kid_the_single_fitting_key_is_used() {
+        let set = JwkSet::from_keys(vec![rsa(Some("r")), ec(Some("e"), Curve::P256)]);
+        assert_eq!(set.select(None, Algorithm::Es256).unwrap().kid(), Some("e"));
+        assert_eq!(set.select(None, Algorithm::Rs256).unwrap().kid(), Some("r"));
+    }
+
+    #[test]
+    fn without_kid_several_fitting_keys_are_ambiguous() {
+        let set = JwkSet::from_keys(vec![rsa(Some("r1")), rsa(Some("r2")), ec(None, Curve::P256)]);
+        assert_eq!(set.select(None, Algorithm::Rs256), Err(JoseError::AmbiguousKey));
+        assert!(set.select(None, Algorithm::Es256).is_ok());
+    }
+
+    #[test]
+    fn without_kid_and_no_fitting_key_there_is_no_key() {
+        let set = JwkSet::from_keys(vec![rsa(None)]);
+        assert!(matches!(set.select(None, Algorithm::EdDsa), Err(JoseError::NoKey { .. })));
+        assert!(matches!(set.select(None, Algorithm::Hs256), Err(JoseError::NoKey { .. })));
+    }
+
+    #[test]
+    fn unusable_members_are_skipped_without_failing_the_set() {
+        let doc = format!(
+            r#"{{"keys":[
+                {{"kty":"OKP","crv":"Ed25519","kid":"ok","x":"{ED_X}"}},
+                {{"kty":"OKP","crv":"Ed25519","kid":"enc","use":"enc","x":"{ED_X}"}},
+                {{"kty":"EC","crv":"P-256","kid":"short","x":"AAAA","y":"AAAA"}},
+                {{"kty":"RSA","kid":"broken","n":"!!","e":"AQAB"}},
+                {{"kty":"oct","kid":"sym","k":"c2VjcmV0"}},
+                "not an object",
+                {{"kty":"EC","crv":"P-999","kid":"curve"}}
+            ]}}"#
+        );
+        let set = JwkSet::parse(doc.as_bytes()).unwrap();
+        assert_eq!(set.len(), 1);
+        assert_eq!(set.keys()[0].kid(), Some("ok"));
+    }
+
+    #[test]
+    fn a_set_without_usable_keys_is_an_error() {
+        assert_eq!(JwkSet::parse(br#"{"keys":[]}"#), Err(Error::Jose(JoseError::NoUsableKeys)));
+        let only_enc = format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","use":"enc","x":"{ED_X}"}}]}}"#);
+        assert_eq!(JwkSet::parse(only_enc.as_bytes()), Err(Error::Jose(JoseError::NoUsableKeys)));
+    }
+
+    #[test]
+    fn non_json_or_shapeless_sets_are_malformed() {
+        assert!(matches!(JwkSet::parse(b"<html>"), Err(Error::Jose(JoseError::Malformed { .. }))));
+        assert!(matches!(JwkSet::parse(br#"{"keys":{}}"#), Err(Error::Jose(JoseError::Malformed { .. }))));
+        assert!(matches!(JwkSet::parse(br#"[]"#), Err(Error::Jose(JoseError::Malformed { .. }))));
+    }
+
+    #[test]
+    fn padded_members_are_tolerated() {
+        let x = b64::encode(&[3u8; 32]);
+        let doc = format!(r#"{{"keys":[{{"kty":"EC","crv":"P-256","x":"{x}=","y":"{x}="}}]}}"#);
+        assert_eq!(JwkSet::parse(doc.as_bytes()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn responses_are_checked_for_status_and_size() {
+        let doc = format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}"}}]}}"#);
+        let ok = http::Response::new(doc.clone().into_bytes());
+        assert_eq!(JwkSet::from_response(&ok).unwrap().len(), 1);
+        let err = http::Response::builder().status(503).body(doc.into_bytes()).unwrap();
+        assert_eq!(JwkSet::from_response(&err), Err(Error::Http { endpoint: Endpoint::Jwks, status: 503 }));
+        let huge = http::Response::new(vec![b' '; wire::MAX_RESPONSE_BYTES + 1]);
+        assert!(matches!(JwkSet::from_response(&huge), Err(Error::TooLarge { endpoint: Endpoint::Jwks, .. })));
+    }
+
+    #[test]
+    fn the_request_is_a_json_get() {
+        let req = request("https://op.example/jwks").unwrap();
+        assert_eq!(req.method(), http::Method::GET);
+        assert_eq!(req.uri(), "https://op.example/jwks");
+        assert_eq!(req.headers()[http::header::ACCEPT], "application/json");
+        assert!(request("not a uri").is_err());
+    }
+
+    #[test]
+    fn refetch_is_rate_limited_to_once_a_minute() {
+        let t0 = UnixTime::from_secs(1_000_000);
+        let mut cache = JwksCache::new(JwkSet::from_keys(vec![rsa(None)]), t0);
+        assert!(cache.may_refetch_for_unknown_kid(t0));
+        cache.record_refetch(t0);
+        assert!(!cache.may_refetch_for_unknown_kid(t0));
+        assert!(!cache.may_refetch_for_unknown_kid(t0.plus(59)));
+        assert!(cache.may_refetch_for_unknown_kid(t0.plus(60)));
+        cache.replace(JwkSet::from_keys(vec![rsa(Some("new"))]), t0.plus(1));
+        assert_eq!(cache.fetched_at, t0.plus(1));
+        assert!(cache.set.contains_kid("new"));
+    }
+
+    proptest! {
+        #[test]
+        fn jwks_parsing_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = JwkSet::parse(&bytes);
+        }
+
+        #[test]
+        fn jwks_parsing_of_jsonish_text_never_panics(
+            kty in "(RSA|EC|OKP|oct|x)", crv in "(P-256|P-384|P-521|Ed25519|X25519|)",
+            x in "[A-Za-z0-9_=-]{0,90}", y in "[A-Za-z0-9_=-]{0,90}", use_ in "(sig|enc|)",
+        ) {
+            let doc = format!(r#"{{"keys":[{{"kty":"{kty}","crv":"{crv}","x":"{x}","y":"{y}","n":"{x}","e":"{y}","use":"{use_}"}}]}}"#);
+            let _ = JwkSet::parse(doc.as_bytes());
+        }
+    }
+}

@@ -50,6 +50,45 @@ impl ClientError {
         }
     }
 
+    /// A short, stable code for this error, for an error page or a JSON body: the
+    /// provider's own `error` code when it sent one (`access_denied`, `invalid_grant`),
+    /// else rpkit's (`state_unknown`, `invalid_iss`, `invalid_id_token`, …). Never contains
+    /// a secret.
+    pub fn code(&self) -> &str {
+        use crate::error::{CallbackError as C, StateError as S};
+        let core = match self {
+            ClientError::Core(e) => e,
+            ClientError::Transport { source: TransportError::Timeout, .. } => return "provider_timeout",
+            ClientError::Transport { .. } => return "provider_unreachable",
+            ClientError::UnknownClient { .. } => return "unknown_client",
+            ClientError::NoToken { .. } => return "no_token",
+        };
+        match core {
+            Error::Provider(p) | Error::ReauthenticationRequired(p) => &p.error,
+            Error::State(S::Missing) => "state_missing",
+            Error::State(S::Unknown { .. }) => "state_unknown",
+            Error::State(S::Expired) => "state_expired",
+            Error::Callback(C::MissingCode) => "missing_code",
+            Error::Callback(C::MissingIssuer) => "missing_iss",
+            Error::Callback(C::IssuerMismatch { .. }) => "invalid_iss",
+            Error::Callback(C::UnexpectedToken { .. }) => "unexpected_token",
+            Error::Callback(C::ClientMismatch { .. }) => "client_mismatch",
+            Error::Callback(_) => "invalid_callback",
+            Error::IdToken(_) => "invalid_id_token",
+            Error::Jose(_) => "invalid_jwt",
+            Error::UserInfo(_) => "invalid_userinfo",
+            Error::Logout(_) => "invalid_logout_token",
+            Error::Discovery(_) => "invalid_provider_metadata",
+            Error::Token(_) => "invalid_token_response",
+            Error::Http { .. } => "provider_http_error",
+            Error::TooLarge { .. } => "response_too_large",
+            Error::Malformed { .. } => "malformed_response",
+            Error::Config(_) => "client_configuration_error",
+            Error::NoRefreshToken => "no_refresh_token",
+            Error::Random => "random_source_failed",
+        }
+    }
+
     /// The provider's OAuth `error` code, if the provider sent one.
     pub fn provider_error_code(&self) -> Option<&str> {
         match self {

@@ -2,7 +2,807 @@
 //!
 //! Enabled by the default `client` feature; `--no-default-features` leaves only the
 //! sans-IO layer (no async-trait, no async code at all).
+//!
+//! [`OAuth`] is the registry users hold (Authlib's `OAuth()`): plain data, `Clone`, no type
+//! parameters. Each registered provider is an [`OAuthClient`] that owns its metadata and
+//! JWKS caches (single-flight: N concurrent callers cause one fetch) and its refresh slots
+//! (single-flight per refresh token: N concurrent API calls with the same expired token
+//! cause one refresh, and all N get the new token). It depends on no async runtime.
+//!
+//! ```no_run
+//! # async fn demo(http: impl rpkit::client::HttpClient) -> Result<(), rpkit::client::ClientError> {
+//! use rpkit::client::OAuth;
+//! use rpkit::ClientConfig;
+//!
+//! let oauth = OAuth::new(http);
+//! oauth.register(
+//!     ClientConfig::new("github")
+//!         .client_id("id")
+//!         .client_secret("secret")
+//!         .authorize_url("https://github.com/login/oauth/authorize")
+//!         .access_token_url("https://github.com/login/oauth/access_token")
+//!         .api_base_url("https://api.github.com/")
+//!         .scope("user:email"),
+//! );
+//! oauth.on_token_update(|update| println!("store the new token for {}", update.name));
+//! let github = oauth.create_client("github")?;
+//! let (url, pending) = github.create_authorization_url(&Default::default()).await?;
+//! # let _ = (url, pending);
+//! # Ok(()) }
+//! ```
 
+mod error;
+mod events;
 mod transport;
 
+pub use self::error::ClientError;
 pub use self::transport::{Clock, HttpClient, ManualClock, SystemClock, TransportError};
+
+use self::events::EventBus;
+use crate::authorize::{AuthorizationRequest, PendingAuthorization, PendingSet};
+use crate::callback::{validate_callback, CallbackParams};
+use crate::config::ClientConfig;
+use crate::claims::Claims;
+use crate::discovery::{metadata_request, Endpoints, MetadataCache, ProviderMetadata};
+use crate::id_token::{should_refetch_jwks, IdTokenValidator};
+use crate::jwks::{JwkSet, JwksCache};
+use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, SeenJtis};
+use crate::userinfo::{parse_userinfo, userinfo_request_for, UserInfoContext};
+use crate::error::{Endpoint, Error};
+use crate::rand::{SecureRandom, SystemRandom};
+use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
+use crate::time::UnixTime;
+use crate::token::{self, Grant, Token};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// How long a finished refresh is remembered, so that callers still holding the old
+/// token get the new one instead of spending a rotated refresh token twice.
+const REFRESH_MEMORY_SECS: u64 = 300;
+
+/// How many back-channel logout `jti`s each client remembers to refuse replays.
+const SEEN_JTI_CAPACITY: usize = 10_000;
+
+/// Loads a user's stored token for a client: Authlib's `fetch_token` hook.
+#[async_trait]
+pub trait FetchToken: Send + Sync + 'static {
+    /// The token stored for `user` with the client `name`, if any.
+    async fn fetch_token(&self, name: &str, user: &str) -> Option<Token>;
+}
+
+struct Shared {
+    http: Arc<dyn HttpClient>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn SecureRandom>,
+    events: EventBus,
+    fetch_token: RwLock<Option<Arc<dyn FetchToken>>>,
+}
+
+/// The registry of named OAuth clients (Authlib's `OAuth()`).
+///
+/// Cheap to clone: clones share the registry, caches and subscribers.
+#[derive(Clone)]
+pub struct OAuth {
+    shared: Arc<Shared>,
+    clients: Arc<RwLock<HashMap<String, OAuthClient>>>,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth").field("clients", &self.names()).finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`OAuth`] registry with a custom clock or random source.
+pub struct OAuthBuilder {
+    http: Arc<dyn HttpClient>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn SecureRandom>,
+}
+
+impl OAuthBuilder {
+    /// Uses `clock` instead of the system clock.
+    #[must_use]
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Uses `clock` (shared) instead of the system clock.
+    #[must_use]
+    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses `rng` instead of the system CSPRNG (tests only).
+    #[must_use]
+    pub fn rng(mut self, rng: impl SecureRandom + 'static) -> Self {
+        self.rng = Arc::new(rng);
+        self
+    }
+
+    /// The registry.
+    pub fn build(self) -> OAuth {
+        OAuth {
+            shared: Arc::new(Shared {
+                http: self.http,
+                clock: self.clock,
+                rng: self.rng,
+                events: EventBus::default(),
+                fetch_token: RwLock::new(None),
+            }),
+            clients: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+}
+
+impl OAuth {
+    /// A registry over `http`, with the system clock and CSPRNG.
+    pub fn new(http: impl HttpClient) -> Self {
+        Self::builder(http).build()
+    }
+
+    /// A builder over `http`.
+    pub fn builder(http: impl HttpClient) -> OAuthBuilder {
+        Self::builder_shared(Arc::new(http))
+    }
+
+    /// A builder over a shared `http` client.
+    pub fn builder_shared(http: Arc<dyn HttpClient>) -> OAuthBuilder {
+        OAuthBuilder { http, clock: Arc::new(SystemClock), rng: Arc::new(SystemRandom::new()) }
+    }
+
+    /// Registers (or replaces) the client named `config.name` and returns it.
+    pub fn register(&self, config: ClientConfig) -> OAuthClient {
+        let client = OAuthClient {
+            inner: Arc::new(ClientInner {
+                config,
+                shared: Arc::clone(&self.shared),
+                metadata: async_lock::Mutex::new(None),
+                jwks: async_lock::Mutex::new(None),
+                refreshes: Mutex::new(HashMap::new()),
+                seen_jtis: Mutex::new(SeenJtis::new(SEEN_JTI_CAPACITY)),
+            }),
+        };
+        self.clients
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(client.inner.config.name.clone(), client.clone());
+        client
+    }
+
+    /// The client registered as `name` (Authlib's `oauth.create_client(name)`).
+    ///
+    /// # Errors
+    /// [`ClientError::UnknownClient`] when no client has that name.
+    pub fn create_client(&self, name: &str) -> Result<OAuthClient, ClientError> {
+        self.clients
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ClientError::UnknownClient { name: name.to_owned() })
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.clients.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Calls `callback` for every refresh of any client's token (the seed's
+    /// `token_update` signal): `(name, new token, old refresh_token | old access_token)`.
+    pub fn on_token_update(&self, callback: impl Fn(&TokenUpdate) + Send + Sync + 'static) {
+        self.shared.events.subscribe(Arc::new(callback));
+    }
+
+    /// A stream of token-update events (dropping it unsubscribes).
+    pub fn token_updates(&self) -> futures_channel::mpsc::UnboundedReceiver<TokenUpdate> {
+        self.shared.events.stream()
+    }
+
+    /// Sets the `fetch_token` hook used by [`OAuthClient::get_for_user`] and friends.
+    pub fn set_fetch_token(&self, hook: impl FetchToken) {
+        *self.shared.fetch_token.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
+    }
+}
+
+type RefreshOutcome = Result<Token, ClientError>;
+
+struct RefreshSlot {
+    started: UnixTime,
+    outcome: Arc<async_lock::Mutex<Option<RefreshOutcome>>>,
+}
+
+/// The metadata cache and a shared copy handed to callers without cloning the document.
+struct MetadataSlot {
+    cache: MetadataCache,
+    shared: Arc<ProviderMetadata>,
+}
+
+struct ClientInner {
+    config: ClientConfig,
+    shared: Arc<Shared>,
+    metadata: async_lock::Mutex<Option<MetadataSlot>>,
+    jwks: async_lock::Mutex<Option<crate::jwks::JwksCache>>,
+    refreshes: Mutex<HashMap<[u8; 32], RefreshSlot>>,
+    seen_jtis: Mutex<SeenJtis>,
+}
+
+/// One registered provider (Authlib's `oauth.github`). Cheap to clone.
+#[derive(Clone)]
+pub struct OAuthClient {
+    inner: Arc<ClientInner>,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient").field("name", &self.inner.config.name).finish_non_exhaustive()
+    }
+}
+
+/// Per-call options of [`OAuthClient::create_authorization_url`].
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeOptions {
+    /// The redirect URI for this request (else the configured one).
+    pub redirect_uri: Option<String>,
+    /// Extra parameters: `prompt`, `login_hint`, `max_age`, `acr_values`,
+    /// `response_mode`, `scope`, …
+    pub params: Vec<(String, String)>,
+}
+
+impl AuthorizeOptions {
+    /// Options with a redirect URI.
+    pub fn redirect_uri(uri: impl Into<String>) -> Self {
+        AuthorizeOptions { redirect_uri: Some(uri.into()), params: Vec::new() }
+    }
+
+    /// Adds a parameter.
+    #[must_use]
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// A resource response, with the refreshed token when a refresh happened first.
+#[derive(Debug)]
+pub struct ApiResponse {
+    /// The provider's response, whatever its status.
+    pub response: http::Response<Vec<u8>>,
+    /// The new token when the old one had to be refreshed; store it.
+    pub refreshed: Option<Token>,
+}
+
+impl ApiResponse {
+    /// The body as JSON.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] when it is not JSON of that shape.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ClientError> {
+        serde_json::from_slice(self.response.body())
+            .map_err(|_| ClientError::Core(Error::malformed("resource response: not the expected JSON")))
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> http::StatusCode {
+        self.response.status()
+    }
+}
+
+impl OAuthClient {
+    /// The registered name.
+    pub fn name(&self) -> &str {
+        &self.inner.config.name
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    fn now(&self) -> UnixTime {
+        self.inner.shared.clock.now()
+    }
+
+    fn rng(&self) -> &dyn SecureRandom {
+        &*self.inner.shared.rng
+    }
+
+    /// Sends a request built by the core, capping the body at the core's limit.
+    async fn send(&self, request: http::Request<Vec<u8>>, endpoint: Endpoint) -> Result<http::Response<Vec<u8>>, ClientError> {
+        match self.inner.shared.http.send(request, crate::wire::MAX_RESPONSE_BYTES).await {
+            Ok(resp) => Ok(resp),
+            Err(TransportError::TooLarge { limit }) => Err(ClientError::Core(Error::TooLarge { endpoint, limit })),
+            Err(source) => Err(ClientError::Transport { endpoint, source }),
+        }
+    }
+
+    /// Builds the authorization URL and the pending authorization to keep in the session
+    /// (the core of Authlib's `authorize_redirect`).
+    ///
+    /// # Errors
+    /// Configuration errors, discovery failures, a failing random source.
+    pub async fn create_authorization_url(
+        &self,
+        options: &AuthorizeOptions,
+    ) -> Result<(url::Url, PendingAuthorization), ClientError> {
+        let metadata = self.load_server_metadata().await?;
+        let mut req = AuthorizationRequest::new(&self.inner.config);
+        if let Some(md) = metadata.as_deref() {
+            req = req.metadata(md);
+        }
+        if let Some(uri) = &options.redirect_uri {
+            req = req.redirect_uri(uri.clone());
+        }
+        for (k, v) in &options.params {
+            req = req.param(k.clone(), v.clone());
+        }
+        Ok(req.build(self.rng(), self.now())?)
+    }
+
+    /// Creates the authorization URL and records the pending authorization in `pending`
+    /// (what a session holds), bounded and expiring as configured.
+    ///
+    /// # Errors
+    /// As [`OAuthClient::create_authorization_url`].
+    pub async fn authorize_redirect(
+        &self,
+        pending: &mut PendingSet,
+        options: &AuthorizeOptions,
+    ) -> Result<url::Url, ClientError> {
+        let (url, entry) = self.create_authorization_url(options).await?;
+        pending.prune_expired(self.now(), PendingSet::ttl_for(&self.inner.config));
+        pending.insert(entry, PendingSet::max_for(&self.inner.config));
+        Ok(url)
+    }
+
+    /// Handles the callback: every check of the authorization response, the code
+    /// exchange, ID token validation (fetching the JWKS only when needed) — and returns the
+    /// token with the ID token's claims in `userinfo` (Authlib's `authorize_access_token`).
+    ///
+    /// Nothing from a rejected response is used: a bad callback causes no token request,
+    /// a bad ID token no further call.
+    ///
+    /// # Errors
+    /// State errors, the provider's error, callback checks, token endpoint errors, ID token
+    /// validation errors, transport failures.
+    pub async fn authorize_access_token(
+        &self,
+        pending: &mut PendingSet,
+        params: &CallbackParams,
+    ) -> Result<Token, ClientError> {
+        let cfg = &self.inner.config;
+        let metadata = self.load_server_metadata().await?;
+        let mut authorized = validate_callback(params, pending, cfg, metadata.as_deref(), self.now())?;
+        let openid = authorized.pending.is_openid();
+        let verifier = authorized.pending.take_code_verifier();
+        let request = token::exchange_request(
+            cfg,
+            metadata.as_deref(),
+            authorized.code,
+            authorized.pending.redirect_uri(),
+            verifier,
+            self.rng(),
+            self.now(),
+        )?;
+        let response = self.send(request, Endpoint::Token).await?;
+        let mut token = token::parse_token_response(&response, self.now(), Grant::AuthorizationCode { openid })?;
+        if token.id_token.is_some() {
+            let claims = self.validate_id_token(&token, Some(&authorized.pending), metadata.as_deref()).await?;
+            token.userinfo = Some(claims);
+        }
+        Ok(token)
+    }
+
+    /// The client credentials grant (Authlib's `fetch_access_token` without a code).
+    ///
+    /// # Errors
+    /// Token endpoint errors, transport failures.
+    pub async fn fetch_access_token(&self, scope: Option<&str>) -> Result<Token, ClientError> {
+        let metadata = self.load_server_metadata().await?;
+        let request =
+            token::client_credentials_request(&self.inner.config, metadata.as_deref(), scope, self.rng(), self.now())?;
+        let response = self.send(request, Endpoint::Token).await?;
+        Ok(token::parse_token_response(&response, self.now(), Grant::ClientCredentials)?)
+    }
+
+    /// Refreshes `token` now, single-flight per refresh token: concurrent callers with the
+    /// same token share one request and all get the new token. Emits one token-update event.
+    ///
+    /// # Errors
+    /// [`Error::NoRefreshToken`] (nothing sent) when the token has none;
+    /// [`Error::ReauthenticationRequired`] on `invalid_grant`; transport failures.
+    pub async fn refresh_token(&self, token: &Token) -> Result<Token, ClientError> {
+        let rt = token.refresh_token.as_ref().ok_or(ClientError::Core(Error::NoRefreshToken))?;
+        let key = refresh_key(rt.secret());
+        let now = self.now();
+        let slot = {
+            let mut map = self.inner.refreshes.lock().unwrap_or_else(PoisonError::into_inner);
+            map.retain(|_, s| now.secs_since(s.started) < REFRESH_MEMORY_SECS);
+            Arc::clone(
+                &map.entry(key)
+                    .or_insert_with(|| RefreshSlot { started: now, outcome: Arc::new(async_lock::Mutex::new(None)) })
+                    .outcome,
+            )
+        };
+        let mut outcome = slot.lock().await;
+        if let Some(done) = &*outcome {
+            return done.clone();
+        }
+        let result = self.do_refresh(token).await;
+        *outcome = Some(result.clone());
+        result
+    }
+
+    async fn do_refresh(&self, old: &Token) -> Result<Token, ClientError> {
+        let cfg = &self.inner.config;
+        let rt = old.refresh_token.as_ref().ok_or(ClientError::Core(Error::NoRefreshToken))?;
+        let metadata = self.load_server_metadata().await?;
+        let request = token::refresh_request(cfg, metadata.as_deref(), rt, None, self.rng(), self.now())?;
+        let response = self.send(request, Endpoint::Token).await?;
+        let fresh = token::parse_token_response(&response, self.now(), Grant::Refresh)?;
+        let mut merged = old.clone().merge_refresh(fresh);
+        if merged.id_token.is_some() && merged.id_token != old.id_token {
+            merged.userinfo = Some(self.validate_refreshed_id_token(old, &merged, metadata.as_deref()).await?);
+        } else {
+            merged.userinfo = old.userinfo.clone();
+        }
+        self.inner.shared.events.emit(&TokenUpdate::new(cfg.name.clone(), old, merged.clone()));
+        Ok(merged)
+    }
+
+    /// Returns a refreshed token when `token` expires within the leeway (single-flight),
+    /// `None` when it is still good.
+    ///
+    /// # Errors
+    /// As [`OAuthClient::refresh_token`].
+    pub async fn ensure_fresh(&self, token: &Token) -> Result<Option<Token>, ClientError> {
+        if needs_refresh(token, self.now(), self.inner.config.leeway()) {
+            self.refresh_token(token).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Sends a resource request with `token`, refreshing it first when it is about to
+    /// expire. The refreshed token comes back in [`ApiResponse::refreshed`] and as a
+    /// token-update event.
+    ///
+    /// # Errors
+    /// Refresh errors (nothing is sent then), request building errors, transport failures.
+    pub async fn request(&self, request: ResourceRequest, token: &Token) -> Result<ApiResponse, ClientError> {
+        let refreshed = self.ensure_fresh(token).await?;
+        let current = refreshed.as_ref().unwrap_or(token);
+        let http_request = request.build(Some(current))?;
+        let response = self.send(http_request, Endpoint::Resource).await?;
+        Ok(ApiResponse { response, refreshed })
+    }
+
+    /// `GET path` relative to `api_base_url` with `token` (auto-refresh).
+    ///
+    /// # Errors
+    /// As [`OAuthClient::request`].
+    pub async fn get(&self, path: &str, token: &Token) -> Result<ApiResponse, ClientError> {
+        self.request(crate::resource::get(&self.inner.config, path), token).await
+    }
+
+    /// `POST path` with a JSON body (auto-refresh).
+    ///
+    /// # Errors
+    /// As [`OAuthClient::request`].
+    pub async fn post(&self, path: &str, json: &serde_json::Value, token: &Token) -> Result<ApiResponse, ClientError> {
+        self.request(crate::resource::post(&self.inner.config, path).json(json), token).await
+    }
+
+    /// `PUT path` with a JSON body (auto-refresh).
+    ///
+    /// # Errors
+    /// As [`OAuthClient::request`].
+    pub async fn put(&self, path: &str, json: &serde_json::Value, token: &Token) -> Result<ApiResponse, ClientError> {
+        self.request(crate::resource::put(&self.inner.config, path).json(json), token).await
+    }
+
+    /// `PATCH path` with a JSON body (auto-refresh).
+    ///
+    /// # Errors
+    /// As [`OAuthClient::request`].
+    pub async fn patch(&self, path: &str, json: &serde_json::Value, token: &Token) -> Result<ApiResponse, ClientError> {
+        self.request(crate::resource::patch(&self.inner.config, path).json(json), token).await
+    }
+
+    /// `DELETE path` (auto-refresh).
+    ///
+    /// # Errors
+    /// As [`OAuthClient::request`].
+    pub async fn delete(&self, path: &str, token: &Token) -> Result<ApiResponse, ClientError> {
+        self.request(crate::resource::delete(&self.inner.config, path), token).await
+    }
+
+    /// `GET path` with the token the `fetch_token` hook returns for `user`.
+    ///
+    /// # Errors
+    /// [`ClientError::NoToken`] when the hook (or no hook) finds none; else as
+    /// [`OAuthClient::request`].
+    pub async fn get_for_user(&self, path: &str, user: &str) -> Result<ApiResponse, ClientError> {
+        let hook = self.inner.shared.fetch_token.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let token = match hook {
+            Some(h) => h.fetch_token(self.name(), user).await,
+            None => None,
+        }
+        .ok_or_else(|| ClientError::NoToken { name: self.name().to_owned() })?;
+        self.get(path, &token).await
+    }
+}
+
+/// Per-call options of [`OAuthClient::logout_redirect`] (Authlib's `logout_redirect`
+/// arguments).
+#[derive(Debug, Clone, Default)]
+pub struct LogoutOptions {
+    /// Where the provider sends the browser afterwards (must be registered there).
+    pub post_logout_redirect_uri: Option<String>,
+    /// The ID token issued at login (recommended).
+    pub id_token_hint: Option<crate::secret::IdTokenString>,
+    /// An explicit state (else one is generated when a redirect URI is given).
+    pub state: Option<String>,
+    /// Send `client_id` too.
+    pub client_id: bool,
+    /// `logout_hint`.
+    pub logout_hint: Option<String>,
+    /// `ui_locales`.
+    pub ui_locales: Option<String>,
+}
+
+impl OAuthClient {
+    /// The provider metadata, fetched once and cached (single-flight: concurrent callers
+    /// share one request); refreshed when stale per `Cache-Control`, and served stale when
+    /// a refresh fails. `None` when no `server_metadata_url` is configured.
+    ///
+    /// # Errors
+    /// Discovery errors (issuer mismatch, malformed document, HTTP errors) on the first
+    /// fetch; transport failures.
+    pub async fn load_server_metadata(&self) -> Result<Option<Arc<ProviderMetadata>>, ClientError> {
+        let Some(url) = self.inner.config.server_metadata_url.as_deref() else {
+            return Ok(None);
+        };
+        let mut cache = self.inner.metadata.lock().await;
+        let now = self.now();
+        if let Some(slot) = cache.as_ref().filter(|s| !s.cache.is_stale(now)) {
+            return Ok(Some(Arc::clone(&slot.shared)));
+        }
+        let fetched = async {
+            let response = self.send(metadata_request(url)?, Endpoint::Discovery).await?;
+            let expected = self.inner.config.expected_issuer();
+            Ok::<_, ClientError>(MetadataCache::from_response(&response, expected.as_deref(), self.now())?)
+        }
+        .await;
+        match (fetched, cache.take()) {
+            (Ok(fresh), _) => {
+                let shared = Arc::new(fresh.metadata.clone());
+                *cache = Some(MetadataSlot { cache: fresh, shared: Arc::clone(&shared) });
+                Ok(Some(shared))
+            }
+            (Err(_), Some(stale)) => {
+                let shared = Arc::clone(&stale.shared);
+                *cache = Some(MetadataSlot { cache: stale.cache.refresh_failed(now), shared: Arc::clone(&shared) });
+                Ok(Some(shared))
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    async fn fetch_jwks(&self, uri: &str) -> Result<JwkSet, ClientError> {
+        let response = self.send(crate::jwks::request(uri)?, Endpoint::Jwks).await?;
+        Ok(JwkSet::from_response(&response)?)
+    }
+
+    /// Runs `check` against the provider's JWK Set: fetched on first use (single-flight),
+    /// and fetched again once — rate-limited to one refetch per minute — when `check`
+    /// reports an unknown key (key rotation). A bad signature never causes a refetch.
+    async fn with_jwks<T>(
+        &self,
+        metadata: Option<&ProviderMetadata>,
+        check: impl Fn(&JwkSet) -> Result<T, Error>,
+    ) -> Result<T, ClientError> {
+        let endpoints = Endpoints::resolve(&self.inner.config, metadata);
+        let uri = endpoints.jwks_uri.as_deref().ok_or_else(|| self.inner.config.missing("jwks_uri"))?;
+        let mut guard = self.inner.jwks.lock().await;
+        let cache = match guard.take() {
+            Some(c) => guard.insert(c),
+            None => {
+                let set = self.fetch_jwks(uri).await?;
+                guard.insert(JwksCache::new(set, self.now()))
+            }
+        };
+        match check(&cache.set) {
+            Err(e) if should_refetch_jwks(&e) => {
+                let now = self.now();
+                if !cache.may_refetch_for_unknown_kid(now) {
+                    return Err(e.into());
+                }
+                cache.record_refetch(now);
+                let set = self.fetch_jwks(uri).await?;
+                cache.replace(set, now);
+                Ok(check(&cache.set)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Whether verifying `compact` needs the provider's JWK Set (not for HS*, which is
+    /// keyed by the client secret).
+    fn needs_jwks(compact: &str) -> bool {
+        if crate::jose::is_jwe(compact) {
+            return true;
+        }
+        crate::jose::jws::peek_header(compact).map_or(true, |h| !h.alg.is_hmac())
+    }
+
+    async fn verify_with_keys<T>(
+        &self,
+        compact: &str,
+        metadata: Option<&ProviderMetadata>,
+        check: impl Fn(&JwkSet) -> Result<T, Error>,
+    ) -> Result<T, ClientError> {
+        if Self::needs_jwks(compact) {
+            self.with_jwks(metadata, check).await
+        } else {
+            Ok(check(&JwkSet::from_keys(Vec::new()))?)
+        }
+    }
+
+    async fn validate_id_token(
+        &self,
+        token: &Token,
+        pending: Option<&PendingAuthorization>,
+        metadata: Option<&ProviderMetadata>,
+    ) -> Result<Claims, ClientError> {
+        let Some(id_token) = token.id_token.as_ref() else {
+            return Err(ClientError::Core(crate::token::TokenError::MissingIdToken.into()));
+        };
+        let mut validator =
+            IdTokenValidator::from_config(&self.inner.config, metadata)?.access_token(&token.access_token);
+        if let Some(p) = pending {
+            if let Some(nonce) = p.nonce() {
+                validator = validator.nonce(nonce.clone());
+            }
+            if let Some(max_age) = p.max_age() {
+                validator = validator.max_age(max_age);
+            }
+        }
+        let compact = id_token.secret();
+        let now = self.now();
+        self.verify_with_keys(compact, metadata, |keys| validator.validate(compact, keys, now)).await
+    }
+
+    async fn validate_refreshed_id_token(
+        &self,
+        old: &Token,
+        new: &Token,
+        metadata: Option<&ProviderMetadata>,
+    ) -> Result<Claims, ClientError> {
+        let Some(compact) = new.id_token.as_ref().map(|t| t.secret()) else {
+            return Err(ClientError::Core(crate::token::TokenError::MissingIdToken.into()));
+        };
+        let validator = IdTokenValidator::from_config(&self.inner.config, metadata)?.access_token(&new.access_token);
+        let now = self.now();
+        match &old.userinfo {
+            Some(original) => {
+                self.verify_with_keys(compact, metadata, |keys| {
+                    validator.validate_refreshed(original, compact, keys, now)
+                })
+                .await
+            }
+            None => self.verify_with_keys(compact, metadata, |keys| validator.validate(compact, keys, now)).await,
+        }
+    }
+
+    /// Fetches the UserInfo claims with `token` (OIDC Core §5.3): JSON or a signed (and
+    /// optionally encrypted) JWT. Its `sub` must equal the ID token's (Authlib does not
+    /// check this). Refreshes first when the token is about to expire; the caller gets
+    /// the refreshed token through the token-update event.
+    ///
+    /// # Errors
+    /// [`crate::userinfo::UserInfoError::SubjectMismatch`] and the other UserInfo errors;
+    /// transport failures.
+    pub async fn userinfo(&self, token: &Token) -> Result<Claims, ClientError> {
+        let refreshed = self.ensure_fresh(token).await?;
+        let token = refreshed.as_ref().unwrap_or(token);
+        let metadata = self.load_server_metadata().await?;
+        let md = metadata.as_deref();
+        let request = userinfo_request_for(&self.inner.config, md, token)?;
+        let response = self.send(request, Endpoint::UserInfo).await?;
+        let ctx = UserInfoContext::from_config(&self.inner.config, md)?;
+        let expected_sub = token.userinfo.as_ref().and_then(Claims::sub);
+        let is_jwt = crate::wire::media_type(&response).as_deref() == Some("application/jwt");
+        if is_jwt {
+            let body = String::from_utf8_lossy(response.body()).trim().to_owned();
+            self.verify_with_keys(&body, md, |keys| parse_userinfo(&response, expected_sub, Some(keys), &ctx)).await
+        } else {
+            Ok(parse_userinfo(&response, expected_sub, None, &ctx)?)
+        }
+    }
+
+    /// Builds the RP-initiated logout URL (Authlib's `logout_redirect`). Returns the
+    /// pending logout to store when a `post_logout_redirect_uri` was given; check it with
+    /// [`OAuthClient::validate_logout_response`] when the browser comes back.
+    ///
+    /// # Errors
+    /// [`crate::error::ConfigError::Missing`] without an end-session endpoint; discovery
+    /// failures.
+    pub async fn logout_redirect(
+        &self,
+        options: &LogoutOptions,
+    ) -> Result<(url::Url, Option<PendingLogout>), ClientError> {
+        let metadata = self.load_server_metadata().await?;
+        let mut req = LogoutRequest::new(&self.inner.config, metadata.as_deref());
+        if let Some(uri) = &options.post_logout_redirect_uri {
+            req = req.post_logout_redirect_uri(uri.clone());
+        }
+        if let Some(hint) = &options.id_token_hint {
+            req = req.id_token_hint(hint);
+        }
+        if let Some(state) = &options.state {
+            req = req.state(state.clone());
+        }
+        if options.client_id {
+            req = req.client_id(true);
+        }
+        if let Some(h) = &options.logout_hint {
+            req = req.logout_hint(h.clone());
+        }
+        if let Some(l) = &options.ui_locales {
+            req = req.ui_locales(l.clone());
+        }
+        Ok(req.build(self.rng(), self.now())?)
+    }
+
+    /// Checks the provider's redirect back after logout (Authlib's
+    /// `validate_logout_response`): the `state` must be a pending one (single use).
+    ///
+    /// # Errors
+    /// [`crate::StateError`] variants: missing, unknown, expired.
+    pub fn validate_logout_response(
+        &self,
+        query: &str,
+        pending: &mut Vec<PendingLogout>,
+    ) -> Result<PendingLogout, ClientError> {
+        let ttl = PendingSet::ttl_for(&self.inner.config);
+        Ok(crate::logout::validate_logout_response(query, pending, self.now(), ttl)?)
+    }
+
+    /// Validates a back-channel logout request body (`logout_token=…`, OIDC Back-Channel
+    /// Logout §2.6) and says which sessions to end. Replayed `jti`s are refused.
+    ///
+    /// # Errors
+    /// [`crate::logout::LogoutError`] variants and JOSE errors; transport failures while
+    /// fetching the JWKS.
+    pub async fn validate_backchannel_logout(&self, body: &[u8]) -> Result<LogoutTarget, ClientError> {
+        let compact = crate::logout::parse_backchannel_request(body)?;
+        let metadata = self.load_server_metadata().await?;
+        let md = metadata.as_deref();
+        let validator = BackchannelLogoutValidator::from_config(&self.inner.config, md)?;
+        let now = self.now();
+        // Verify first without recording the jti, so a refetch-and-retry does not trip the
+        // replay check; then record it.
+        let target = self.verify_with_keys(&compact, md, |keys| validator.validate(&compact, keys, now, None)).await?;
+        let mut seen = self.inner.seen_jtis.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.prune(now);
+        let until = now.plus(3600);
+        if !crate::logout::JtiCache::insert_if_new(&mut *seen, &target.jti, until) {
+            return Err(ClientError::Core(crate::logout::LogoutError::Replay.into()));
+        }
+        Ok(target)
+    }
+}
+
+fn refresh_key(refresh_token: &str) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, refresh_token.as_bytes());
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest.as_ref());
+    key
+}
+
