@@ -1,6 +1,6 @@
 //! One session API over tower-sessions and the encrypted cookie store.
 
-use crate::cookie::CookieSession;
+use crate::cookie_store::CookieSession;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::de::DeserializeOwned;

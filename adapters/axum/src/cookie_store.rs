@@ -89,7 +89,18 @@ impl CookieKey {
     /// [`SessionError::InvalidKey`] when the text is not base64 of 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, SessionError> {
         let text = text.trim();
-        let normalized: String = text.chars().map(|c| if c == '+' { '-' } else if c == '/' { '_' } else { c }).collect();
+        let normalized: String = text
+            .chars()
+            .map(|c| {
+                if c == '+' {
+                    '-'
+                } else if c == '/' {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
         let bytes = rpkit::jose::b64::decode(&normalized).ok_or(SessionError::InvalidKey)?;
         Self::from_bytes(&bytes)
     }
@@ -566,8 +577,8 @@ fn open(s: &Settings, value: &str, now: u64) -> Option<(Map<String, Value>, bool
         let opened = key.0.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad(&s.name)), &mut buf);
         if let Ok(plain) = opened {
             let payload: PayloadIn = serde_json::from_slice(plain).ok()?;
-            let fresh = payload.t <= now.saturating_add(FUTURE_SKEW_SECS)
-                && now.saturating_sub(payload.t) <= s.max_age_secs();
+            let fresh =
+                payload.t <= now.saturating_add(FUTURE_SKEW_SECS) && now.saturating_sub(payload.t) <= s.max_age_secs();
             return fresh.then_some((payload.d, i > 0));
         }
     }
