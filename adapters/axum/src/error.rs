@@ -15,7 +15,7 @@ use rpkit::error::Error;
 /// | status | when |
 /// |---|---|
 /// | `400` | bad input from the browser or the provider: wrong/expired/replayed `state`, the provider's `error`, a bad ID token, an `iss` mismatch, … |
-/// | `401` | no logged-in user ([`AuthError::LoginRequired`]) |
+/// | `401` | no logged-in user ([`AuthError::LoginRequired`]), or a token that can no longer be refreshed |
 /// | `404` | no client registered under that name |
 /// | `500` | the server's fault: configuration, session store, random source |
 /// | `502` | the provider failed: unreachable, timed out, 5xx, oversized or garbled answers |
@@ -82,6 +82,8 @@ fn client_status(e: &ClientError) -> StatusCode {
     match e {
         ClientError::UnknownClient { .. } => StatusCode::NOT_FOUND,
         ClientError::Core(Error::Config(_) | Error::Random) => StatusCode::INTERNAL_SERVER_ERROR,
+        // The refresh token is gone or was refused: the user must log in again.
+        ClientError::Core(Error::ReauthenticationRequired(_) | Error::NoRefreshToken) => StatusCode::UNAUTHORIZED,
         // Metadata that is garbage or names another issuer is the provider's failure,
         // not the browser's.
         ClientError::Core(Error::Discovery(_)) => StatusCode::BAD_GATEWAY,
@@ -165,6 +167,10 @@ mod tests {
         assert_eq!(config.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(AuthError::Session(SessionError::NoSessionLayer).status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(AuthError::LoginRequired.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(core(Error::NoRefreshToken).status(), StatusCode::UNAUTHORIZED);
+        let refused = ProviderError { error: "invalid_grant".into(), description: None, uri: None };
+        let reauth = core(Error::ReauthenticationRequired(refused));
+        assert_eq!((reauth.status(), reauth.code()), (StatusCode::UNAUTHORIZED, "invalid_grant"));
         let unknown = AuthError::Client(ClientError::UnknownClient { name: "nope".into() });
         assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     }

@@ -9,7 +9,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY};
 use http::{HeaderValue, Method, StatusCode};
 use rpkit::authorize::PendingSet;
 use rpkit::callback::{CallbackParams, MAX_CALLBACK_BYTES};
-use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuthClient};
+use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::logout::{remember_pending_logout, LogoutTarget, PendingLogout};
 use rpkit::{Claims, Token};
 
@@ -243,19 +243,39 @@ pub async fn logout_redirect(
 
 /// Checks the provider's redirect back after logout (Authlib's
 /// `validate_logout_response`): `query` must carry the `state` of a pending logout of
-/// this session. The entry is consumed either way.
+/// this session, for any client of `oauth` (one `post_logout_redirect_uri` can serve
+/// every provider). The entry is consumed either way, and its client's pending TTL
+/// applies.
 ///
 /// # Errors
 /// [`rpkit::StateError`] variants (missing, unknown, expired) and a repeated `state`
 /// (all `400`); session errors.
 pub async fn validate_logout_response(
     session: &AuthSession,
-    client: &OAuthClient,
+    oauth: &OAuth,
     query: &str,
 ) -> Result<PendingLogout, AuthError> {
     let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
     let had_entries = !pending.is_empty();
-    let outcome = client.validate_logout_response(query, &mut pending);
+    let state = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned());
+    // Which client issued this state decides the TTL; compare with every entry in
+    // constant time, as the core does.
+    let mut owner = None;
+    if let Some(state) = state.as_deref() {
+        for entry in &pending {
+            if entry.state.ct_eq(state) && owner.is_none() {
+                owner = Some(entry.client.clone());
+            }
+        }
+    }
+    let outcome = match owner.map(|name| oauth.create_client(&name)) {
+        Some(Ok(client)) => client.validate_logout_response(query, &mut pending),
+        // No entry matches (or its client is gone): let the core say which state error.
+        _ => rpkit::logout::validate_logout_response(query, &mut pending, unix_now(), rpkit::config::DEFAULT_PENDING_TTL)
+            .map_err(ClientError::Core),
+    };
     if had_entries {
         if pending.is_empty() {
             session.remove(LOGOUT_KEY).await?;
@@ -263,12 +283,7 @@ pub async fn validate_logout_response(
             session.insert(LOGOUT_KEY, &pending).await?;
         }
     }
-    let entry = outcome?;
-    if entry.client != client.name() {
-        // A state issued for another provider's logout: not this one's answer.
-        return Err(ClientError::Core(rpkit::StateError::Unknown { session_empty: false }.into()).into());
-    }
-    Ok(entry)
+    Ok(outcome?)
 }
 
 /// Handles an OpenID Connect back-channel logout request body (`logout_token=…`): the

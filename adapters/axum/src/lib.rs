@@ -73,6 +73,7 @@
 #![warn(missing_docs)]
 
 mod cookie_store;
+pub mod demo;
 mod error;
 mod flow;
 mod session;
