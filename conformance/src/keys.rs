@@ -36,7 +36,11 @@ impl SigningKey {
         jwk.set_key_id(kid.clone());
         jwk.set_algorithm(alg.as_str());
         jwk.set_key_use("sig");
-        let public = jwk.to_public_key().map_err(key_err)?;
+        // `to_public_key` keeps only the key material.
+        let mut public = jwk.to_public_key().map_err(key_err)?;
+        public.set_key_id(kid.clone());
+        public.set_algorithm(alg.as_str());
+        public.set_key_use("sig");
         let (signer, verifier): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = match alg {
             SigningAlg::RS256 => (
                 Box::new(josekit::jws::RS256.signer_from_jwk(&jwk).map_err(key_err)?),
@@ -273,8 +277,8 @@ mod tests {
     #[test]
     fn pkce_s256_matches_rfc7636_appendix_b() {
         assert_eq!(
-            s256("dBjftJeZ4CVP-mJ0kq4IqANFahaNMiPy6x8MLh9sw-o"),
-            "E9Melhoa2OwvFWmZvpz6yddxXh-b-jY6ZLj9D7YFhhs"
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 

@@ -94,11 +94,12 @@ async fn ensure_decoys(shared: &Arc<Shared>, n: usize) {
     let generated = tokio::task::spawn_blocking(move || {
         (0..missing)
             .filter_map(|i| {
-                let mut jwk = josekit::jwk::Jwk::generate_rsa_key(2048).ok()?;
-                jwk.set_key_id(format!("decoy-{}-{}", i, crate::util::random_token(4)));
-                jwk.set_algorithm("RS256");
-                jwk.set_key_use("sig");
-                let public: Map<String, Value> = jwk.to_public_key().ok()?.into();
+                let jwk = josekit::jwk::Jwk::generate_rsa_key(2048).ok()?;
+                let mut public = jwk.to_public_key().ok()?;
+                public.set_key_id(format!("decoy-{}-{}", i, crate::util::random_token(4)));
+                public.set_algorithm("RS256");
+                public.set_key_use("sig");
+                let public: Map<String, Value> = public.into();
                 Some(public)
             })
             .collect::<Vec<_>>()

@@ -330,10 +330,14 @@ fn authenticate_assertion<'s>(
         ));
     }
     let now = now();
+    // NumericDate may be fractional (RFC 7519 §2).
     let exp = parts
         .payload
         .get("exp")
-        .and_then(Value::as_i64)
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+        })
         .ok_or_else(|| Fail::client("assertion exp is missing"))?;
     if exp <= now - 5 {
         return Err(Fail::client("assertion has expired"));
