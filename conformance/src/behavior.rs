@@ -248,17 +248,12 @@ pub struct BehaviorHandle {
 impl BehaviorHandle {
     /// A handle starting from `behavior`.
     pub fn new(behavior: Behavior) -> Self {
-        Self {
-            inner: Arc::new(RwLock::new(behavior)),
-        }
+        Self { inner: Arc::new(RwLock::new(behavior)) }
     }
 
     /// A copy of the current behaviour.
     pub fn get(&self) -> Behavior {
-        self.inner
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.inner.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Replace the behaviour.
@@ -285,10 +280,7 @@ mod tests {
     fn behavior_round_trips_through_json() {
         let b = Behavior {
             id_token_alg: Some(SigningAlg::None),
-            delay: Some(EndpointDelay {
-                endpoint: Endpoint::Token,
-                millis: 10,
-            }),
+            delay: Some(EndpointDelay { endpoint: Endpoint::Token, millis: 10 }),
             huge_body: Some(Endpoint::Jwks),
             ..Behavior::default()
         };

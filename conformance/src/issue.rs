@@ -52,12 +52,7 @@ fn sign_for_client(
     spec: SignSpec<'_>,
     payload: &Map<String, Value>,
 ) -> Result<String, DevProviderError> {
-    let SignSpec {
-        alg,
-        typ,
-        corrupt,
-        omit_kid,
-    } = spec;
+    let SignSpec { alg, typ, corrupt, omit_kid } = spec;
     let keys = shared.keys();
     let mut header = Map::new();
     header.insert("typ".into(), Value::from(typ));
@@ -65,9 +60,7 @@ fn sign_for_client(
         SigningAlg::None => Signer::Unsigned,
         SigningAlg::HS256 => Signer::Hmac(client.secret.as_deref().unwrap_or_default().as_bytes()),
         asym => {
-            let key = keys
-                .key(asym)
-                .ok_or_else(|| DevProviderError::Key(format!("no {} key", asym.as_str())))?;
+            let key = keys.key(asym).ok_or_else(|| DevProviderError::Key(format!("no {} key", asym.as_str())))?;
             if !omit_kid && !b.jwks_omit_kid {
                 header.insert("kid".into(), Value::from(key.kid.clone()));
             }
@@ -78,11 +71,7 @@ fn sign_for_client(
 }
 
 /// Mint an ID token.
-pub(crate) fn id_token(
-    shared: &Shared,
-    b: &Behavior,
-    input: &IdTokenInput<'_>,
-) -> Result<String, DevProviderError> {
+pub(crate) fn id_token(shared: &Shared, b: &Behavior, input: &IdTokenInput<'_>) -> Result<String, DevProviderError> {
     let alg = effective_alg(b, input.client);
     let iat = now();
     let client_id = input.client.client_id.as_str();
@@ -97,10 +86,7 @@ pub(crate) fn id_token(
     };
     claims.insert("iss".into(), Value::from(shared.issuer.clone()));
     claims.insert("aud".into(), Value::from(client_id));
-    claims.insert(
-        "exp".into(),
-        Value::from(iat + shared.options.id_token_ttl + b.id_token_exp_offset_secs),
-    );
+    claims.insert("exp".into(), Value::from(iat + shared.options.id_token_ttl + b.id_token_exp_offset_secs));
     claims.insert("iat".into(), Value::from(iat + b.id_token_iat_offset_secs));
     claims.insert("auth_time".into(), Value::from(input.auth_time));
     if let Some(nonce) = input.nonce {
@@ -110,11 +96,7 @@ pub(crate) fn id_token(
         claims.insert("sid".into(), Value::from(sid));
     }
     if let Some(at) = input.access_token {
-        let hash = if b.id_token_wrong_at_hash {
-            half_hash(alg, "not the access token")
-        } else {
-            half_hash(alg, at)
-        };
+        let hash = if b.id_token_wrong_at_hash { half_hash(alg, "not the access token") } else { half_hash(alg, at) };
         claims.insert("at_hash".into(), Value::from(hash));
     }
     if let Some(code) = input.code {
@@ -161,12 +143,7 @@ pub(crate) fn id_token(
     }
 
     let typ = b.id_token_typ.as_deref().unwrap_or("JWT");
-    let spec = SignSpec {
-        alg,
-        typ,
-        corrupt: b.id_token_bad_signature,
-        omit_kid: b.id_token_omit_kid,
-    };
+    let spec = SignSpec { alg, typ, corrupt: b.id_token_bad_signature, omit_kid: b.id_token_omit_kid };
     sign_for_client(shared, b, input.client, spec, &claims)
 }
 
@@ -207,12 +184,7 @@ pub(crate) fn logout_token(
     } else {
         client.id_token_alg
     };
-    let spec = SignSpec {
-        alg,
-        typ: "logout+jwt",
-        corrupt: false,
-        omit_kid: false,
-    };
+    let spec = SignSpec { alg, typ: "logout+jwt", corrupt: false, omit_kid: false };
     sign_for_client(shared, b, client, spec, &claims)
 }
 
@@ -226,12 +198,7 @@ pub(crate) fn userinfo_jwt(
     claims.insert("iss".into(), Value::from(shared.issuer.clone()));
     claims.insert("aud".into(), Value::from(client.client_id.clone()));
     let alg = effective_alg(b, client);
-    let spec = SignSpec {
-        alg,
-        typ: "JWT",
-        corrupt: false,
-        omit_kid: false,
-    };
+    let spec = SignSpec { alg, typ: "JWT", corrupt: false, omit_kid: false };
     sign_for_client(shared, b, client, spec, &claims)
 }
 
@@ -248,15 +215,9 @@ pub(crate) fn sign_claims(
     header.insert("typ".into(), Value::from(typ));
     let signer = match alg {
         SigningAlg::None => Signer::Unsigned,
-        SigningAlg::HS256 => {
-            return Err(DevProviderError::Key(
-                "HS256 needs a client secret; use an ID token".into(),
-            ))
-        }
+        SigningAlg::HS256 => return Err(DevProviderError::Key("HS256 needs a client secret; use an ID token".into())),
         asym => {
-            let key = keys
-                .key(asym)
-                .ok_or_else(|| DevProviderError::Key(format!("no {} key", asym.as_str())))?;
+            let key = keys.key(asym).ok_or_else(|| DevProviderError::Key(format!("no {} key", asym.as_str())))?;
             header.insert("kid".into(), Value::from(key.kid.clone()));
             Signer::Key(key)
         }

@@ -26,10 +26,7 @@ impl SigningKey {
             SigningAlg::ES256 => Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P256),
             SigningAlg::EdDSA => Jwk::generate_ed_key(josekit::jwk::alg::ed::EdCurve::Ed25519),
             SigningAlg::HS256 | SigningAlg::None => {
-                return Err(DevProviderError::Key(format!(
-                    "{} has no key pair",
-                    alg.as_str()
-                )))
+                return Err(DevProviderError::Key(format!("{} has no key pair", alg.as_str())))
             }
         }
         .map_err(key_err)?;
@@ -44,37 +41,19 @@ impl SigningKey {
         let (signer, verifier): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = match alg {
             SigningAlg::RS256 => (
                 Box::new(josekit::jws::RS256.signer_from_jwk(&jwk).map_err(key_err)?),
-                Box::new(
-                    josekit::jws::RS256
-                        .verifier_from_jwk(&public)
-                        .map_err(key_err)?,
-                ),
+                Box::new(josekit::jws::RS256.verifier_from_jwk(&public).map_err(key_err)?),
             ),
             SigningAlg::ES256 => (
                 Box::new(josekit::jws::ES256.signer_from_jwk(&jwk).map_err(key_err)?),
-                Box::new(
-                    josekit::jws::ES256
-                        .verifier_from_jwk(&public)
-                        .map_err(key_err)?,
-                ),
+                Box::new(josekit::jws::ES256.verifier_from_jwk(&public).map_err(key_err)?),
             ),
             _ => (
                 Box::new(josekit::jws::EdDSA.signer_from_jwk(&jwk).map_err(key_err)?),
-                Box::new(
-                    josekit::jws::EdDSA
-                        .verifier_from_jwk(&public)
-                        .map_err(key_err)?,
-                ),
+                Box::new(josekit::jws::EdDSA.verifier_from_jwk(&public).map_err(key_err)?),
             ),
         };
         let public_jwk: Map<String, Value> = public.into();
-        Ok(Self {
-            alg,
-            kid,
-            signer,
-            verifier,
-            public_jwk,
-        })
+        Ok(Self { alg, kid, signer, verifier, public_jwk })
     }
 }
 
@@ -115,13 +94,8 @@ impl KeySet {
         let parts = split_compact(token)?;
         let alg = parts.header.get("alg")?.as_str()?;
         let kid = parts.header.get("kid").and_then(Value::as_str);
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.alg.as_str() == alg && kid.map_or(true, |kid| kid == k.kid))?;
-        key.verifier
-            .verify(parts.signing_input.as_bytes(), &parts.signature)
-            .ok()?;
+        let key = self.keys.iter().find(|k| k.alg.as_str() == alg && kid.map_or(true, |kid| kid == k.kid))?;
+        key.verifier.verify(parts.signing_input.as_bytes(), &parts.signature).ok()?;
         Some((parts.header, parts.payload))
     }
 }
@@ -144,12 +118,7 @@ pub(crate) fn split_compact(token: &str) -> Option<CompactParts> {
     let header = serde_json::from_slice(&Base64UrlUnpadded::decode_vec(h).ok()?).ok()?;
     let payload = serde_json::from_slice(&Base64UrlUnpadded::decode_vec(p).ok()?).ok()?;
     let signature = Base64UrlUnpadded::decode_vec(s).ok()?;
-    Some(CompactParts {
-        header,
-        payload,
-        signing_input: format!("{h}.{p}"),
-        signature,
-    })
+    Some(CompactParts { header, payload, signing_input: format!("{h}.{p}"), signature })
 }
 
 /// What to sign with.
@@ -194,10 +163,7 @@ pub(crate) fn sign_compact(
             *last ^= 0xa5;
         }
     }
-    Ok(format!(
-        "{input}.{}",
-        Base64UrlUnpadded::encode_string(&signature)
-    ))
+    Ok(format!("{input}.{}", Base64UrlUnpadded::encode_string(&signature)))
 }
 
 /// Verify an HS256 compact JWS with `secret` (constant-time comparison).
@@ -216,24 +182,14 @@ pub(crate) fn verify_with_jwk(parts: &CompactParts, jwk: &Value) -> bool {
     };
     let alg = parts.header.get("alg").and_then(Value::as_str);
     let verifier: Result<Box<dyn JwsVerifier>, _> = match alg {
-        Some("RS256") => josekit::jws::RS256
-            .verifier_from_jwk(&jwk)
-            .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-        Some("PS256") => josekit::jws::PS256
-            .verifier_from_jwk(&jwk)
-            .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-        Some("ES256") => josekit::jws::ES256
-            .verifier_from_jwk(&jwk)
-            .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-        Some("EdDSA") => josekit::jws::EdDSA
-            .verifier_from_jwk(&jwk)
-            .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+        Some("RS256") => josekit::jws::RS256.verifier_from_jwk(&jwk).map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+        Some("PS256") => josekit::jws::PS256.verifier_from_jwk(&jwk).map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+        Some("ES256") => josekit::jws::ES256.verifier_from_jwk(&jwk).map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+        Some("EdDSA") => josekit::jws::EdDSA.verifier_from_jwk(&jwk).map(|v| Box::new(v) as Box<dyn JwsVerifier>),
         _ => return false,
     };
     match verifier {
-        Ok(v) => v
-            .verify(parts.signing_input.as_bytes(), &parts.signature)
-            .is_ok(),
+        Ok(v) => v.verify(parts.signing_input.as_bytes(), &parts.signature).is_ok(),
         Err(_) => false,
     }
 }
@@ -276,10 +232,7 @@ mod tests {
 
     #[test]
     fn pkce_s256_matches_rfc7636_appendix_b() {
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
+        assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 
     #[test]

@@ -172,10 +172,7 @@ impl DevProviderBuilder {
         }
         let mut ids = HashSet::new();
         for c in &self.clients {
-            let bad = |reason: String| DevProviderError::InvalidClient {
-                client: c.client_id.clone(),
-                reason,
-            };
+            let bad = |reason: String| DevProviderError::InvalidClient { client: c.client_id.clone(), reason };
             if c.client_id.is_empty() {
                 return Err(bad("empty client id".into()));
             }
@@ -190,9 +187,7 @@ impl DevProviderBuilder {
             }
             if let Some(uri) = &c.backchannel_logout_uri {
                 if !is_loopback_http(uri) {
-                    return Err(bad(format!(
-                        "back-channel logout URI {uri:?} must be http on a loopback host"
-                    )));
+                    return Err(bad(format!("back-channel logout URI {uri:?} must be http on a loopback host")));
                 }
             }
             if let Some(k) = c.jwks.iter().find(|k| !usable_client_jwk(k)) {
@@ -231,9 +226,8 @@ impl DevProviderBuilder {
         let listener = tokio::net::TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
         let issuer = format!("http://{addr}");
-        let keys = tokio::task::spawn_blocking(KeySet::generate)
-            .await
-            .map_err(|e| DevProviderError::Key(e.to_string()))??;
+        let keys =
+            tokio::task::spawn_blocking(KeySet::generate).await.map_err(|e| DevProviderError::Key(e.to_string()))??;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -242,11 +236,7 @@ impl DevProviderBuilder {
         let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let shared = Arc::new(Shared {
             issuer,
-            clients: self
-                .clients
-                .into_iter()
-                .map(|c| (c.client_id.clone(), c))
-                .collect::<HashMap<_, _>>(),
+            clients: self.clients.into_iter().map(|c| (c.client_id.clone(), c)).collect::<HashMap<_, _>>(),
             users: self.users,
             options: Options {
                 require_pkce: self.require_pkce,
@@ -277,12 +267,7 @@ impl DevProviderBuilder {
                 })
                 .await;
         });
-        Ok(RunningProvider {
-            shared,
-            addr,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        Ok(RunningProvider { shared, addr, shutdown: Some(tx), task: Some(task) })
     }
 }
 
@@ -310,9 +295,7 @@ pub struct RunningProvider {
 
 impl std::fmt::Debug for RunningProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningProvider")
-            .field("issuer", &self.shared.issuer)
-            .finish_non_exhaustive()
+        f.debug_struct("RunningProvider").field("issuer", &self.shared.issuer).finish_non_exhaustive()
     }
 }
 
@@ -396,11 +379,7 @@ impl RunningProvider {
     /// [`DevProviderError::Key`] if key generation fails (the old keys stay).
     pub fn rotate_keys(&self) -> Result<(), DevProviderError> {
         let keys = KeySet::generate()?;
-        *self
-            .shared
-            .keys
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        *self.shared.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
         Ok(())
     }
 
@@ -437,10 +416,7 @@ impl RunningProvider {
             .values()
             .map(|s| SessionInfo {
                 sid: s.sid.clone(),
-                sub: self
-                    .shared
-                    .user(&s.username)
-                    .map_or_else(|| s.username.clone(), |u| u.sub.clone()),
+                sub: self.shared.user(&s.username).map_or_else(|| s.username.clone(), |u| u.sub.clone()),
                 auth_time: s.auth_time,
                 clients: s.clients.iter().cloned().collect(),
             })
@@ -475,32 +451,17 @@ impl RunningProvider {
             let sids: Vec<String> = store
                 .sessions
                 .values()
-                .filter(|s| {
-                    s.sid == sub_or_sid
-                        || shared
-                            .user(&s.username)
-                            .is_some_and(|u| u.sub == sub_or_sid)
-                })
+                .filter(|s| s.sid == sub_or_sid || shared.user(&s.username).is_some_and(|u| u.sub == sub_or_sid))
                 .map(|s| s.sid.clone())
                 .collect();
-            sids.iter()
-                .filter_map(|sid| store.end_session(sid))
-                .collect::<Vec<_>>()
+            sids.iter().filter_map(|sid| store.end_session(sid)).collect::<Vec<_>>()
         };
         let targets = if ended.is_empty() && shared.users.iter().any(|u| u.sub == sub_or_sid) {
-            let mut ids: Vec<&String> = shared
-                .clients
-                .values()
-                .filter(|c| c.backchannel_logout_uri.is_some())
-                .map(|c| &c.client_id)
-                .collect();
+            let mut ids: Vec<&String> =
+                shared.clients.values().filter(|c| c.backchannel_logout_uri.is_some()).map(|c| &c.client_id).collect();
             ids.sort();
             ids.into_iter()
-                .map(|id| LogoutTarget {
-                    client_id: id.clone(),
-                    sub: Some(sub_or_sid.to_string()),
-                    sid: None,
-                })
+                .map(|id| LogoutTarget { client_id: id.clone(), sub: Some(sub_or_sid.to_string()), sid: None })
                 .collect()
         } else {
             targets_for_sessions(shared, &ended)
@@ -515,10 +476,7 @@ impl RunningProvider {
         }
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
                 abort.abort();
             }
         }

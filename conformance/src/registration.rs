@@ -253,11 +253,7 @@ impl DevUser {
         let username = username.into();
         let mut claims = Map::new();
         claims.insert("preferred_username".into(), Value::from(username.clone()));
-        Self {
-            sub: username.clone(),
-            username,
-            claims,
-        }
+        Self { sub: username.clone(), username, claims }
     }
 
     /// Use this subject identifier instead of the username.
@@ -275,8 +271,7 @@ impl DevUser {
 
     /// Set `email_verified`.
     pub fn email_verified(mut self, verified: bool) -> Self {
-        self.claims
-            .insert("email_verified".into(), Value::Bool(verified));
+        self.claims.insert("email_verified".into(), Value::Bool(verified));
         self
     }
 
@@ -288,15 +283,13 @@ impl DevUser {
 
     /// Set `given_name`.
     pub fn given_name(mut self, name: impl Into<String>) -> Self {
-        self.claims
-            .insert("given_name".into(), Value::from(name.into()));
+        self.claims.insert("given_name".into(), Value::from(name.into()));
         self
     }
 
     /// Set `family_name`.
     pub fn family_name(mut self, name: impl Into<String>) -> Self {
-        self.claims
-            .insert("family_name".into(), Value::from(name.into()));
+        self.claims.insert("family_name".into(), Value::from(name.into()));
         self
     }
 
@@ -327,10 +320,7 @@ impl DevUser {
             ("phone", PHONE_CLAIMS),
         ];
         for (key, value) in &self.claims {
-            let group = groups
-                .iter()
-                .find(|(_, names)| names.contains(&key.as_str()))
-                .map(|(scope, _)| *scope);
+            let group = groups.iter().find(|(_, names)| names.contains(&key.as_str())).map(|(scope, _)| *scope);
             let released = match group {
                 Some(scope) => scopes.contains(&scope),
                 None => scopes.contains(&"openid"),
@@ -367,8 +357,7 @@ mod tests {
 
     #[test]
     fn pinning_an_auth_method_rejects_the_others() {
-        let c = ClientRegistration::confidential("c", "s")
-            .token_endpoint_auth_method(AuthMethod::ClientSecretPost);
+        let c = ClientRegistration::confidential("c", "s").token_endpoint_auth_method(AuthMethod::ClientSecretPost);
         assert!(c.accepts(AuthMethod::ClientSecretPost));
         assert!(!c.accepts(AuthMethod::ClientSecretBasic));
     }

@@ -18,15 +18,10 @@ use crate::util::html_escape;
 pub const HUGE_BODY_BYTES: usize = 5 * 1024 * 1024;
 
 /// Build a response; header values built here are always valid.
-pub(crate) fn response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Body>,
-) -> Response {
+pub(crate) fn response(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
@@ -39,18 +34,13 @@ pub(crate) fn json_no_store(status: StatusCode, value: &Value) -> Response {
 
 /// Add `Cache-Control: no-store` and `Pragma: no-cache`.
 pub(crate) fn no_store(r: &mut Response) {
-    r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r.headers_mut()
-        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
 /// An RFC 6749 §5.2 error body.
 pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_no_store(
-        status,
-        &json!({ "error": error, "error_description": description }),
-    )
+    json_no_store(status, &json!({ "error": error, "error_description": description }))
 }
 
 /// A redirect (`302 Found`) to `location`; an unusable location becomes a 500 page.
@@ -87,11 +77,7 @@ pub(crate) fn html_page(status: StatusCode, title: &str, body_html: &str) -> Res
 
 /// An error page shown to the user instead of redirecting to an unverified client.
 pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
-    html_page(
-        status,
-        "Request rejected",
-        &format!("<p>{}</p>", html_escape(message)),
-    )
+    html_page(status, "Request rejected", &format!("<p>{}</p>", html_escape(message)))
 }
 
 /// Count the request and apply the transport faults aimed at `endpoint`. `Some` is the

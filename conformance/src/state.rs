@@ -119,20 +119,15 @@ impl Store {
 
     /// The session whose cookie value is `cookie`.
     pub(crate) fn session_by_cookie(&self, cookie: &str) -> Option<&Session> {
-        self.sessions
-            .values()
-            .find(|s| crate::util::ct_eq(&s.cookie, cookie))
+        self.sessions.values().find(|s| crate::util::ct_eq(&s.cookie, cookie))
     }
 
     /// Remove a session and revoke the tokens bound to it, except refresh tokens granted
     /// with `offline_access` (they outlive the browser session by design).
     pub(crate) fn end_session(&mut self, sid: &str) -> Option<Session> {
         let session = self.sessions.remove(sid)?;
-        self.access
-            .retain(|_, a| a.sid.as_deref() != Some(session.sid.as_str()));
-        self.refresh.retain(|_, r| {
-            r.sid != session.sid || crate::util::scopes(&r.scope).contains(&"offline_access")
-        });
+        self.access.retain(|_, a| a.sid.as_deref() != Some(session.sid.as_str()));
+        self.refresh.retain(|_, r| r.sid != session.sid || crate::util::scopes(&r.scope).contains(&"offline_access"));
         Some(session)
     }
 }
@@ -216,11 +211,7 @@ impl CounterCells {
     }
 
     pub(crate) fn snapshot(&self) -> Counters {
-        let get = |e| {
-            self.endpoints
-                .get(Self::index(e))
-                .map_or(0, |c| c.load(Ordering::SeqCst))
-        };
+        let get = |e| self.endpoints.get(Self::index(e)).map_or(0, |c| c.load(Ordering::SeqCst));
         Counters {
             discovery: get(Endpoint::Discovery),
             jwks: get(Endpoint::Jwks),
@@ -276,10 +267,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The current key set.
     pub(crate) fn keys(&self) -> Arc<KeySet> {
-        self.keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.keys.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Lock the grant store.

@@ -19,10 +19,7 @@ pub(crate) fn random_token(n_bytes: usize) -> String {
 
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
 /// Equality of two strings whose time does not depend on where they differ (the length
@@ -59,10 +56,7 @@ impl Params {
 
     /// The value of `key`, if present (an empty value counts as absent, as RFC 6749 §3.1 says).
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .get(key)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     /// Whether `key` was sent at all.

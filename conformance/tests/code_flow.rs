@@ -3,9 +3,7 @@
 mod common;
 
 use common::*;
-use rpkit_conformance::{
-    AuthMethod, ClientRegistration, DevProvider, DevUser, SigningAlg, BACKCHANNEL_LOGOUT_EVENT,
-};
+use rpkit_conformance::{AuthMethod, ClientRegistration, DevProvider, DevUser, SigningAlg, BACKCHANNEL_LOGOUT_EVENT};
 use serde_json::{json, Map, Value};
 
 #[tokio::test]
@@ -13,25 +11,14 @@ async fn full_code_flow_from_discovery_to_backchannel_logout() {
     let rx = receiver().await;
     let op = DevProvider::builder()
         .client(client().backchannel_logout_uri(rx.uri.clone()))
-        .user(
-            DevUser::new("alice")
-                .email("alice@example.com")
-                .name("Alice Example"),
-        )
+        .user(DevUser::new("alice").email("alice@example.com").name("Alice Example"))
         .start()
         .await
         .unwrap();
     let http = http();
 
     // Discovery.
-    let meta: Value = http
-        .get(op.discovery_url())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = http.get(op.discovery_url()).send().await.unwrap().json().await.unwrap();
     assert_eq!(meta["issuer"], op.issuer());
     assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
     assert_eq!(meta["backchannel_logout_supported"], true);
@@ -39,37 +26,15 @@ async fn full_code_flow_from_discovery_to_backchannel_logout() {
     assert_eq!(meta["response_modes_supported"], json!(["query", "form_post"]));
     assert_eq!(
         meta["token_endpoint_auth_methods_supported"],
-        json!([
-            "client_secret_basic",
-            "client_secret_post",
-            "client_secret_jwt",
-            "private_key_jwt",
-            "none"
-        ])
+        json!(["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"])
     );
-    assert_eq!(
-        meta["id_token_signing_alg_values_supported"],
-        json!(["RS256", "ES256", "EdDSA", "HS256"])
-    );
-    for key in [
-        "authorization_endpoint",
-        "token_endpoint",
-        "userinfo_endpoint",
-        "jwks_uri",
-        "end_session_endpoint",
-    ] {
+    assert_eq!(meta["id_token_signing_alg_values_supported"], json!(["RS256", "ES256", "EdDSA", "HS256"]));
+    for key in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint"] {
         assert!(meta[key].as_str().unwrap().starts_with(op.issuer()), "{key}");
     }
 
     // JWKS: public keys only, each with kid and use=sig.
-    let jwks: Value = http
-        .get(meta["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = http.get(meta["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
     for k in jwks["keys"].as_array().unwrap() {
         assert!(k["kid"].is_string());
         assert_eq!(k["use"], "sig");
@@ -98,10 +63,7 @@ async fn full_code_flow_from_discovery_to_backchannel_logout() {
     let access = tok["access_token"].as_str().unwrap();
     let refresh = tok["refresh_token"].as_str().unwrap();
     let id_token = tok["id_token"].as_str().unwrap();
-    assert_eq!(
-        op.last_token_request().unwrap().auth_method,
-        Some(AuthMethod::ClientSecretBasic)
-    );
+    assert_eq!(op.last_token_request().unwrap().auth_method, Some(AuthMethod::ClientSecretBasic));
 
     // The ID token verifies against /jwks and carries the protocol claims.
     let (header, _) = decode(id_token);
@@ -123,27 +85,12 @@ async fn full_code_flow_from_discovery_to_backchannel_logout() {
     assert!(claims.get("azp").is_none());
 
     // UserInfo, by header and by POST body.
-    let ui: Value = http
-        .get(op.userinfo_endpoint())
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ui: Value = http.get(op.userinfo_endpoint()).bearer_auth(access).send().await.unwrap().json().await.unwrap();
     assert_eq!(ui["sub"], "alice");
     assert_eq!(ui["name"], "Alice Example");
     assert_eq!(ui["email_verified"], true);
-    let ui2: Value = http
-        .post(op.userinfo_endpoint())
-        .form(&[("access_token", access)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ui2: Value =
+        http.post(op.userinfo_endpoint()).form(&[("access_token", access)]).send().await.unwrap().json().await.unwrap();
     assert_eq!(ui2, ui);
 
     // Refresh with rotation.
@@ -178,11 +125,7 @@ async fn full_code_flow_from_discovery_to_backchannel_logout() {
     assert_eq!(op.sessions().len(), 1);
     let resp = http
         .get(op.end_session_endpoint())
-        .query(&[
-            ("id_token_hint", id_token),
-            ("post_logout_redirect_uri", POST_LOGOUT),
-            ("state", "bye-1"),
-        ])
+        .query(&[("id_token_hint", id_token), ("post_logout_redirect_uri", POST_LOGOUT), ("state", "bye-1")])
         .send()
         .await
         .unwrap();
@@ -206,12 +149,8 @@ async fn full_code_flow_from_discovery_to_backchannel_logout() {
     assert_eq!(op.counters().backchannel_logout, 1);
 
     // The session's tokens died with it (no offline_access).
-    let after = http
-        .get(op.userinfo_endpoint())
-        .bearer_auth(tok2["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let after =
+        http.get(op.userinfo_endpoint()).bearer_auth(tok2["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(after.status(), 401);
 
     let c = op.counters();
@@ -236,10 +175,7 @@ async fn form_post_response_mode_renders_an_auto_submitting_form() {
     assert!(html.contains("document.forms[0].submit()"));
     assert!(hidden(&html, "code").is_some());
     assert_eq!(hidden(&html, "iss").unwrap(), op.issuer());
-    assert_eq!(
-        hidden(&html, "state").unwrap(),
-        "&lt;&quot;quoted&quot;&gt;"
-    );
+    assert_eq!(hidden(&html, "state").unwrap(), "&lt;&quot;quoted&quot;&gt;");
     op.shutdown().await;
 }
 
@@ -264,37 +200,22 @@ async fn an_existing_session_skips_the_form_and_prompt_login_forces_it() {
     // prompt=none with the session works too.
     let mut params = authz_params(&challenge);
     set(&mut params, "prompt", "none");
-    let resp = http
-        .get(op.authorization_endpoint())
-        .query(&params)
-        .header("cookie", &first.cookie)
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http.get(op.authorization_endpoint()).query(&params).header("cookie", &first.cookie).send().await.unwrap();
     assert!(location_params(&resp).contains_key("code"));
 
     // prompt=login shows the form again.
     set(&mut params, "prompt", "login");
-    let resp = http
-        .get(op.authorization_endpoint())
-        .query(&params)
-        .header("cookie", &first.cookie)
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http.get(op.authorization_endpoint()).query(&params).header("cookie", &first.cookie).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 
     // max_age=0 makes the session too old.
     let mut params = authz_params(&challenge);
     set(&mut params, "max_age", "0");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let resp = http
-        .get(op.authorization_endpoint())
-        .query(&params)
-        .header("cookie", &first.cookie)
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http.get(op.authorization_endpoint()).query(&params).header("cookie", &first.cookie).send().await.unwrap();
     assert_eq!(resp.status(), 200, "stale session must re-authenticate");
     op.shutdown().await;
 }
@@ -304,19 +225,10 @@ async fn auto_login_redirects_at_once() {
     let op = builder().auto_login("bob").start().await.unwrap();
     let http = http();
     let (verifier, challenge) = pkce();
-    let resp = http
-        .get(op.authorization_endpoint())
-        .query(&authz_params(&challenge))
-        .send()
-        .await
-        .unwrap();
+    let resp = http.get(op.authorization_endpoint()).query(&authz_params(&challenge)).send().await.unwrap();
     assert_eq!(resp.status(), 302);
     let code = location_params(&resp)["code"].clone();
-    let tok: Value = exchange(&op, &http, &code, &verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tok: Value = exchange(&op, &http, &code, &verifier).await.json().await.unwrap();
     let (_, claims) = decode(tok["id_token"].as_str().unwrap());
     assert_eq!(claims["sub"], "user-0002");
     op.shutdown().await;
@@ -348,10 +260,7 @@ async fn public_client_uses_auth_method_none_with_pkce() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        op.last_token_request().unwrap().auth_method,
-        Some(AuthMethod::None)
-    );
+    assert_eq!(op.last_token_request().unwrap().auth_method, Some(AuthMethod::None));
     op.shutdown().await;
 }
 
@@ -428,10 +337,7 @@ async fn token_with_assertion(
     http.post(op.token_endpoint())
         .form(&[
             ("grant_type", "client_credentials"),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
             ("client_assertion", assertion),
         ])
         .send()
@@ -446,20 +352,15 @@ async fn client_secret_jwt_is_accepted_once_per_jti() {
     let signer = josekit::jws::HS256.signer_from_bytes(SECRET).unwrap();
     let mut header = josekit::jws::JwsHeader::new();
     header.set_token_type("JWT");
-    let jwt =
-        josekit::jwt::encode_with_signer(&assertion_claims(&op, "j-1"), &header, &signer).unwrap();
+    let jwt = josekit::jwt::encode_with_signer(&assertion_claims(&op, "j-1"), &header, &signer).unwrap();
     let resp = token_with_assertion(&op, &http, &jwt).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        op.last_token_request().unwrap().auth_method,
-        Some(AuthMethod::ClientSecretJwt)
-    );
+    assert_eq!(op.last_token_request().unwrap().auth_method, Some(AuthMethod::ClientSecretJwt));
     let replay = token_with_assertion(&op, &http, &jwt).await;
     assert_eq!(replay.status(), 401);
 
     let wrong = josekit::jws::HS256.signer_from_bytes("not-the-secret-0123456789-0123456789").unwrap();
-    let jwt =
-        josekit::jwt::encode_with_signer(&assertion_claims(&op, "j-2"), &header, &wrong).unwrap();
+    let jwt = josekit::jwt::encode_with_signer(&assertion_claims(&op, "j-2"), &header, &wrong).unwrap();
     let resp = token_with_assertion(&op, &http, &jwt).await;
     assert_eq!(resp.status(), 401);
     let err: Value = resp.json().await.unwrap();
@@ -484,20 +385,15 @@ async fn private_key_jwt_verifies_with_the_registered_key() {
     let http = http();
     let signer = josekit::jws::ES256.signer_from_jwk(&key).unwrap();
     let header = josekit::jws::JwsHeader::new();
-    let jwt =
-        josekit::jwt::encode_with_signer(&assertion_claims(&op, "k-1"), &header, &signer).unwrap();
+    let jwt = josekit::jwt::encode_with_signer(&assertion_claims(&op, "k-1"), &header, &signer).unwrap();
     let resp = token_with_assertion(&op, &http, &jwt).await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    assert_eq!(
-        op.last_token_request().unwrap().auth_method,
-        Some(AuthMethod::PrivateKeyJwt)
-    );
+    assert_eq!(op.last_token_request().unwrap().auth_method, Some(AuthMethod::PrivateKeyJwt));
 
     // Another key does not verify; the secret is no longer accepted either.
     let other = josekit::jwk::Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P256).unwrap();
     let signer = josekit::jws::ES256.signer_from_jwk(&other).unwrap();
-    let jwt =
-        josekit::jwt::encode_with_signer(&assertion_claims(&op, "k-2"), &header, &signer).unwrap();
+    let jwt = josekit::jwt::encode_with_signer(&assertion_claims(&op, "k-2"), &header, &signer).unwrap();
     assert_eq!(token_with_assertion(&op, &http, &jwt).await.status(), 401);
     let resp = http
         .post(op.token_endpoint())
@@ -518,11 +414,7 @@ async fn userinfo_claims_follow_the_scope() {
     let mut params = authz_params(&challenge);
     set(&mut params, "scope", "openid email");
     let login = login(&op, &http, &params, "alice").await;
-    let tok: Value = exchange(&op, &http, &login.code, &verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tok: Value = exchange(&op, &http, &login.code, &verifier).await.json().await.unwrap();
     let ui: Value = http
         .get(op.userinfo_endpoint())
         .bearer_auth(tok["access_token"].as_str().unwrap())
@@ -556,11 +448,7 @@ async fn offline_access_refresh_tokens_survive_logout() {
     let mut params = authz_params(&challenge);
     set(&mut params, "scope", "openid offline_access");
     let login = login(&op, &http, &params, "alice").await;
-    let tok: Value = exchange(&op, &http, &login.code, &verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tok: Value = exchange(&op, &http, &login.code, &verifier).await.json().await.unwrap();
     let resp = http
         .get(op.end_session_endpoint())
         .query(&[("id_token_hint", tok["id_token"].as_str().unwrap())])
@@ -572,10 +460,7 @@ async fn offline_access_refresh_tokens_survive_logout() {
     let resp = http
         .post(op.token_endpoint())
         .basic_auth(CLIENT_ID, Some(SECRET))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tok["refresh_token"].as_str().unwrap()),
-        ])
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", tok["refresh_token"].as_str().unwrap())])
         .send()
         .await
         .unwrap();
@@ -610,13 +495,8 @@ async fn backchannel_logout_api_notifies_clients_of_a_users_sessions() {
     assert!(op.sessions().is_empty());
 
     // The cookie no longer logs in.
-    let resp = http
-        .get(op.authorization_endpoint())
-        .query(&params)
-        .header("cookie", &first.cookie)
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http.get(op.authorization_endpoint()).query(&params).header("cookie", &first.cookie).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 
     // No session left: a sub-only token goes to every client with a back-channel URI.
@@ -712,19 +592,8 @@ async fn counters_count_each_endpoint_and_reset() {
 
 #[tokio::test]
 async fn the_index_page_lists_users_escaped() {
-    let op = builder()
-        .user(DevUser::new("<script>x</script>"))
-        .start()
-        .await
-        .unwrap();
-    let html = http()
-        .get(format!("{}/", op.issuer()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let op = builder().user(DevUser::new("<script>x</script>")).start().await.unwrap();
+    let html = http().get(format!("{}/", op.issuer())).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
     assert!(!html.contains("<script>x"));
     op.shutdown().await;

@@ -36,11 +36,7 @@ async fn missing_pkce_verifier_is_rejected() {
     let resp = http
         .post(op.token_endpoint())
         .basic_auth(CLIENT_ID, Some(SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", login.code.as_str()),
-            ("redirect_uri", REDIRECT),
-        ])
+        .form(&[("grant_type", "authorization_code"), ("code", login.code.as_str()), ("redirect_uri", REDIRECT)])
         .send()
         .await
         .unwrap();
@@ -54,19 +50,11 @@ async fn reused_code_is_rejected_and_revokes_its_tokens() {
     let http = http();
     let (verifier, challenge) = pkce();
     let login = login(&op, &http, &authz_params(&challenge), "alice").await;
-    let first: Value = exchange(&op, &http, &login.code, &verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = exchange(&op, &http, &login.code, &verifier).await.json().await.unwrap();
     let resp = exchange(&op, &http, &login.code, &verifier).await;
     assert_eq!(error_of(resp).await, (400, "invalid_grant".into()));
-    let ui = http
-        .get(op.userinfo_endpoint())
-        .bearer_auth(first["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let ui =
+        http.get(op.userinfo_endpoint()).bearer_auth(first["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(ui.status(), 401, "tokens from a replayed code are revoked");
     op.shutdown().await;
 }
@@ -104,19 +92,12 @@ async fn wrong_secret_is_rejected_with_401_and_a_basic_challenge() {
         .send()
         .await
         .unwrap();
-    assert!(resp.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .starts_with("Basic"));
+    assert!(resp.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
     assert_eq!(error_of(resp).await, (401, "invalid_client".into()));
 
     let resp = http
         .post(op.token_endpoint())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", "wrong"),
-        ])
+        .form(&[("grant_type", "client_credentials"), ("client_id", CLIENT_ID), ("client_secret", "wrong")])
         .send()
         .await
         .unwrap();
@@ -143,11 +124,7 @@ async fn two_authentication_methods_at_once_are_rejected() {
     let resp = http()
         .post(op.token_endpoint())
         .basic_auth(CLIENT_ID, Some(SECRET))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", CLIENT_ID),
-            ("client_secret", SECRET),
-        ])
+        .form(&[("grant_type", "client_credentials"), ("client_id", CLIENT_ID), ("client_secret", SECRET)])
         .send()
         .await
         .unwrap();
@@ -193,10 +170,7 @@ async fn refresh_token_of_another_client_is_rejected() {
     let resp = http
         .post(op.token_endpoint())
         .basic_auth("other", Some("other-secret"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", tok["refresh_token"].as_str().unwrap()),
-        ])
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", tok["refresh_token"].as_str().unwrap())])
         .send()
         .await
         .unwrap();
@@ -265,11 +239,8 @@ async fn unknown_grant_type_is_rejected() {
 
 #[tokio::test]
 async fn public_clients_cannot_use_client_credentials() {
-    let op = DevProvider::builder()
-        .client(ClientRegistration::public("spa").redirect_uri(REDIRECT))
-        .start()
-        .await
-        .unwrap();
+    let op =
+        DevProvider::builder().client(ClientRegistration::public("spa").redirect_uri(REDIRECT)).start().await.unwrap();
     let resp = http()
         .post(op.token_endpoint())
         .form(&[("grant_type", "client_credentials"), ("client_id", "spa")])
@@ -287,23 +258,13 @@ async fn unknown_client_or_unregistered_redirect_uri_gets_a_page_not_a_redirect(
     let (_, challenge) = pkce();
     let mut params = authz_params(&challenge);
     set(&mut params, "client_id", "nobody");
-    let resp = http
-        .get(op.authorization_endpoint())
-        .query(&params)
-        .send()
-        .await
-        .unwrap();
+    let resp = http.get(op.authorization_endpoint()).query(&params).send().await.unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.headers().get("location").is_none());
 
     let mut params = authz_params(&challenge);
     set(&mut params, "redirect_uri", "http://127.0.0.1:9/cb/../evil");
-    let resp = http
-        .get(op.authorization_endpoint())
-        .query(&params)
-        .send()
-        .await
-        .unwrap();
+    let resp = http.get(op.authorization_endpoint()).query(&params).send().await.unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.headers().get("location").is_none());
     assert!(op.last_authorization_request().is_none());
@@ -311,12 +272,7 @@ async fn unknown_client_or_unregistered_redirect_uri_gets_a_page_not_a_redirect(
 }
 
 async fn authorize_error(op: &rpkit_conformance::RunningProvider, params: &[(String, String)]) -> (String, String) {
-    let resp = http()
-        .get(op.authorization_endpoint())
-        .query(params)
-        .send()
-        .await
-        .unwrap();
+    let resp = http().get(op.authorization_endpoint()).query(params).send().await.unwrap();
     assert_eq!(resp.status(), 302);
     let p = location_params(&resp);
     assert_eq!(p["state"], "st-123");
@@ -369,10 +325,7 @@ async fn other_response_types_and_modes_are_refused() {
     let (_, challenge) = pkce();
     let mut params = authz_params(&challenge);
     set(&mut params, "response_type", "token");
-    assert_eq!(
-        authorize_error(&op, &params).await.0,
-        "unsupported_response_type"
-    );
+    assert_eq!(authorize_error(&op, &params).await.0, "unsupported_response_type");
     let mut params = authz_params(&challenge);
     set(&mut params, "response_mode", "fragment");
     assert_eq!(authorize_error(&op, &params).await.0, "invalid_request");
@@ -436,15 +389,7 @@ async fn the_login_form_escapes_what_it_echoes() {
     let (_, challenge) = pkce();
     let mut params = authz_params(&challenge);
     set(&mut params, "scope", "openid <script>alert(1)</script>\"");
-    let html = http()
-        .get(op.authorization_endpoint())
-        .query(&params)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = http().get(op.authorization_endpoint()).query(&params).send().await.unwrap().text().await.unwrap();
     assert!(!html.contains("<script>alert"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;"));
     op.shutdown().await;
@@ -456,12 +401,7 @@ async fn duplicate_authorization_parameters_are_rejected() {
     let (_, challenge) = pkce();
     let mut params = authz_params(&challenge);
     params.push(("state".into(), "second".into()));
-    let resp = http()
-        .get(op.authorization_endpoint())
-        .query(&params)
-        .send()
-        .await
-        .unwrap();
+    let resp = http().get(op.authorization_endpoint()).query(&params).send().await.unwrap();
     assert_eq!(resp.status(), 400);
     op.shutdown().await;
 }
@@ -473,36 +413,17 @@ async fn userinfo_refuses_query_tokens_unknown_tokens_and_missing_openid() {
     let tok = tokens(&op, &http).await;
     let at = tok["access_token"].as_str().unwrap();
 
-    let resp = http
-        .get(op.userinfo_endpoint())
-        .query(&[("access_token", at)])
-        .send()
-        .await
-        .unwrap();
+    let resp = http.get(op.userinfo_endpoint()).query(&[("access_token", at)]).send().await.unwrap();
     assert_eq!(error_of(resp).await, (400, "invalid_request".into()));
 
-    let resp = http
-        .get(op.userinfo_endpoint())
-        .bearer_auth("not-a-token")
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .contains("invalid_token"));
+    let resp = http.get(op.userinfo_endpoint()).bearer_auth("not-a-token").send().await.unwrap();
+    assert!(resp.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
     assert_eq!(error_of(resp).await, (401, "invalid_token".into()));
 
     let resp = http.get(op.userinfo_endpoint()).send().await.unwrap();
     assert_eq!(resp.status(), 401);
 
-    let resp = http
-        .post(op.userinfo_endpoint())
-        .bearer_auth(at)
-        .form(&[("access_token", at)])
-        .send()
-        .await
-        .unwrap();
+    let resp = http.post(op.userinfo_endpoint()).bearer_auth(at).form(&[("access_token", at)]).send().await.unwrap();
     assert_eq!(error_of(resp).await, (400, "invalid_request".into()));
 
     let cc: Value = http
@@ -515,32 +436,19 @@ async fn userinfo_refuses_query_tokens_unknown_tokens_and_missing_openid() {
         .json()
         .await
         .unwrap();
-    let resp = http
-        .get(op.userinfo_endpoint())
-        .bearer_auth(cc["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = http.get(op.userinfo_endpoint()).bearer_auth(cc["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(error_of(resp).await, (403, "insufficient_scope".into()));
     op.shutdown().await;
 }
 
 #[tokio::test]
 async fn expired_access_tokens_are_refused() {
-    let op = builder()
-        .access_token_lifetime(std::time::Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
+    let op = builder().access_token_lifetime(std::time::Duration::from_secs(1)).start().await.unwrap();
     let http = http();
     let tok = tokens(&op, &http).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let resp = http
-        .get(op.userinfo_endpoint())
-        .bearer_auth(tok["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http.get(op.userinfo_endpoint()).bearer_auth(tok["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(resp.status(), 401);
     op.shutdown().await;
 }
@@ -557,36 +465,21 @@ async fn end_session_rejects_forged_hints_and_unregistered_redirects() {
     let mid = sig_start + 10;
     let flipped = if &id_token[mid..=mid] == "A" { "B" } else { "A" };
     let forged = format!("{}{}{}", &id_token[..mid], flipped, &id_token[mid + 1..]);
-    let resp = http
-        .get(op.end_session_endpoint())
-        .query(&[("id_token_hint", forged.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let resp = http.get(op.end_session_endpoint()).query(&[("id_token_hint", forged.as_str())]).send().await.unwrap();
     assert_eq!(resp.status(), 400);
 
     // An unsigned hint.
     let mut claims = serde_json::Map::new();
     claims.insert("iss".into(), Value::from(op.issuer()));
     claims.insert("aud".into(), Value::from(CLIENT_ID));
-    let unsigned = op
-        .sign_jwt(rpkit_conformance::SigningAlg::None, "JWT", &claims)
-        .unwrap();
-    let resp = http
-        .get(op.end_session_endpoint())
-        .query(&[("id_token_hint", unsigned.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let unsigned = op.sign_jwt(rpkit_conformance::SigningAlg::None, "JWT", &claims).unwrap();
+    let resp = http.get(op.end_session_endpoint()).query(&[("id_token_hint", unsigned.as_str())]).send().await.unwrap();
     assert_eq!(resp.status(), 400);
 
     // A post-logout URI that is not registered.
     let resp = http
         .get(op.end_session_endpoint())
-        .query(&[
-            ("id_token_hint", id_token),
-            ("post_logout_redirect_uri", "http://127.0.0.1:9/evil"),
-        ])
+        .query(&[("id_token_hint", id_token), ("post_logout_redirect_uri", "http://127.0.0.1:9/evil")])
         .send()
         .await
         .unwrap();
@@ -594,12 +487,8 @@ async fn end_session_rejects_forged_hints_and_unregistered_redirects() {
     assert!(resp.headers().get("location").is_none());
 
     // A post-logout URI without any way to tell the client.
-    let resp = http
-        .get(op.end_session_endpoint())
-        .query(&[("post_logout_redirect_uri", POST_LOGOUT)])
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http.get(op.end_session_endpoint()).query(&[("post_logout_redirect_uri", POST_LOGOUT)]).send().await.unwrap();
     assert_eq!(resp.status(), 400);
 
     // A client_id that is not the hint's audience.
@@ -616,11 +505,8 @@ async fn end_session_rejects_forged_hints_and_unregistered_redirects() {
 
 #[tokio::test]
 async fn builder_rejects_unusable_registrations() {
-    let err = DevProvider::builder()
-        .client(client().backchannel_logout_uri("http://10.0.0.1/bc"))
-        .start()
-        .await
-        .unwrap_err();
+    let err =
+        DevProvider::builder().client(client().backchannel_logout_uri("http://10.0.0.1/bc")).start().await.unwrap_err();
     assert!(matches!(err, DevProviderError::InvalidClient { .. }), "{err}");
 
     let err = DevProvider::builder()
@@ -630,12 +516,7 @@ async fn builder_rejects_unusable_registrations() {
         .unwrap_err();
     assert!(matches!(err, DevProviderError::InvalidClient { .. }));
 
-    let err = DevProvider::builder()
-        .client(client())
-        .client(client())
-        .start()
-        .await
-        .unwrap_err();
+    let err = DevProvider::builder().client(client()).client(client()).start().await.unwrap_err();
     assert!(matches!(err, DevProviderError::InvalidClient { .. }));
 
     let err = DevProvider::builder()
@@ -645,26 +526,13 @@ async fn builder_rejects_unusable_registrations() {
         .unwrap_err();
     assert!(matches!(err, DevProviderError::InvalidClient { .. }));
 
-    let err = DevProvider::builder()
-        .user(DevUser::new("a"))
-        .user(DevUser::new("a"))
-        .start()
-        .await
-        .unwrap_err();
+    let err = DevProvider::builder().user(DevUser::new("a")).user(DevUser::new("a")).start().await.unwrap_err();
     assert!(matches!(err, DevProviderError::InvalidUser { .. }));
 
-    let err = DevProvider::builder()
-        .auto_login("ghost")
-        .start()
-        .await
-        .unwrap_err();
+    let err = DevProvider::builder().auto_login("ghost").start().await.unwrap_err();
     assert!(matches!(err, DevProviderError::InvalidUser { .. }));
 
-    let err = DevProvider::builder()
-        .bind("0.0.0.0:0".parse().unwrap())
-        .start()
-        .await
-        .unwrap_err();
+    let err = DevProvider::builder().bind("0.0.0.0:0".parse().unwrap()).start().await.unwrap_err();
     assert!(matches!(err, DevProviderError::Bind(_)));
 }
 
@@ -720,10 +588,7 @@ async fn client_assertion_checks_audience_subject_and_type() {
     let mut p = base();
     p.set_jwt_id("a4");
     let jwt = josekit::jwt::encode_with_signer(&p, &header, &signer).unwrap();
-    assert_eq!(
-        error_of(send(jwt, "urn:wrong").await).await.1,
-        "invalid_request"
-    );
+    assert_eq!(error_of(send(jwt, "urn:wrong").await).await.1, "invalid_request");
 
     let p = base(); // no jti
     let jwt = josekit::jwt::encode_with_signer(&p, &header, &signer).unwrap();

@@ -29,18 +29,11 @@ pub(crate) async fn authorize(
     if let Some(r) = faults(&shared, Endpoint::Authorize).await {
         return r;
     }
-    let raw: &[u8] = if method == Method::POST {
-        &body
-    } else {
-        query.as_deref().unwrap_or_default().as_bytes()
-    };
+    let raw: &[u8] = if method == Method::POST { &body } else { query.as_deref().unwrap_or_default().as_bytes() };
     let params = match Params::parse(raw) {
         Ok(p) => p,
         Err(dup) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                &format!("The parameter {:?} was sent more than once.", dup.0),
-            )
+            return error_page(StatusCode::BAD_REQUEST, &format!("The parameter {:?} was sent more than once.", dup.0))
         }
     };
     let cookie = session_cookie(&shared, &headers);
@@ -67,9 +60,7 @@ fn authorization_request(shared: &Shared, params: Params, cookie: Option<&str>) 
     let Some(client) = params.get("client_id").and_then(|id| shared.clients.get(id)) else {
         return error_page(StatusCode::BAD_REQUEST, "Unknown or missing client_id.");
     };
-    let Some(redirect_uri) = params
-        .get("redirect_uri")
-        .filter(|uri| client.redirect_uris.iter().any(|r| r == uri))
+    let Some(redirect_uri) = params.get("redirect_uri").filter(|uri| client.redirect_uris.iter().any(|r| r == uri))
     else {
         return error_page(
             StatusCode::BAD_REQUEST,
@@ -97,36 +88,19 @@ fn authorization_request(shared: &Shared, params: Params, cookie: Option<&str>) 
         authorization_response(
             shared,
             request,
-            vec![
-                ("error".into(), error.into()),
-                ("error_description".into(), description.into()),
-            ],
+            vec![("error".into(), error.into()), ("error_description".into(), description.into())],
             None,
         )
     };
     if response_mode.is_none() {
-        return fail(
-            &request,
-            "invalid_request",
-            "unsupported response_mode (query, form_post)",
-        );
+        return fail(&request, "invalid_request", "unsupported response_mode (query, form_post)");
     }
     if let Some(error) = shared.behavior.get().authorize_error {
-        return fail(
-            &request,
-            &error,
-            "forced by the development provider's behaviour",
-        );
+        return fail(&request, &error, "forced by the development provider's behaviour");
     }
     match params.get("response_type") {
         Some("code") => {}
-        Some(_) => {
-            return fail(
-                &request,
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            )
-        }
+        Some(_) => return fail(&request, "unsupported_response_type", "only response_type=code is supported"),
         None => return fail(&request, "invalid_request", "response_type is missing"),
     }
     if params.has("request") {
@@ -147,16 +121,8 @@ fn authorization_request(shared: &Shared, params: Params, cookie: Option<&str>) 
         (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {
             request.code_challenge = Some(challenge.to_string());
         }
-        (Some(_), Some("S256")) => {
-            return fail(&request, "invalid_request", "malformed code_challenge")
-        }
-        _ => {
-            return fail(
-                &request,
-                "invalid_request",
-                "code_challenge_method must be S256",
-            )
-        }
+        (Some(_), Some("S256")) => return fail(&request, "invalid_request", "malformed code_challenge"),
+        _ => return fail(&request, "invalid_request", "code_challenge_method must be S256"),
     }
     if let Some(max_age) = params.get("max_age") {
         match max_age.parse::<i64>() {
@@ -190,23 +156,16 @@ fn authorization_request(shared: &Shared, params: Params, cookie: Option<&str>) 
     let id = random_token(16);
     let mut store = shared.store();
     store.purge(now);
-    store.pending.insert(
-        id.clone(),
-        PendingLogin {
-            request: request.clone(),
-            expires_at: now + shared.options.login_ttl,
-        },
-    );
+    store
+        .pending
+        .insert(id.clone(), PendingLogin { request: request.clone(), expires_at: now + shared.options.login_ttl });
     drop(store);
     login_form(shared, &request, &id)
 }
 
 /// RFC 7636 §4.2: an S256 challenge is 43 base64url characters.
 fn is_s256_challenge(c: &str) -> bool {
-    c.len() == 43
-        && c
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn login_form(shared: &Shared, request: &AuthzRequest, login_request: &str) -> Response {
@@ -241,10 +200,8 @@ fn login_form(shared: &Shared, request: &AuthzRequest, login_request: &str) -> R
 }
 
 fn login_submit(shared: &Shared, params: &Params) -> Response {
-    let pending = params
-        .get("login_request")
-        .and_then(|id| shared.store().pending.remove(id))
-        .filter(|p| p.expires_at > now());
+    let pending =
+        params.get("login_request").and_then(|id| shared.store().pending.remove(id)).filter(|p| p.expires_at > now());
     let Some(pending) = pending else {
         return error_page(
             StatusCode::BAD_REQUEST,
@@ -256,10 +213,7 @@ fn login_submit(shared: &Shared, params: &Params) -> Response {
         authorization_response(
             shared,
             &request,
-            vec![
-                ("error".into(), error.into()),
-                ("error_description".into(), description.into()),
-            ],
+            vec![("error".into(), error.into()), ("error_description".into(), description.into())],
             None,
         )
     };
@@ -284,24 +238,13 @@ fn log_in(shared: &Shared, request: AuthzRequest, username: &str) -> Response {
         auth_time: now(),
         clients: Default::default(),
     };
-    shared
-        .store()
-        .sessions
-        .insert(session.sid.clone(), session.clone());
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax",
-        shared.cookie_name, session.cookie
-    );
+    shared.store().sessions.insert(session.sid.clone(), session.clone());
+    let cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Lax", shared.cookie_name, session.cookie);
     issue_code(shared, request, &session, Some(cookie))
 }
 
 /// Issue a single-use code bound to the request, the user and the session.
-fn issue_code(
-    shared: &Shared,
-    request: AuthzRequest,
-    session: &Session,
-    set_cookie: Option<String>,
-) -> Response {
+fn issue_code(shared: &Shared, request: AuthzRequest, session: &Session, set_cookie: Option<String>) -> Response {
     let code = random_token(32);
     let now = now();
     {
@@ -360,13 +303,7 @@ fn authorization_response(
 fn form_post(action: &str, params: &[(String, String)]) -> Response {
     let inputs: String = params
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                html_escape(k),
-                html_escape(v)
-            )
-        })
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", html_escape(k), html_escape(v)))
         .collect();
     let body = format!(
         "<form method=\"post\" action=\"{}\">{inputs}\

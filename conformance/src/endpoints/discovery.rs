@@ -18,10 +18,7 @@ use crate::util::html_escape;
 /// The provider metadata document.
 pub(crate) fn metadata(shared: &Shared) -> Value {
     let b = shared.behavior.get();
-    let issuer = b
-        .metadata_issuer
-        .clone()
-        .unwrap_or_else(|| shared.issuer.clone());
+    let issuer = b.metadata_issuer.clone().unwrap_or_else(|| shared.issuer.clone());
     json!({
         "issuer": issuer,
         "authorization_endpoint": shared.url(Endpoint::Authorize),
@@ -60,13 +57,8 @@ pub(crate) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
     if let Some(r) = faults(&shared, Endpoint::Discovery).await {
         return r;
     }
-    let mut r = response(
-        StatusCode::OK,
-        "application/json",
-        metadata(&shared).to_string(),
-    );
-    r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    let mut r = response(StatusCode::OK, "application/json", metadata(&shared).to_string());
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     r
 }
 
@@ -117,24 +109,17 @@ pub(crate) async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
     ensure_decoys(&shared, extra).await;
     let doc = jwks_document(&shared, &shared.keys());
     let mut r = response(StatusCode::OK, "application/jwk-set+json", doc.to_string());
-    r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     r
 }
 
 /// A human-readable page saying what this is and who can log in.
 pub(crate) async fn index(State(shared): State<Arc<Shared>>) -> Response {
-    let users: String = shared
-        .users
-        .iter()
-        .map(|u| format!("<li><code>{}</code></li>", html_escape(&u.username)))
-        .collect();
+    let users: String =
+        shared.users.iter().map(|u| format!("<li><code>{}</code></li>", html_escape(&u.username))).collect();
     let mut clients: Vec<_> = shared.clients.keys().collect();
     clients.sort();
-    let clients: String = clients
-        .iter()
-        .map(|c| format!("<li><code>{}</code></li>", html_escape(c)))
-        .collect();
+    let clients: String = clients.iter().map(|c| format!("<li><code>{}</code></li>", html_escape(c))).collect();
     let body = format!(
         "<p>This is rpkit's development OpenID Provider. It is for local development and \
          tests only: anyone can log in as any listed user without a password.</p>\

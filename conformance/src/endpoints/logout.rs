@@ -74,16 +74,9 @@ pub(crate) fn targets_for_sessions(shared: &Shared, sessions: &[Session]) -> Vec
     for s in sessions {
         let sub = shared.user(&s.username).map(|u| u.sub.clone());
         for client_id in &s.clients {
-            let has_uri = shared
-                .clients
-                .get(client_id)
-                .is_some_and(|c| c.backchannel_logout_uri.is_some());
+            let has_uri = shared.clients.get(client_id).is_some_and(|c| c.backchannel_logout_uri.is_some());
             if has_uri {
-                out.push(LogoutTarget {
-                    client_id: client_id.clone(),
-                    sub: sub.clone(),
-                    sid: Some(s.sid.clone()),
-                });
+                out.push(LogoutTarget { client_id: client_id.clone(), sub: sub.clone(), sid: Some(s.sid.clone()) });
             }
         }
     }
@@ -113,9 +106,8 @@ pub(crate) async fn deliver(shared: &Shared, targets: Vec<LogoutTarget>) -> Vec<
         match logout_token(shared, &b, client, t.sub.as_deref(), t.sid.as_deref()) {
             Ok(jwt) => {
                 shared.counters.backchannel_sent();
-                let body = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("logout_token", &jwt)
-                    .finish();
+                let body =
+                    url::form_urlencoded::Serializer::new(String::new()).append_pair("logout_token", &jwt).finish();
                 let sent = shared
                     .http
                     .post(&uri)
@@ -171,11 +163,7 @@ fn first_audience(claims: &serde_json::Map<String, Value>) -> Option<String> {
 fn audiences(claims: &serde_json::Map<String, Value>) -> Vec<String> {
     match claims.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
         _ => Vec::new(),
     }
 }
@@ -190,39 +178,24 @@ pub(crate) async fn end_session(
     if let Some(r) = faults(&shared, Endpoint::EndSession).await {
         return r;
     }
-    let raw: &[u8] = if method == Method::POST {
-        &body
-    } else {
-        query.as_deref().unwrap_or_default().as_bytes()
-    };
+    let raw: &[u8] = if method == Method::POST { &body } else { query.as_deref().unwrap_or_default().as_bytes() };
     let params = match Params::parse(raw) {
         Ok(p) => p,
         Err(dup) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                &format!("The parameter {:?} was sent more than once.", dup.0),
-            )
+            return error_page(StatusCode::BAD_REQUEST, &format!("The parameter {:?} was sent more than once.", dup.0))
         }
     };
     let hint = match params.get("id_token_hint") {
         Some(h) => match verify_hint(&shared, h) {
             Some(c) => Some(c),
-            None => {
-                return error_page(
-                    StatusCode::BAD_REQUEST,
-                    "The id_token_hint was not issued by this provider.",
-                )
-            }
+            None => return error_page(StatusCode::BAD_REQUEST, "The id_token_hint was not issued by this provider."),
         },
         None => None,
     };
     let client_id = match (params.get("client_id"), &hint) {
         (Some(id), Some(claims)) => {
             if !audiences(claims).iter().any(|a| a == id) {
-                return error_page(
-                    StatusCode::BAD_REQUEST,
-                    "The client_id is not an audience of the id_token_hint.",
-                );
+                return error_page(StatusCode::BAD_REQUEST, "The client_id is not an audience of the id_token_hint.");
             }
             Some(id.to_string())
         }
@@ -261,12 +234,7 @@ pub(crate) async fn end_session(
             .and_then(|c| c.get("sid"))
             .and_then(Value::as_str)
             .map(str::to_string)
-            .or_else(|| {
-                cookie
-                    .as_deref()
-                    .and_then(|c| store.session_by_cookie(c))
-                    .map(|s| s.sid.clone())
-            });
+            .or_else(|| cookie.as_deref().and_then(|c| store.session_by_cookie(c)).map(|s| s.sid.clone()));
         sid.and_then(|sid| store.end_session(&sid)).into_iter().collect()
     };
     let targets = targets_for_sessions(&shared, &ended);
@@ -294,10 +262,7 @@ pub(crate) async fn end_session(
             ),
         ),
     };
-    let clear = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-        shared.cookie_name
-    );
+    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", shared.cookie_name);
     if let Ok(v) = HeaderValue::from_str(&clear) {
         response.headers_mut().insert(SET_COOKIE, v);
     }

@@ -20,18 +20,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/", get(discovery::index))
         .route(Endpoint::Discovery.path(), get(discovery::discovery))
         .route(Endpoint::Jwks.path(), get(discovery::jwks))
-        .route(
-            Endpoint::Authorize.path(),
-            get(authorize::authorize).post(authorize::authorize),
-        )
+        .route(Endpoint::Authorize.path(), get(authorize::authorize).post(authorize::authorize))
         .route(Endpoint::Token.path(), axum::routing::post(token::token))
-        .route(
-            Endpoint::Userinfo.path(),
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
-        .route(
-            Endpoint::EndSession.path(),
-            get(logout::end_session).post(logout::end_session),
-        )
+        .route(Endpoint::Userinfo.path(), get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(Endpoint::EndSession.path(), get(logout::end_session).post(logout::end_session))
         .with_state(shared)
 }

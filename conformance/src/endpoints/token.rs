@@ -33,12 +33,7 @@ struct Fail {
 
 impl Fail {
     fn bad(error: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            error,
-            description: description.into(),
-            basic_challenge: false,
-        }
+        Self { status: StatusCode::BAD_REQUEST, error, description: description.into(), basic_challenge: false }
     }
 
     fn client(description: impl Into<String>) -> Self {
@@ -53,20 +48,13 @@ impl Fail {
     fn into_response(self) -> Response {
         let mut r = oauth_error(self.status, self.error, &self.description);
         if self.basic_challenge {
-            r.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"rpkit-dev-provider\""),
-            );
+            r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"rpkit-dev-provider\""));
         }
         r
     }
 }
 
-pub(crate) async fn token(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(r) = faults(&shared, Endpoint::Token).await {
         return r;
     }
@@ -79,16 +67,8 @@ pub(crate) async fn token(
         return r;
     }
     if let Some(error) = &b.token_error {
-        let status = if b.token_error_with_status_200 {
-            StatusCode::OK
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        return oauth_error(
-            status,
-            error,
-            "forced by the development provider's behaviour",
-        );
+        let status = if b.token_error_with_status_200 { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+        return oauth_error(status, error, "forced by the development provider's behaviour");
     }
     match handle(&shared, &b, &headers, &body) {
         Ok(body) => success(&b, body),
@@ -96,49 +76,35 @@ pub(crate) async fn token(
     }
 }
 
-fn handle(
-    shared: &Shared,
-    b: &Behavior,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Map<String, Value>, Fail> {
+fn handle(shared: &Shared, b: &Behavior, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Fail> {
     let form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !form {
-        return Err(Fail::bad(
-            "invalid_request",
-            "the body must be application/x-www-form-urlencoded",
-        ));
+        return Err(Fail::bad("invalid_request", "the body must be application/x-www-form-urlencoded"));
     }
-    let params = Params::parse(body).map_err(|dup| {
-        Fail::bad(
-            "invalid_request",
-            format!("parameter {:?} sent more than once", dup.0),
-        )
-    })?;
-    let mut record = TokenRequestRecord {
-        params: params
-            .clone()
-            .into_map()
-            .into_iter()
-            .map(|(k, v)| {
-                if k == "client_secret" || k == "client_assertion" {
-                    (k, "<redacted>".to_string())
-                } else {
-                    (k, v)
-                }
-            })
-            .collect(),
-        auth_method: None,
-        client_id: None,
-        accept: headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    };
+    let params = Params::parse(body)
+        .map_err(|dup| Fail::bad("invalid_request", format!("parameter {:?} sent more than once", dup.0)))?;
+    let mut record =
+        TokenRequestRecord {
+            params: params
+                .clone()
+                .into_map()
+                .into_iter()
+                .map(|(k, v)| {
+                    if k == "client_secret" || k == "client_assertion" {
+                        (k, "<redacted>".to_string())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+            auth_method: None,
+            client_id: None,
+            accept: headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        };
     let auth = authenticate(shared, headers, &params);
     if let Ok((client, method)) = &auth {
         record.auth_method = Some(*method);
@@ -151,10 +117,9 @@ fn handle(
         Some("authorization_code") => authorization_code(shared, b, client, &params),
         Some("refresh_token") => refresh_token(shared, b, client, &params),
         Some("client_credentials") => client_credentials(shared, client, &params),
-        Some(_) => Err(Fail::bad(
-            "unsupported_grant_type",
-            "supported: authorization_code, refresh_token, client_credentials",
-        )),
+        Some(_) => {
+            Err(Fail::bad("unsupported_grant_type", "supported: authorization_code, refresh_token, client_credentials"))
+        }
         None => Err(Fail::bad("invalid_request", "grant_type is missing")),
     }
 }
@@ -193,46 +158,25 @@ fn authenticate<'s>(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
         .map(|(_, creds)| creds.trim());
-    let presented = [
-        basic.is_some(),
-        params.has("client_secret"),
-        params.has("client_assertion"),
-    ]
-    .iter()
-    .filter(|x| **x)
-    .count();
+    let presented =
+        [basic.is_some(), params.has("client_secret"), params.has("client_assertion")].iter().filter(|x| **x).count();
     if presented > 1 {
-        return Err(Fail::bad(
-            "invalid_request",
-            "more than one client authentication method used",
-        ));
+        return Err(Fail::bad("invalid_request", "more than one client authentication method used"));
     }
     let (client, method) = if let Some(creds) = basic {
-        let fail = |d: &str| Fail {
-            basic_challenge: true,
-            ..Fail::client(d)
-        };
+        let fail = |d: &str| Fail { basic_challenge: true, ..Fail::client(d) };
         let decoded = Base64::decode_vec(creds)
             .ok()
             .and_then(|v| String::from_utf8(v).ok())
             .ok_or_else(|| fail("malformed Basic credentials"))?;
-        let (id, secret) = decoded
-            .split_once(':')
-            .ok_or_else(|| fail("malformed Basic credentials"))?;
+        let (id, secret) = decoded.split_once(':').ok_or_else(|| fail("malformed Basic credentials"))?;
         let id = form_decode(id).ok_or_else(|| fail("malformed Basic credentials"))?;
         let secret = form_decode(secret).ok_or_else(|| fail("malformed Basic credentials"))?;
-        let client = shared
-            .clients
-            .get(&id)
-            .ok_or_else(|| fail("unknown client"))?;
+        let client = shared.clients.get(&id).ok_or_else(|| fail("unknown client"))?;
         if !client.accepts(AuthMethod::ClientSecretBasic) {
             return Err(fail("client_secret_basic is not allowed for this client"));
         }
-        if !client
-            .secret
-            .as_deref()
-            .is_some_and(|s| ct_eq(s, &secret))
-        {
+        if !client.secret.as_deref().is_some_and(|s| ct_eq(s, &secret)) {
             return Err(fail("wrong client secret"));
         }
         (client, AuthMethod::ClientSecretBasic)
@@ -244,9 +188,7 @@ fn authenticate<'s>(
             .and_then(|id| shared.clients.get(id))
             .ok_or_else(|| Fail::client("unknown or missing client_id"))?;
         if !client.accepts(AuthMethod::ClientSecretPost) {
-            return Err(Fail::client(
-                "client_secret_post is not allowed for this client",
-            ));
+            return Err(Fail::client("client_secret_post is not allowed for this client"));
         }
         if !client.secret.as_deref().is_some_and(|s| ct_eq(s, secret)) {
             return Err(Fail::client("wrong client secret"));
@@ -262,13 +204,8 @@ fn authenticate<'s>(
         }
         (client, AuthMethod::None)
     };
-    if params
-        .get("client_id")
-        .is_some_and(|id| id != client.client_id)
-    {
-        return Err(Fail::client(
-            "client_id does not match the authenticated client",
-        ));
+    if params.get("client_id").is_some_and(|id| id != client.client_id) {
+        return Err(Fail::client("client_id does not match the authenticated client"));
     }
     Ok((client, method))
 }
@@ -295,10 +232,7 @@ fn authenticate_assertion<'s>(
         if !client.accepts(AuthMethod::ClientSecretJwt) {
             return Err(Fail::client("client_secret_jwt is not allowed for this client"));
         }
-        let ok = client
-            .secret
-            .as_deref()
-            .is_some_and(|s| verify_hs256(&parts, s.as_bytes()));
+        let ok = client.secret.as_deref().is_some_and(|s| verify_hs256(&parts, s.as_bytes()));
         if !ok {
             return Err(Fail::client("client assertion signature does not verify"));
         }
@@ -318,26 +252,20 @@ fn authenticate_assertion<'s>(
     let token_endpoint = shared.url(Endpoint::Token);
     let aud_ok = match parts.payload.get("aud") {
         Some(Value::String(a)) => *a == token_endpoint || *a == shared.issuer,
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|a| a == token_endpoint || a == shared.issuer),
+        Some(Value::Array(list)) => {
+            list.iter().filter_map(Value::as_str).any(|a| a == token_endpoint || a == shared.issuer)
+        }
         _ => false,
     };
     if !aud_ok {
-        return Err(Fail::client(
-            "assertion aud must be the token endpoint or the issuer",
-        ));
+        return Err(Fail::client("assertion aud must be the token endpoint or the issuer"));
     }
     let now = now();
     // NumericDate may be fractional (RFC 7519 §2).
     let exp = parts
         .payload
         .get("exp")
-        .and_then(|v| {
-            v.as_i64()
-                .or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-        })
+        .and_then(|v| v.as_i64().or_else(|| v.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)))
         .ok_or_else(|| Fail::client("assertion exp is missing"))?;
     if exp <= now - 5 {
         return Err(Fail::client("assertion has expired"));
@@ -356,9 +284,7 @@ fn authenticate_assertion<'s>(
 /// RFC 7636 §4.1: 43–128 unreserved characters.
 fn is_valid_verifier(v: &str) -> bool {
     (43..=128).contains(&v.len())
-        && v
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 fn authorization_code(
@@ -367,9 +293,7 @@ fn authorization_code(
     client: &ClientRegistration,
     params: &Params,
 ) -> Result<Map<String, Value>, Fail> {
-    let code = params
-        .get("code")
-        .ok_or_else(|| Fail::bad("invalid_request", "code is missing"))?;
+    let code = params.get("code").ok_or_else(|| Fail::bad("invalid_request", "code is missing"))?;
     let now = now();
     let grant = {
         let mut store = shared.store();
@@ -391,21 +315,12 @@ fn authorization_code(
     };
     // From here the code is spent whatever happens: a failed redemption must not leave
     // it usable for a second guess.
-    shared
-        .store()
-        .spent_codes
-        .insert(code.to_string(), Vec::new());
+    shared.store().spent_codes.insert(code.to_string(), Vec::new());
     if grant.request.client_id != client.client_id {
-        return Err(Fail::bad(
-            "invalid_grant",
-            "the code was issued to another client",
-        ));
+        return Err(Fail::bad("invalid_grant", "the code was issued to another client"));
     }
     if params.get("redirect_uri") != Some(grant.request.redirect_uri.as_str()) {
-        return Err(Fail::bad(
-            "invalid_grant",
-            "redirect_uri does not match the authorization request",
-        ));
+        return Err(Fail::bad("invalid_grant", "redirect_uri does not match the authorization request"));
     }
     match (&grant.request.code_challenge, params.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => {
@@ -417,16 +332,11 @@ fn authorization_code(
             return Err(Fail::bad("invalid_grant", "code_verifier is missing"));
         }
         (None, Some(_)) => {
-            return Err(Fail::bad(
-                "invalid_grant",
-                "code_verifier sent but no code_challenge was",
-            ));
+            return Err(Fail::bad("invalid_grant", "code_verifier sent but no code_challenge was"));
         }
         (None, None) => {}
     }
-    let user = shared
-        .user(&grant.username)
-        .ok_or_else(|| Fail::bad("invalid_grant", "the user no longer exists"))?;
+    let user = shared.user(&grant.username).ok_or_else(|| Fail::bad("invalid_grant", "the user no longer exists"))?;
 
     let (access_token, expires_in) = new_access_token(
         shared,
@@ -453,9 +363,7 @@ fn authorization_code(
                 },
             );
         }
-        store
-            .spent_codes
-            .insert(code.to_string(), vec![access_token.clone(), refresh.clone()]);
+        store.spent_codes.insert(code.to_string(), vec![access_token.clone(), refresh.clone()]);
     }
     let mut body = Map::new();
     body.insert("access_token".into(), Value::from(access_token.clone()));
@@ -487,36 +395,27 @@ fn refresh_token(
     client: &ClientRegistration,
     params: &Params,
 ) -> Result<Map<String, Value>, Fail> {
-    let presented = params
-        .get("refresh_token")
-        .ok_or_else(|| Fail::bad("invalid_request", "refresh_token is missing"))?;
+    let presented =
+        params.get("refresh_token").ok_or_else(|| Fail::bad("invalid_request", "refresh_token is missing"))?;
     let grant = {
         let store = shared.store();
         store.refresh.get(presented).cloned()
     }
     .ok_or_else(|| Fail::bad("invalid_grant", "unknown, revoked or already used refresh token"))?;
     if grant.client_id != client.client_id {
-        return Err(Fail::bad(
-            "invalid_grant",
-            "the refresh token was issued to another client",
-        ));
+        return Err(Fail::bad("invalid_grant", "the refresh token was issued to another client"));
     }
     let granted = scopes(&grant.scope);
     let scope = match params.get("scope") {
         Some(requested) => {
             if !scopes(requested).iter().all(|s| granted.contains(s)) {
-                return Err(Fail::bad(
-                    "invalid_scope",
-                    "the requested scope exceeds the original grant",
-                ));
+                return Err(Fail::bad("invalid_scope", "the requested scope exceeds the original grant"));
             }
             requested.to_string()
         }
         None => grant.scope.clone(),
     };
-    let user = shared
-        .user(&grant.username)
-        .ok_or_else(|| Fail::bad("invalid_grant", "the user no longer exists"))?;
+    let user = shared.user(&grant.username).ok_or_else(|| Fail::bad("invalid_grant", "the user no longer exists"))?;
     let (access_token, expires_in) = new_access_token(
         shared,
         AccessGrant {
@@ -539,13 +438,7 @@ fn refresh_token(
         if store.refresh.remove(presented).is_none() {
             return Err(Fail::bad("invalid_grant", "refresh token already used"));
         }
-        store.refresh.insert(
-            new_refresh.clone(),
-            RefreshGrant {
-                scope: grant.scope.clone(),
-                ..grant.clone()
-            },
-        );
+        store.refresh.insert(new_refresh.clone(), RefreshGrant { scope: grant.scope.clone(), ..grant.clone() });
         body.insert("refresh_token".into(), Value::from(new_refresh));
     }
     if scopes(&scope).contains(&"openid") {
@@ -572,10 +465,7 @@ fn client_credentials(
     params: &Params,
 ) -> Result<Map<String, Value>, Fail> {
     if !client.is_confidential() {
-        return Err(Fail::bad(
-            "unauthorized_client",
-            "public clients cannot use client_credentials",
-        ));
+        return Err(Fail::bad("unauthorized_client", "public clients cannot use client_credentials"));
     }
     let scope = params.get("scope").unwrap_or_default().to_string();
     let (access_token, expires_in) = new_access_token(
@@ -630,11 +520,7 @@ fn success(b: &Behavior, mut body: Map<String, Value>) -> Response {
                 other => ser.append_pair(k, &other.to_string()),
             };
         }
-        let mut r = response(
-            StatusCode::OK,
-            "application/x-www-form-urlencoded",
-            ser.finish(),
-        );
+        let mut r = response(StatusCode::OK, "application/x-www-form-urlencoded", ser.finish());
         no_store(&mut r);
         r
     } else {

@@ -36,10 +36,8 @@ pub(crate) async fn userinfo(
     if let Some(r) = faults(&shared, Endpoint::Userinfo).await {
         return r;
     }
-    let in_query = query
-        .as_deref()
-        .and_then(|q| Params::parse(q.as_bytes()).ok())
-        .is_some_and(|p| p.has("access_token"));
+    let in_query =
+        query.as_deref().and_then(|q| Params::parse(q.as_bytes()).ok()).is_some_and(|p| p.has("access_token"));
     if in_query {
         return bearer_error(
             StatusCode::BAD_REQUEST,
@@ -60,32 +58,19 @@ pub(crate) async fn userinfo(
     let body_token = if method == Method::POST && is_form {
         match Params::parse(&body) {
             Ok(p) => p.get("access_token").map(str::to_string),
-            Err(_) => {
-                return bearer_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "duplicate parameter",
-                )
-            }
+            Err(_) => return bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "duplicate parameter"),
         }
     } else {
         None
     };
     let token = match (header_token, body_token) {
         (Some(_), Some(_)) => {
-            return bearer_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "more than one access token sent",
-            )
+            return bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "more than one access token sent")
         }
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => {
             let mut r = response(StatusCode::UNAUTHORIZED, "application/json", "{}");
-            r.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"rpkit-dev-provider\""),
-            );
+            r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"rpkit-dev-provider\""));
             return r;
         }
     };
@@ -95,11 +80,7 @@ pub(crate) async fn userinfo(
         store.access.get(&token).cloned()
     };
     let Some(grant) = grant else {
-        return bearer_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "unknown, expired or revoked access token",
-        );
+        return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "unknown, expired or revoked access token");
     };
     let scope_list = scopes(&grant.scope);
     let user = grant.username.as_deref().and_then(|u| shared.user(u));
@@ -125,11 +106,7 @@ pub(crate) async fn userinfo(
                 no_store(&mut r);
                 r
             }
-            Err(e) => oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                &e.to_string(),
-            ),
+            Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
         };
     }
     json_no_store(StatusCode::OK, &Value::Object(claims))

@@ -27,20 +27,14 @@ pub fn http() -> reqwest::Client {
 
 /// The standard confidential client.
 pub fn client() -> ClientRegistration {
-    ClientRegistration::confidential(CLIENT_ID, SECRET)
-        .redirect_uri(REDIRECT)
-        .post_logout_redirect_uri(POST_LOGOUT)
+    ClientRegistration::confidential(CLIENT_ID, SECRET).redirect_uri(REDIRECT).post_logout_redirect_uri(POST_LOGOUT)
 }
 
 /// A builder with the standard client and two users.
 pub fn builder() -> DevProviderBuilder {
     DevProvider::builder()
         .client(client())
-        .user(
-            DevUser::new("alice")
-                .email("alice@example.com")
-                .name("Alice Example"),
-        )
+        .user(DevUser::new("alice").email("alice@example.com").name("Alice Example"))
         .user(DevUser::new("bob").with_sub("user-0002").name("Bob"))
 }
 
@@ -85,23 +79,13 @@ pub fn unset(params: &mut Vec<(String, String)>, key: &str) {
 
 /// The query parameters of a redirect response's `Location`.
 pub fn location_params(resp: &reqwest::Response) -> BTreeMap<String, String> {
-    let loc = resp
-        .headers()
-        .get("location")
-        .expect("a Location header")
-        .to_str()
-        .unwrap();
+    let loc = resp.headers().get("location").expect("a Location header").to_str().unwrap();
     let url = url::Url::parse(loc).unwrap();
     url.query_pairs().into_owned().collect()
 }
 
 pub fn location(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("location")
-        .expect("a Location header")
-        .to_str()
-        .unwrap()
-        .to_string()
+    resp.headers().get("location").expect("a Location header").to_str().unwrap().to_string()
 }
 
 /// The value of a hidden input in an HTML page.
@@ -124,17 +108,8 @@ pub fn session_cookie(resp: &reqwest::Response) -> Option<String> {
 }
 
 /// GET /authorize, expecting the login form; returns the `login_request` id.
-pub async fn open_login_form(
-    op: &RunningProvider,
-    http: &reqwest::Client,
-    params: &[(String, String)],
-) -> String {
-    let resp = http
-        .get(op.authorization_endpoint())
-        .query(params)
-        .send()
-        .await
-        .unwrap();
+pub async fn open_login_form(op: &RunningProvider, http: &reqwest::Client, params: &[(String, String)]) -> String {
+    let resp = http.get(op.authorization_endpoint()).query(params).send().await.unwrap();
     assert_eq!(resp.status(), 200, "expected the login form");
     let html = resp.text().await.unwrap();
     hidden(&html, "login_request").expect("a login_request field")
@@ -162,32 +137,18 @@ pub struct Login {
 }
 
 /// Log in as `username` through the form and return the code.
-pub async fn login(
-    op: &RunningProvider,
-    http: &reqwest::Client,
-    params: &[(String, String)],
-    username: &str,
-) -> Login {
+pub async fn login(op: &RunningProvider, http: &reqwest::Client, params: &[(String, String)], username: &str) -> Login {
     let id = open_login_form(op, http, params).await;
     let resp = submit_login(op, http, &id, username).await;
     assert_eq!(resp.status(), 302);
     let cookie = session_cookie(&resp).expect("a session cookie");
     let params = location_params(&resp);
     let code = params.get("code").expect("a code").clone();
-    Login {
-        code,
-        params,
-        cookie,
-    }
+    Login { code, params, cookie }
 }
 
 /// Exchange a code with client_secret_basic.
-pub async fn exchange(
-    op: &RunningProvider,
-    http: &reqwest::Client,
-    code: &str,
-    verifier: &str,
-) -> reqwest::Response {
+pub async fn exchange(op: &RunningProvider, http: &reqwest::Client, code: &str, verifier: &str) -> reqwest::Response {
     http.post(op.token_endpoint())
         .basic_auth(CLIENT_ID, Some(SECRET))
         .form(&[
@@ -215,10 +176,7 @@ pub fn decode(jwt: &str) -> (Map<String, Value>, Map<String, Value>) {
     let mut it = jwt.split('.');
     let h = Base64UrlUnpadded::decode_vec(it.next().unwrap()).unwrap();
     let p = Base64UrlUnpadded::decode_vec(it.next().unwrap()).unwrap();
-    (
-        serde_json::from_slice(&h).unwrap(),
-        serde_json::from_slice(&p).unwrap(),
-    )
+    (serde_json::from_slice(&h).unwrap(), serde_json::from_slice(&p).unwrap())
 }
 
 /// Verify a JWS against a JWKS with josekit (key chosen by `kid`, else by `alg`/`kty`).
@@ -233,11 +191,8 @@ pub fn verify(jwks: &Value, jwt: &str) -> Result<Map<String, Value>, String> {
         other => return Err(format!("unsupported alg {other}")),
     };
     let keys = jwks["keys"].as_array().ok_or("no keys")?;
-    let candidates: Vec<&Value> = keys
-        .iter()
-        .filter(|k| k["kty"] == kty)
-        .filter(|k| kid.map_or(true, |kid| k["kid"] == kid))
-        .collect();
+    let candidates: Vec<&Value> =
+        keys.iter().filter(|k| k["kty"] == kty).filter(|k| kid.map_or(true, |kid| k["kid"] == kid)).collect();
     if candidates.len() != 1 {
         return Err(format!("{} candidate keys", candidates.len()));
     }
@@ -252,20 +207,13 @@ pub fn verify(jwks: &Value, jwt: &str) -> Result<Map<String, Value>, String> {
         "ES256" => Box::new(josekit::jws::ES256.verifier_from_jwk(&jwk).unwrap()),
         _ => Box::new(josekit::jws::EdDSA.verifier_from_jwk(&jwk).unwrap()),
     };
-    let (payload, _) =
-        josekit::jws::deserialize_compact(jwt, &*verifier).map_err(|e| e.to_string())?;
+    let (payload, _) = josekit::jws::deserialize_compact(jwt, &*verifier).map_err(|e| e.to_string())?;
     serde_json::from_slice(&payload).map_err(|e| e.to_string())
 }
 
 /// Fetch the provider's JWKS over HTTP.
 pub async fn fetch_jwks(op: &RunningProvider, http: &reqwest::Client) -> Value {
-    http.get(op.jwks_uri())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    http.get(op.jwks_uri()).send().await.unwrap().json().await.unwrap()
 }
 
 /// A tiny back-channel logout receiver: records every `logout_token` POSTed to it.
@@ -297,9 +245,5 @@ pub async fn receiver() -> Receiver {
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Receiver {
-        uri: format!("http://{addr}/backchannel"),
-        tokens,
-        _task: task,
-    }
+    Receiver { uri: format!("http://{addr}/backchannel"), tokens, _task: task }
 }
