@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::behavior::{Behavior, SigningAlg};
 use crate::error::DevProviderError;
-use crate::keys::{half_hash, sign_compact, Signer};
+use crate::keys::{encrypt_jwt, half_hash, sign_compact, Signer};
 use crate::registration::{ClientRegistration, DevUser};
 use crate::state::Shared;
 use crate::util::{now, random_token, scopes};
@@ -144,7 +144,11 @@ pub(crate) fn id_token(shared: &Shared, b: &Behavior, input: &IdTokenInput<'_>) 
 
     let typ = b.id_token_typ.as_deref().unwrap_or("JWT");
     let spec = SignSpec { alg, typ, corrupt: b.id_token_bad_signature, omit_kid: b.id_token_omit_kid };
-    sign_for_client(shared, b, input.client, spec, &claims)
+    let signed = sign_for_client(shared, b, input.client, spec, &claims)?;
+    match &input.client.id_token_encryption_key {
+        Some(jwk) => encrypt_jwt(jwk, &signed),
+        None => Ok(signed),
+    }
 }
 
 /// Mint a logout token for `client` (Back-Channel Logout §2.4).
@@ -188,7 +192,8 @@ pub(crate) fn logout_token(
     sign_for_client(shared, b, client, spec, &claims)
 }
 
-/// Mint a signed UserInfo response (OIDC Core §5.3.2).
+/// Mint a signed (and, when the client registered a key, encrypted) UserInfo response
+/// (OIDC Core §5.3.2).
 pub(crate) fn userinfo_jwt(
     shared: &Shared,
     b: &Behavior,
@@ -199,7 +204,11 @@ pub(crate) fn userinfo_jwt(
     claims.insert("aud".into(), Value::from(client.client_id.clone()));
     let alg = effective_alg(b, client);
     let spec = SignSpec { alg, typ: "JWT", corrupt: false, omit_kid: false };
-    sign_for_client(shared, b, client, spec, &claims)
+    let signed = sign_for_client(shared, b, client, spec, &claims)?;
+    match &client.userinfo_encryption_key {
+        Some(jwk) => encrypt_jwt(jwk, &signed),
+        None => Ok(signed),
+    }
 }
 
 /// Sign arbitrary claims with the provider's current key for `alg` (RS256/ES256/EdDSA)

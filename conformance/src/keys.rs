@@ -207,6 +207,29 @@ pub(crate) fn usable_client_jwk(jwk: &Value) -> bool {
         || josekit::jws::EdDSA.verifier_from_jwk(&jwk).is_ok()
 }
 
+/// Nest a signed JWT in a compact JWE to a client's public RSA key (`RSA-OAEP`,
+/// `A128GCM`, `cty: JWT`; OIDC Core §10.2).
+pub(crate) fn encrypt_jwt(public_jwk: &Value, signed: &str) -> Result<String, DevProviderError> {
+    let map =
+        public_jwk.as_object().ok_or_else(|| DevProviderError::Key("the encryption JWK is not an object".into()))?;
+    let jwk = Jwk::from_map(map.clone()).map_err(key_err)?;
+    let encrypter = josekit::jwe::RSA_OAEP.encrypter_from_jwk(&jwk).map_err(key_err)?;
+    let mut header = josekit::jwe::JweHeader::new();
+    header.set_content_encryption("A128GCM");
+    header.set_content_type("JWT");
+    if let Some(kid) = jwk.key_id() {
+        header.set_key_id(kid);
+    }
+    josekit::jwe::serialize_compact(signed.as_bytes(), &header, &encrypter).map_err(key_err)
+}
+
+/// Whether a public JWK can be used by [`encrypt_jwt`].
+pub(crate) fn usable_encryption_jwk(jwk: &Value) -> bool {
+    jwk.as_object()
+        .and_then(|m| Jwk::from_map(m.clone()).ok())
+        .is_some_and(|jwk| josekit::jwe::RSA_OAEP.encrypter_from_jwk(&jwk).is_ok())
+}
+
 /// `at_hash` / `c_hash` (OIDC Core §3.1.3.6): base64url of the left half of the hash of
 /// the ASCII value, with the hash that goes with the signing algorithm (SHA-512 for
 /// Ed25519, as the OpenID errata for EdDSA say; SHA-256 otherwise).

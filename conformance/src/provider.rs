@@ -14,7 +14,7 @@ use crate::behavior::{Behavior, BehaviorHandle, Endpoint, SigningAlg};
 use crate::endpoints::logout::{deliver, targets_for_sessions, BackchannelDelivery, LogoutTarget};
 use crate::endpoints::{discovery, router};
 use crate::error::DevProviderError;
-use crate::keys::{usable_client_jwk, KeySet};
+use crate::keys::{usable_client_jwk, usable_encryption_jwk, KeySet};
 use crate::registration::{ClientRegistration, DevUser};
 use crate::state::{lock, Counters, Options, Shared, Store, TokenRequestRecord};
 use crate::util::is_loopback_http;
@@ -189,6 +189,10 @@ impl DevProviderBuilder {
                 if !is_loopback_http(uri) {
                     return Err(bad(format!("back-channel logout URI {uri:?} must be http on a loopback host")));
                 }
+            }
+            let mut enc = c.id_token_encryption_key.iter().chain(&c.userinfo_encryption_key);
+            if let Some(k) = enc.find(|k| !usable_encryption_jwk(k)) {
+                return Err(bad(format!("unusable RSA-OAEP encryption JWK {k}")));
             }
             if let Some(k) = c.jwks.iter().find(|k| !usable_client_jwk(k)) {
                 return Err(bad(format!("unusable public JWK {k}")));

@@ -82,6 +82,8 @@ pub struct ClientRegistration {
     pub(crate) auth_methods: Vec<AuthMethod>,
     pub(crate) jwks: Vec<Value>,
     pub(crate) id_token_alg: SigningAlg,
+    pub(crate) id_token_encryption_key: Option<Value>,
+    pub(crate) userinfo_encryption_key: Option<Value>,
 }
 
 impl ClientRegistration {
@@ -100,6 +102,8 @@ impl ClientRegistration {
             ],
             jwks: Vec::new(),
             id_token_alg: SigningAlg::RS256,
+            id_token_encryption_key: None,
+            userinfo_encryption_key: None,
         }
     }
 
@@ -114,6 +118,8 @@ impl ClientRegistration {
             auth_methods: vec![AuthMethod::None],
             jwks: Vec::new(),
             id_token_alg: SigningAlg::RS256,
+            id_token_encryption_key: None,
+            userinfo_encryption_key: None,
         }
     }
 
@@ -161,6 +167,21 @@ impl ClientRegistration {
         self
     }
 
+    /// Encrypt ID tokens to this public RSA JWK (a JSON object): the signed ID token is
+    /// nested in a compact JWE with `alg: RSA-OAEP`, `enc: A128GCM`, `cty: JWT`
+    /// (OIDC Core §10.2, `id_token_encrypted_response_alg`).
+    pub fn id_token_encryption_key(mut self, public_jwk: Value) -> Self {
+        self.id_token_encryption_key = Some(public_jwk);
+        self
+    }
+
+    /// Return UserInfo as a signed, then encrypted JWT (`application/jwt`) to this public
+    /// RSA JWK, with `RSA-OAEP` and `A128GCM` (OIDC Core §5.3.2).
+    pub fn userinfo_encryption_key(mut self, public_jwk: Value) -> Self {
+        self.userinfo_encryption_key = Some(public_jwk);
+        self
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
@@ -193,6 +214,8 @@ impl fmt::Debug for ClientRegistration {
             .field("auth_methods", &self.auth_methods)
             .field("jwks", &self.jwks.len())
             .field("id_token_alg", &self.id_token_alg)
+            .field("id_token_encryption", &self.id_token_encryption_key.is_some())
+            .field("userinfo_encryption", &self.userinfo_encryption_key.is_some())
             .finish()
     }
 }

@@ -2,6 +2,7 @@
 
 mod common;
 
+use base64ct::Encoding;
 use common::*;
 use rpkit_conformance::{AuthMethod, ClientRegistration, DevProvider, DevUser, SigningAlg, BACKCHANNEL_LOGOUT_EVENT};
 use serde_json::{json, Map, Value};
@@ -596,5 +597,67 @@ async fn the_index_page_lists_users_escaped() {
     let html = http().get(format!("{}/", op.issuer())).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"));
     assert!(!html.contains("<script>x"));
+    op.shutdown().await;
+}
+
+#[tokio::test]
+async fn id_token_and_userinfo_can_be_encrypted_to_the_client() {
+    let key = josekit::jwk::Jwk::generate_rsa_key(2048).unwrap();
+    let mut public = key.to_public_key().unwrap();
+    public.set_key_id("rp-enc-1");
+    let public = Value::Object(public.into());
+    let op = builder()
+        .client(
+            ClientRegistration::confidential("enc", SECRET)
+                .redirect_uri(REDIRECT)
+                .id_token_encryption_key(public.clone())
+                .userinfo_encryption_key(public),
+        )
+        .start()
+        .await
+        .unwrap();
+    let http = http();
+    let (verifier, challenge) = pkce();
+    let mut params = authz_params(&challenge);
+    set(&mut params, "client_id", "enc");
+    let login = login(&op, &http, &params, "alice").await;
+    let tok: Value = http
+        .post(op.token_endpoint())
+        .basic_auth("enc", Some(SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", login.code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwe = tok["id_token"].as_str().unwrap();
+    assert_eq!(jwe.split('.').count(), 5, "a compact JWE");
+    let header: Value =
+        serde_json::from_slice(&base64ct::Base64UrlUnpadded::decode_vec(jwe.split('.').next().unwrap()).unwrap())
+            .unwrap();
+    assert_eq!((header["alg"].as_str(), header["enc"].as_str()), (Some("RSA-OAEP"), Some("A128GCM")));
+    assert_eq!(header["cty"], "JWT");
+    assert_eq!(header["kid"], "rp-enc-1");
+    let decrypter = josekit::jwe::RSA_OAEP.decrypter_from_jwk(&key).unwrap();
+    let (inner, _) = josekit::jwe::deserialize_compact(jwe, &decrypter).unwrap();
+    let jwks = fetch_jwks(&op, &http).await;
+    let claims = verify(&jwks, std::str::from_utf8(&inner).unwrap()).unwrap();
+    assert_eq!(claims["aud"], "enc");
+    assert_eq!(claims["nonce"], "n-456");
+
+    let resp =
+        http.get(op.userinfo_endpoint()).bearer_auth(tok["access_token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/jwt");
+    let jwe = resp.text().await.unwrap();
+    let (inner, _) = josekit::jwe::deserialize_compact(&jwe, &decrypter).unwrap();
+    let claims = verify(&jwks, std::str::from_utf8(&inner).unwrap()).unwrap();
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["email"], "alice@example.com");
     op.shutdown().await;
 }

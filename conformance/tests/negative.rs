@@ -526,6 +526,13 @@ async fn builder_rejects_unusable_registrations() {
         .unwrap_err();
     assert!(matches!(err, DevProviderError::InvalidClient { .. }));
 
+    let err = DevProvider::builder()
+        .client(client().id_token_encryption_key(serde_json::json!({"kty": "oct", "k": "AAAA"})))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DevProviderError::InvalidClient { .. }));
+
     let err = DevProvider::builder().user(DevUser::new("a")).user(DevUser::new("a")).start().await.unwrap_err();
     assert!(matches!(err, DevProviderError::InvalidUser { .. }));
 

@@ -33,6 +33,10 @@ pub(crate) fn metadata(shared: &Shared) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA", "HS256"],
         "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA", "HS256"],
+        "id_token_encryption_alg_values_supported": ["RSA-OAEP"],
+        "id_token_encryption_enc_values_supported": ["A128GCM"],
+        "userinfo_encryption_alg_values_supported": ["RSA-OAEP"],
+        "userinfo_encryption_enc_values_supported": ["A128GCM"],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"
         ],

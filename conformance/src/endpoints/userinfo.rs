@@ -96,7 +96,8 @@ pub(crate) async fn userinfo(
     if let Some(sub) = &b.userinfo_sub {
         claims.insert("sub".into(), Value::from(sub.clone()));
     }
-    if b.userinfo_signed {
+    let encrypted = shared.clients.get(&grant.client_id).is_some_and(|c| c.userinfo_encryption_key.is_some());
+    if b.userinfo_signed || encrypted {
         let Some(client) = shared.clients.get(&grant.client_id) else {
             return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "client vanished");
         };
