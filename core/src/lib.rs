@@ -6,15 +6,16 @@
 //! [`client`](https://docs.rs/rpkit) layer, or your own stack — moves the bytes.
 //!
 //! ```text
-//!   your code / rpkit::client                         provider (OP / AS)
-//!   ─────────────────────────                         ──────────────────
-//!   authorize::AuthorizationRequest ──► URL ──► browser ──► authorization endpoint
-//!                 │ PendingAuthorization (serde) kept in the session
-//!   callback::parse(query | form_post) ◄── browser ◄── redirect with code, state, iss
-//!   token::exchange_request ────────► http::Request ──► token endpoint
-//!   token::parse_response(now) ◄───── http::Response ◄──
-//!   id_token::validate(jwks, now) ──► Ok(claims) | "fetch the JWKS (again)"
-//!   userinfo / resource / logout ───► http::Request ──► UserInfo, API, end-session
+//!   your code / rpkit::client                            provider (OP / AS)
+//!   ─────────────────────────                            ──────────────────
+//!   authorize::AuthorizationRequest::build(rng, now) ─► URL ─► browser ─► authorization endpoint
+//!            │ PendingAuthorization (serde) → PendingSet in the session
+//!   callback::CallbackParams::from_query | from_form_body ◄─ browser ◄─ redirect: code, state, iss
+//!   callback::validate_callback(params, pending, now)  → code + the pending entry, or an error
+//!   token::exchange_request ──────────► http::Request ──► token endpoint
+//!   token::parse_token_response(now) ◄─ http::Response ◄──
+//!   id_token::IdTokenValidator::validate(jwks, now) → claims | "unknown kid: refetch the JWKS once"
+//!   discovery / jwks / userinfo / resource / logout ─► http::Request ──► the other endpoints
 //! ```
 //!
 //! Every step is a pure function or a small state value: feed it input and `now`, get a

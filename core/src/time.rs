@@ -1,7 +1,7 @@
 //! Time as a value: the core never reads a clock.
 //!
 //! Every time-dependent call takes `now: UnixTime`. Callers get it from their
-//! clock (`UnixTime::from_system_time(SystemTime::now())`, or the async client's
+//! clock (`UnixTime::from_system_time` of the system time, or the async client's
 //! `Clock`), tests pass a fixed value.
 
 use serde::{Deserialize, Serialize};
