@@ -286,8 +286,10 @@ async fn logout(
     session: AuthSession,
 ) -> Result<Response, AuthError> {
     let client = client(&state, &name)?;
-    let options =
-        LogoutOptions { post_logout_redirect_uri: Some(state.options.post_logout_redirect_uri()), ..Default::default() };
+    let options = LogoutOptions {
+        post_logout_redirect_uri: Some(state.options.post_logout_redirect_uri()),
+        ..Default::default()
+    };
     match logout_redirect(&session, &client, options).await {
         Ok(redirect) => Ok(redirect.into_response()),
         // A provider without an end-session endpoint (plain OAuth 2.0): the local logout

@@ -127,6 +127,8 @@ pub async fn authorize_access_token(
         } else {
             session.insert(PENDING_KEY, &pending).await?;
         }
+        // The entry stays consumed even when the answer is a 502.
+        session.save().await?;
     }
     Ok(outcome?)
 }
@@ -164,6 +166,7 @@ pub async fn complete_login(
     callback: &Callback,
 ) -> Result<AuthUser, AuthError> {
     let token = authorize_access_token(session, client, callback).await?;
+    let token = fresh(client, token).await?;
     let userinfo = fetch_userinfo(client, &token).await?;
     let user = AuthUser::new(client.name(), token, userinfo, unix_now());
     login(session, &user).await?;
@@ -183,6 +186,13 @@ async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Cl
         return Ok(None);
     }
     client.userinfo(token).await.map(Some)
+}
+
+/// A token about to expire is refreshed before the UserInfo request, so that the session
+/// keeps the token that is current (the client would refresh inside `userinfo` and only
+/// announce the new token as an event).
+async fn fresh(client: &OAuthClient, token: Token) -> Result<Token, ClientError> {
+    Ok(client.ensure_fresh(&token).await?.unwrap_or(token))
 }
 
 /// Stores `user` as the logged-in user, under a new session id (session fixation
@@ -210,8 +220,8 @@ pub async fn update_token(session: &AuthSession, user: &AuthUser, token: Token) 
 /// Logs out locally and builds the provider's logout redirect (Authlib's
 /// `logout_redirect`, OpenID Connect RP-Initiated Logout).
 ///
-/// The session is emptied first — whatever happens next, the user is logged out here —
-/// and given a new id. Then the end-session URL is built with the stored ID token as
+/// The session is ended first — emptied and deleted from the store, whatever happens
+/// next — so the user is logged out here; the pending logout goes to a new session. Then the end-session URL is built with the stored ID token as
 /// `id_token_hint` (unless `options` has one), and, when `options` has a
 /// `post_logout_redirect_uri`, a fresh `state` that is kept in the session for
 /// [`validate_logout_response`].
@@ -226,8 +236,8 @@ pub async fn logout_redirect(
 ) -> Result<AuthRedirect, AuthError> {
     let user: Option<AuthUser> = session.get(USER_KEY).await?;
     let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
-    session.clear().await;
-    session.cycle_id().await?;
+    // Ended in the store at once: the local logout holds even if the provider fails next.
+    session.flush().await?;
     if options.id_token_hint.is_none() {
         options.id_token_hint = user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
     }
@@ -273,8 +283,10 @@ pub async fn validate_logout_response(
     let outcome = match owner.map(|name| oauth.create_client(&name)) {
         Some(Ok(client)) => client.validate_logout_response(query, &mut pending),
         // No entry matches (or its client is gone): let the core say which state error.
-        _ => rpkit::logout::validate_logout_response(query, &mut pending, unix_now(), rpkit::config::DEFAULT_PENDING_TTL)
-            .map_err(ClientError::Core),
+        _ => {
+            rpkit::logout::validate_logout_response(query, &mut pending, unix_now(), rpkit::config::DEFAULT_PENDING_TTL)
+                .map_err(ClientError::Core)
+        }
     };
     if had_entries {
         if pending.is_empty() {
@@ -282,6 +294,7 @@ pub async fn validate_logout_response(
         } else {
             session.insert(LOGOUT_KEY, &pending).await?;
         }
+        session.save().await?;
     }
     Ok(outcome?)
 }

@@ -198,6 +198,37 @@ impl AuthSession {
         }
     }
 
+    /// Writes the session to its store now instead of when the response leaves.
+    ///
+    /// tower-sessions does not save a session when the response is a server error
+    /// (`5xx`): a consumed pending authorization would come back to life after a `502`.
+    /// The flows here call this after changes that must stick whatever the response. The
+    /// cookie store writes its cookie on every response, so this does nothing there.
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when the store fails.
+    pub async fn save(&self) -> Result<(), SessionError> {
+        match &self.0 {
+            Backend::Tower(s) => Ok(s.save().await?),
+            Backend::Cookie(_) => Ok(()),
+        }
+    }
+
+    /// Ends the session now: empties it and deletes it from the store (tower-sessions),
+    /// or empties the cookie. Values inserted afterwards go to a new session.
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when the store fails.
+    pub async fn flush(&self) -> Result<(), SessionError> {
+        match &self.0 {
+            Backend::Tower(s) => Ok(s.flush().await?),
+            Backend::Cookie(s) => {
+                s.clear();
+                Ok(())
+            }
+        }
+    }
+
     /// Removes everything from the session.
     pub async fn clear(&self) {
         match &self.0 {
