@@ -261,6 +261,12 @@ async fn api(
         // Never send one provider's token to another.
         return Err(AuthError::LoginRequired);
     }
+    // Only paths under `api_base_url`: an absolute URL would send the user's token to
+    // whatever host the browser names (the core refuses a relative path that leaves the
+    // base's origin, e.g. `//evil.example`).
+    if url::Url::parse(&path).is_ok() {
+        return Err(AuthError::BadRequest("the API path must be relative to api_base_url"));
+    }
     let target = match query {
         Some(q) => format!("{path}?{q}"),
         None => path,

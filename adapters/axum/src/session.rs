@@ -221,7 +221,13 @@ impl AuthSession {
     /// [`SessionError::Store`] when the store fails.
     pub async fn flush(&self) -> Result<(), SessionError> {
         match &self.0 {
-            Backend::Tower(s) => Ok(s.flush().await?),
+            Backend::Tower(s) => {
+                s.flush().await?;
+                // flush keeps the record's id, and a store may reuse it for the next
+                // save: draw a new one so the old cookie names nothing.
+                s.cycle_id().await?;
+                Ok(())
+            }
             Backend::Cookie(s) => {
                 s.clear();
                 Ok(())

@@ -211,6 +211,36 @@ async fn session_cookie_is_http_only_lax_and_not_secure_over_http() {
     assert!(!cookie.contains("Secure"));
 }
 
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("rpkit_demo="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn session_id_changes_at_login_and_at_logout() {
+    let h = start(Setup::default()).await;
+    let b = browser();
+    let login = b.get(format!("{}/login/dev", h.app())).send().await.unwrap();
+    let before = session_cookie(&login).unwrap();
+    let at_op = b.get(location(&login)).send().await.unwrap();
+    let done = b.get(location(&at_op)).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let logged_in = session_cookie(&done).expect("a new session id at login");
+    assert_ne!(before, logged_in);
+    let logout = b.get(format!("{}/logout/dev", h.app())).send().await.unwrap();
+    let after = session_cookie(&logout).expect("a new session for the pending logout");
+    assert_ne!(after, logged_in);
+    // the old id names nothing any more
+    let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+    let stolen = plain.get(format!("{}/me", h.app())).header("cookie", &logged_in).send().await.unwrap();
+    assert_eq!(stolen.status(), StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn me_without_login_is_401_json() {
     let h = start(Setup::default()).await;
@@ -228,6 +258,11 @@ async fn api_calls_the_provider_with_the_users_token() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["sub"], "alice");
+    // the token goes only to the provider's API origin
+    for path in ["http://127.0.0.1:9/steal", "HTTPS://evil.example/x", "mailto:x@evil.example", "//evil.example/x"] {
+        let response = b.get(format!("{}/api/dev/{path}", h.app())).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
     // without a login, nothing is sent
     let anonymous = browser().get(format!("{}/api/dev/userinfo", h.app())).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
