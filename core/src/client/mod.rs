@@ -36,23 +36,23 @@ mod events;
 mod transport;
 
 pub use self::error::ClientError;
-pub use self::transport::{Clock, HttpClient, ManualClock, SystemClock, TransportError};
+pub use self::transport::{adapter, Clock, HttpClient, ManualClock, SystemClock, TransportError};
 
 use self::events::EventBus;
 use crate::authorize::{AuthorizationRequest, PendingAuthorization, PendingSet};
 use crate::callback::{validate_callback, CallbackParams};
-use crate::config::ClientConfig;
 use crate::claims::Claims;
+use crate::config::ClientConfig;
 use crate::discovery::{metadata_request, Endpoints, MetadataCache, ProviderMetadata};
+use crate::error::{Endpoint, Error};
 use crate::id_token::{should_refetch_jwks, IdTokenValidator};
 use crate::jwks::{JwkSet, JwksCache};
 use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, SeenJtis};
-use crate::userinfo::{parse_userinfo, userinfo_request_for, UserInfoContext};
-use crate::error::{Endpoint, Error};
 use crate::rand::{SecureRandom, SystemRandom};
 use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
 use crate::time::UnixTime;
 use crate::token::{self, Grant, Token};
+use crate::userinfo::{parse_userinfo, userinfo_request_for, UserInfoContext};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -188,7 +188,8 @@ impl OAuth {
 
     /// The registered names, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.clients.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+        let mut names: Vec<String> =
+            self.clients.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
         names.sort();
         names
     }
@@ -313,7 +314,11 @@ impl OAuthClient {
     }
 
     /// Sends a request built by the core, capping the body at the core's limit.
-    async fn send(&self, request: http::Request<Vec<u8>>, endpoint: Endpoint) -> Result<http::Response<Vec<u8>>, ClientError> {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        endpoint: Endpoint,
+    ) -> Result<http::Response<Vec<u8>>, ClientError> {
         match self.inner.shared.http.send(request, crate::wire::MAX_RESPONSE_BYTES).await {
             Ok(resp) => Ok(resp),
             Err(TransportError::TooLarge { limit }) => Err(ClientError::Core(Error::TooLarge { endpoint, limit })),
@@ -805,4 +810,3 @@ fn refresh_key(refresh_token: &str) -> [u8; 32] {
     key.copy_from_slice(digest.as_ref());
     key
 }
-
