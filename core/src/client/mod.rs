@@ -423,9 +423,13 @@ impl OAuthClient {
         )?;
         let response = self.send(request, Endpoint::Token).await?;
         let mut token = token::parse_token_response(&response, self.now(), Grant::AuthorizationCode { openid })?;
-        if token.id_token.is_some() {
+        if openid {
+            // Grant::AuthorizationCode { openid: true } already required an id_token.
             let claims = self.validate_id_token(&token, Some(&authorized.pending), metadata.as_deref()).await?;
             token.userinfo = Some(claims);
+        } else {
+            // An ID token nobody asked for is not validated, so nothing may rely on it.
+            token.id_token = None;
         }
         Ok(token)
     }
