@@ -371,6 +371,28 @@ impl IntoResponse for BackchannelResponse {
 /// do not send `SameSite=Lax` cookies with it, so the session (and its pending
 /// authorization) is missing. [`form_post_relay`] answers such a request with a small
 /// page that re-posts the same fields from our own origin, which carries the cookie.
+///
+/// ```
+/// use axum::extract::FromRequest;
+/// use rpkit_axum::Callback;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let get = http::Request::get("/auth/corp/callback?code=abc&state=xyz").body(axum::body::Body::empty()).unwrap();
+/// let callback = Callback::from_request(get, &()).await.unwrap();
+/// assert_eq!(callback.params().state(), Some("xyz"));
+///
+/// let post = http::Request::post("/auth/corp/callback")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .body(axum::body::Body::from("code=abc&state=xyz"))
+///     .unwrap();
+/// let callback = Callback::from_request(post, &()).await.unwrap();
+/// assert!(callback.is_form_post());
+///
+/// let repeated = http::Request::get("/cb?state=a&state=b").body(axum::body::Body::empty()).unwrap();
+/// assert_eq!(Callback::from_request(repeated, &()).await.unwrap_err().status(), http::StatusCode::BAD_REQUEST);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Callback {
     params: CallbackParams,
