@@ -1,0 +1,188 @@
+// A real OpenID Provider (panva's oidc-provider 9.x) on 127.0.0.1, for rpkit's interop tests.
+//
+// Usage: node provider.mjs '<config JSON>'
+//
+// The config (all optional except the URIs):
+//   {
+//     "port": 0,                        // 0: any free port; else that port (for restarts)
+//     "redirect_uri": "http://127.0.0.1:1/cb",
+//     "post_logout_redirect_uri": "http://127.0.0.1:1/logged-out",
+//     "backchannel_logout_base": "http://127.0.0.1:PORT/backchannel-logout",  // + "/<client_id>"
+//     "client_secret": "…",
+//     "client_jwk": { "kty": "EC", … }  // public key of the private_key_jwt client
+//   }
+//
+// Clients, one per token endpoint auth method: `rp-basic` (client_secret_basic),
+// `rp-post` (client_secret_post), `rp-jwt` (private_key_jwt, ES256). Each may use
+// authorization_code and refresh_token, and has a back-channel logout URI when
+// `backchannel_logout_base` is given.
+//
+// Every start makes a new RS256 signing key with a new `kid`: restarting on the same port
+// is a key rotation.
+//
+// Prints one line `READY <issuer>` on stdout once listening. Exits when stdin closes (the
+// test process is gone) or on SIGTERM/SIGINT.
+//
+// Test-only endpoint: `GET /__interop/counts` → `{"jwks": n, "token": n, "userinfo": n,
+// "backchannel": n, "backchannel_errors": n}` since this process started.
+//
+// Security: a test tool. Listens on 127.0.0.1 only; sends back-channel logout requests
+// only to http://127.0.0.1 URIs.
+
+import { createServer } from 'node:http';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import Provider from 'oidc-provider';
+
+function fail(message) {
+  process.stderr.write(`provider.mjs: ${message}\n`);
+  process.exit(2);
+}
+
+let config;
+try {
+  config = JSON.parse(process.argv[2] ?? '{}');
+} catch (err) {
+  fail(`the argument is not JSON: ${err.message}`);
+}
+
+const HOST = '127.0.0.1';
+const port = Number(config.port ?? 0);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`bad port ${config.port}`);
+if (typeof config.redirect_uri !== 'string') fail('redirect_uri is required');
+
+function isLoopbackHttp(uri) {
+  try {
+    const url = new URL(uri);
+    return url.protocol === 'http:' && url.hostname === HOST;
+  } catch {
+    return false;
+  }
+}
+
+for (const key of ['redirect_uri', 'post_logout_redirect_uri', 'backchannel_logout_base']) {
+  if (config[key] !== undefined && !isLoopbackHttp(config[key])) fail(`${key} must be http://${HOST}:…`);
+}
+
+const counts = { jwks: 0, token: 0, userinfo: 0, backchannel: 0, backchannel_errors: 0 };
+
+// A fresh signing key per process: a restart rotates the keys.
+function signingKey() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { ...jwk, kid: `rs-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
+}
+
+const secret = config.client_secret ?? 'interop-secret-0123456789abcdef0123456789';
+const common = (clientId) => ({
+  client_id: clientId,
+  redirect_uris: [config.redirect_uri],
+  post_logout_redirect_uris: config.post_logout_redirect_uri ? [config.post_logout_redirect_uri] : [],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  ...(config.backchannel_logout_base
+    ? {
+        backchannel_logout_uri: `${config.backchannel_logout_base}/${clientId}`,
+        backchannel_logout_session_required: true,
+      }
+    : {}),
+});
+
+const clients = [
+  { ...common('rp-basic'), client_secret: secret, token_endpoint_auth_method: 'client_secret_basic' },
+  { ...common('rp-post'), client_secret: secret, token_endpoint_auth_method: 'client_secret_post' },
+];
+if (config.client_jwk) {
+  const { d, ...publicJwk } = config.client_jwk; // never keep a private part, even if sent
+  void d;
+  clients.push({
+    ...common('rp-jwt'),
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES256',
+    jwks: { keys: [publicJwk] },
+  });
+}
+
+// Users: any login name is accepted by devInteractions; claims derive from it.
+async function findAccount(_ctx, id) {
+  return {
+    accountId: id,
+    async claims() {
+      return { sub: id, email: `${id}@example.com`, email_verified: true, name: `User ${id}` };
+    },
+  };
+}
+
+const configuration = {
+  clients,
+  jwks: { keys: [signingKey()] },
+  findAccount,
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  scopes: ['openid', 'offline_access', 'email', 'profile'],
+  cookies: { keys: [randomBytes(32).toString('hex')] },
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    backchannelLogout: { enabled: true },
+    userinfo: { enabled: true },
+  },
+  // PKCE for every client, not just public ones.
+  pkce: { required: () => true },
+  // The RP under test is a server: no browser calls the provider cross-origin.
+  clientBasedCORS: () => false,
+  // Rotate on every refresh: the presented refresh token is consumed.
+  rotateRefreshToken: () => true,
+  // oidc-provider blocks its own requests to special-use addresses (loopback included).
+  // Back-channel logout must reach the test's receiver on 127.0.0.1, so send them with
+  // the plain fetch (without oidc-provider's guarded dispatcher) — and only there.
+  fetch: async (url, options) => {
+    const target = String(url);
+    if (!isLoopbackHttp(target)) throw new Error(`refusing to fetch ${target}: loopback only`);
+    const { dispatcher, ...rest } = options;
+    void dispatcher;
+    return globalThis.fetch(target, rest);
+  },
+};
+
+// Listen first (port 0 picks a free one), then build the provider for that issuer.
+const server = createServer();
+server.on('error', (err) => fail(`listen on ${HOST}:${port}: ${err.message}`));
+server.listen(port, HOST, () => {
+  const issuer = `http://${HOST}:${server.address().port}`;
+  const provider = new Provider(issuer, configuration);
+
+  provider.on('backchannel.success', () => {
+    counts.backchannel += 1;
+  });
+  provider.on('backchannel.error', (_ctx, err) => {
+    counts.backchannel_errors += 1;
+    process.stderr.write(`provider.mjs: back-channel logout failed: ${err.message}\n`);
+  });
+  provider.on('server_error', (_ctx, err) => {
+    process.stderr.write(`provider.mjs: server error: ${err.stack}\n`);
+  });
+
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/__interop/counts') {
+      ctx.body = counts;
+      return;
+    }
+    if (ctx.path === '/jwks') counts.jwks += 1;
+    if (ctx.path === '/token') counts.token += 1;
+    if (ctx.path === '/me') counts.userinfo += 1;
+    await next();
+  });
+
+  server.on('request', provider.callback());
+  process.stdout.write(`READY ${issuer}\n`);
+});
+
+function stop() {
+  server.close();
+  server.closeAllConnections?.();
+  process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
