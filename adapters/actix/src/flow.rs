@@ -480,8 +480,12 @@ impl FromRequest for Callback {
                 "a form_post callback must be application/x-www-form-urlencoded",
             ))));
         }
-        let payload = web::Payload(payload.take());
+        let req = req.clone();
+        let mut payload = payload.take();
         Box::pin(async move {
+            let payload = web::Payload::from_request(&req, &mut payload)
+                .await
+                .map_err(|_| AuthError::BadRequest("the callback body is unreadable"))?;
             let body = match payload.to_bytes_limited(MAX_CALLBACK_BYTES).await {
                 Ok(Ok(body)) => body,
                 _ => return Err(AuthError::BadRequest("the callback body is unreadable or too large")),

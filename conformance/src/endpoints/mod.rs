@@ -1,0 +1,28 @@
+//! The HTTP endpoints and the router that serves them.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::behavior::Endpoint;
+use crate::state::Shared;
+
+pub(crate) mod authorize;
+pub(crate) mod discovery;
+pub(crate) mod logout;
+pub(crate) mod token;
+pub(crate) mod userinfo;
+
+/// The provider's routes.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(discovery::index))
+        .route(Endpoint::Discovery.path(), get(discovery::discovery))
+        .route(Endpoint::Jwks.path(), get(discovery::jwks))
+        .route(Endpoint::Authorize.path(), get(authorize::authorize).post(authorize::authorize))
+        .route(Endpoint::Token.path(), axum::routing::post(token::token))
+        .route(Endpoint::Userinfo.path(), get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(Endpoint::EndSession.path(), get(logout::end_session).post(logout::end_session))
+        .with_state(shared)
+}

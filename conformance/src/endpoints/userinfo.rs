@@ -1,0 +1,114 @@
+//! `GET|POST /userinfo` (OIDC Core §5.3) with Bearer tokens (RFC 6750 §2.1, §2.2; the
+//! query form of §2.3 is refused).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::Value;
+
+use crate::behavior::Endpoint;
+use crate::issue::userinfo_jwt;
+use crate::respond::{faults, json_no_store, no_store, oauth_error, response};
+use crate::state::Shared;
+use crate::util::{now, scopes, Params};
+
+/// A Bearer error with its `WWW-Authenticate` challenge (RFC 6750 §3).
+fn bearer_error(status: StatusCode, error: &'static str, description: &str) -> Response {
+    let mut r = oauth_error(status, error, description);
+    let challenge = format!("Bearer realm=\"rpkit-dev-provider\", error=\"{error}\"");
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        r.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+pub(crate) async fn userinfo(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = faults(&shared, Endpoint::Userinfo).await {
+        return r;
+    }
+    let in_query =
+        query.as_deref().and_then(|q| Params::parse(q.as_bytes()).ok()).is_some_and(|p| p.has("access_token"));
+    if in_query {
+        return bearer_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "access tokens are not accepted in the query string",
+        );
+    }
+    let header_token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body_token = if method == Method::POST && is_form {
+        match Params::parse(&body) {
+            Ok(p) => p.get("access_token").map(str::to_string),
+            Err(_) => return bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "duplicate parameter"),
+        }
+    } else {
+        None
+    };
+    let token = match (header_token, body_token) {
+        (Some(_), Some(_)) => {
+            return bearer_error(StatusCode::BAD_REQUEST, "invalid_request", "more than one access token sent")
+        }
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => {
+            let mut r = response(StatusCode::UNAUTHORIZED, "application/json", "{}");
+            r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"rpkit-dev-provider\""));
+            return r;
+        }
+    };
+    let grant = {
+        let mut store = shared.store();
+        store.purge(now());
+        store.access.get(&token).cloned()
+    };
+    let Some(grant) = grant else {
+        return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", "unknown, expired or revoked access token");
+    };
+    let scope_list = scopes(&grant.scope);
+    let user = grant.username.as_deref().and_then(|u| shared.user(u));
+    let (Some(user), true) = (user, scope_list.contains(&"openid")) else {
+        return bearer_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the access token was not granted with the openid scope for a user",
+        );
+    };
+    let mut claims = user.claims_for_scope(&scope_list);
+    let b = shared.behavior.get();
+    if let Some(sub) = &b.userinfo_sub {
+        claims.insert("sub".into(), Value::from(sub.clone()));
+    }
+    let encrypted = shared.clients.get(&grant.client_id).is_some_and(|c| c.userinfo_encryption_key.is_some());
+    if b.userinfo_signed || encrypted {
+        let Some(client) = shared.clients.get(&grant.client_id) else {
+            return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "client vanished");
+        };
+        return match userinfo_jwt(&shared, &b, client, claims) {
+            Ok(jwt) => {
+                let mut r = response(StatusCode::OK, "application/jwt", jwt);
+                no_store(&mut r);
+                r
+            }
+            Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+        };
+    }
+    json_no_store(StatusCode::OK, &Value::Object(claims))
+}
