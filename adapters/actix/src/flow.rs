@@ -134,7 +134,11 @@ pub async fn authorize_access_token(
 ///     Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/")).finish())
 /// }
 /// ```
-pub async fn complete_login(session: &Session, client: &OAuthClient, callback: &Callback) -> Result<AuthUser, AuthError> {
+pub async fn complete_login(
+    session: &Session,
+    client: &OAuthClient,
+    callback: &Callback,
+) -> Result<AuthUser, AuthError> {
     let token = authorize_access_token(session, client, callback).await?;
     let userinfo = fetch_userinfo(client, &token).await?;
     let user = AuthUser::new(client.name(), token, userinfo, unix_now());
@@ -246,7 +250,9 @@ pub fn validate_logout_response(
 /// A repeated `state` is the browser's bad input, not a garbled provider answer.
 fn logout_error(e: ClientError) -> AuthError {
     match e {
-        ClientError::Core(rpkit::Error::Malformed { .. }) => AuthError::BadRequest("the logout response repeats `state`"),
+        ClientError::Core(rpkit::Error::Malformed { .. }) => {
+            AuthError::BadRequest("the logout response repeats `state`")
+        }
         other => AuthError::Client(other),
     }
 }
@@ -469,7 +475,8 @@ impl FromRequest for Callback {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let method = req.method().clone();
         if method == Method::GET || method == Method::HEAD {
-            let outcome = CallbackParams::from_query(req.query_string()).map(Callback::from_params).map_err(bad_callback);
+            let outcome =
+                CallbackParams::from_query(req.query_string()).map(Callback::from_params).map_err(bad_callback);
             return Box::pin(std::future::ready(outcome));
         }
         if method != Method::POST {
@@ -529,11 +536,7 @@ pub fn form_post_relay(session: &Session, callback: &Callback, action: &str) -> 
     }
     let mut fields = String::new();
     for (k, v) in callback.params.iter() {
-        fields.push_str(&format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape_html(k),
-            escape_html(v)
-        ));
+        fields.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape_html(k), escape_html(v)));
     }
     let page = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\

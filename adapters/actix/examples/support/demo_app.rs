@@ -18,7 +18,7 @@
 
 #![allow(dead_code)]
 
-use actix_session::storage::CookieSessionStore;
+use actix_session::storage::{CookieSessionStore, SessionStore};
 use actix_session::Session;
 use actix_web::cookie::Key;
 use actix_web::dev::Server;
@@ -29,8 +29,8 @@ use rpkit::client::{AuthorizeOptions, LogoutOptions, OAuth, OAuthClient};
 use rpkit::ClientConfig;
 use rpkit_actix::{
     authorize_redirect, backchannel_logout, complete_login, escape_html, form_post_relay, logout_redirect,
-    session_middleware, update_token, validate_logout_response_any, AuthError, AuthUser, BackchannelResponse,
-    Callback, CurrentUser, Revocations,
+    session_middleware, update_token, validate_logout_response_any, AuthError, AuthUser, BackchannelResponse, Callback,
+    CurrentUser, Revocations,
 };
 use rpkit_conformance::{ClientRegistration, DevProvider, DevProviderBuilder, DevUser, RunningProvider};
 use std::net::TcpListener;
@@ -173,6 +173,19 @@ impl Demo {
     /// # Errors
     /// When the listener cannot be used.
     pub fn serve(self, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+        self.serve_with_store(listener, workers, CookieSessionStore::default)
+    }
+
+    /// [`Demo::serve`] with another session store (`RedisSessionStore`, …), which
+    /// `make_store` makes for each worker.
+    ///
+    /// # Errors
+    /// When the listener cannot be used.
+    pub fn serve_with_store<S, F>(self, listener: TcpListener, workers: usize, make_store: F) -> std::io::Result<Server>
+    where
+        S: SessionStore + 'static,
+        F: Fn() -> S + Clone + Send + 'static,
+    {
         let secure = self.state.base_url.starts_with("https://");
         let state = web::Data::new(self.state);
         let revocations = web::Data::new(self.revocations);
@@ -181,7 +194,7 @@ impl Demo {
             App::new()
                 .app_data(state.clone())
                 .app_data(revocations.clone())
-                .wrap(session_middleware(CookieSessionStore::default(), key.clone(), secure))
+                .wrap(session_middleware(make_store(), key.clone(), secure))
                 .route("/", web::get().to(index))
                 .route("/login/{name}", web::get().to(login))
                 .route("/auth/{name}/callback", web::get().to(callback))
