@@ -137,13 +137,19 @@ impl Token {
 
     /// Combines this (old) token with the response to refreshing it
     /// ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)): a response
-    /// without a `refresh_token` keeps the old one; a response with one replaces it.
-    /// Everything else comes from `new`.
+    /// without a `refresh_token` keeps the old one; a response with one replaces it. A
+    /// response without an `id_token` keeps the original one (OIDC Core §12.2), so it can
+    /// still serve as `id_token_hint`. Everything else comes from `new`.
     #[must_use]
     pub fn merge_refresh(self, new: Token) -> Token {
         let mut merged = new;
         if merged.refresh_token.is_none() {
             merged.refresh_token = self.refresh_token;
+        }
+        // OIDC Core §12.2: a refresh response may omit the ID token; the original one stays
+        // the login's evidence (and the `id_token_hint` for logout).
+        if merged.id_token.is_none() {
+            merged.id_token = self.id_token;
         }
         merged
     }
@@ -852,6 +858,18 @@ mod tests {
         let merged = token("old-at", Some("old-rt")).merge_refresh(token("new-at", None));
         assert_eq!(merged.access_token.secret(), "new-at");
         assert_eq!(merged.refresh_token.as_ref().map(RefreshToken::secret), Some("old-rt"));
+    }
+
+    #[test]
+    fn refresh_without_id_token_keeps_the_original_one() {
+        let mut old = token("old-at", Some("old-rt"));
+        old.id_token = Some(IdTokenString::new("original.id.token"));
+        let merged = old.merge_refresh(token("new-at", None));
+        assert_eq!(merged.id_token.as_ref().map(IdTokenString::secret), Some("original.id.token"));
+        let mut newer = token("newer-at", None);
+        newer.id_token = Some(IdTokenString::new("refreshed.id.token"));
+        let merged = merged.merge_refresh(newer);
+        assert_eq!(merged.id_token.as_ref().map(IdTokenString::secret), Some("refreshed.id.token"));
     }
 
     #[test]

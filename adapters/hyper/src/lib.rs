@@ -48,9 +48,10 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rpkit::client::adapter::{error_chain, redacted_url};
 use rpkit::client::{HttpClient, TransportError};
 use std::error::Error as StdError;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -400,10 +401,7 @@ pub enum BuildError {
 }
 
 fn timeout_from_secs(secs: f64) -> Result<Duration, BuildError> {
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(BuildError::InvalidTimeout(secs)),
-    }
+    rpkit::client::adapter::timeout_from_secs(secs).ok_or(BuildError::InvalidTimeout(secs))
 }
 
 /// Maps a hyper or hyper-util error to a [`TransportError`] whose text holds no secret
@@ -439,43 +437,9 @@ fn map_error(err: &(dyn StdError + 'static), url: &str) -> TransportError {
     }
 }
 
-/// The error and its causes, joined by `: `.
-fn error_chain(err: &(dyn StdError + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let _ = write!(text, ": {e}");
-        source = e.source();
-    }
-    text
-}
-
-/// `scheme://host[:port]/path` of a URI: no user info, query or fragment.
-fn redacted_url(uri: &http::Uri) -> String {
-    let mut out = String::new();
-    if let Some(scheme) = uri.scheme_str() {
-        out.push_str(scheme);
-        out.push_str("://");
-    }
-    if let Some(host) = uri.host() {
-        out.push_str(host);
-    }
-    if let Some(port) = uri.port_u16() {
-        let _ = write!(out, ":{port}");
-    }
-    out.push_str(uri.path());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacted_url_drops_user_info_query_and_fragment() {
-        let uri: http::Uri = "https://user:pw@op.example:8443/token?code=SECRET".parse().unwrap();
-        assert_eq!(redacted_url(&uri), "https://op.example:8443/token");
-    }
 
     #[test]
     fn timeout_secs_rejects_zero_negative_nan_and_infinite() {

@@ -1,5 +1,6 @@
 //! The HttpClient contract, checked for `HyperClient` against a loopback server.
 
+#[path = "../../contract-tests/support.rs"]
 mod support;
 
 use rpkit_hyper::{HyperClient, DEFAULT_USER_AGENT};

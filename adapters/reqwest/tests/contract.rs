@@ -1,5 +1,6 @@
 //! The HttpClient contract, checked for `ReqwestClient` against a loopback server.
 
+#[path = "../../contract-tests/support.rs"]
 mod support;
 
 use rpkit_reqwest::{ReqwestClient, DEFAULT_USER_AGENT};

@@ -30,7 +30,10 @@ impl EventBus {
             cb(event);
         }
         // Dropped receivers unsubscribe themselves.
-        self.streams.lock().unwrap_or_else(PoisonError::into_inner).retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+        self.streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
     }
 }
 

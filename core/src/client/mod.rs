@@ -5,9 +5,11 @@
 //!
 //! [`OAuth`] is the registry users hold (Authlib's `OAuth()`): plain data, `Clone`, no type
 //! parameters. Each registered provider is an [`OAuthClient`] that owns its metadata and
-//! JWKS caches (single-flight: N concurrent callers cause one fetch) and its refresh slots
-//! (single-flight per refresh token: N concurrent API calls with the same expired token
-//! cause one refresh, and all N get the new token). It depends on no async runtime.
+//! JWKS caches (single-flight: N concurrent callers cause one fetch, even when it fails)
+//! and its refresh slots (single-flight per token: N concurrent API calls with the same
+//! expired token cause one refresh, and all N get the new token; a failed refresh is
+//! shared by those waiting for it and retried by later calls). It depends on no async
+//! runtime.
 //!
 //! ```no_run
 //! # async fn demo(http: impl rpkit::client::HttpClient) -> Result<(), rpkit::client::ClientError> {
@@ -36,25 +38,26 @@ mod events;
 mod transport;
 
 pub use self::error::ClientError;
-pub use self::transport::{Clock, HttpClient, ManualClock, SystemClock, TransportError};
+pub use self::transport::{adapter, Clock, HttpClient, ManualClock, SystemClock, TransportError};
 
 use self::events::EventBus;
 use crate::authorize::{AuthorizationRequest, PendingAuthorization, PendingSet};
 use crate::callback::{validate_callback, CallbackParams};
-use crate::config::ClientConfig;
 use crate::claims::Claims;
+use crate::config::ClientConfig;
 use crate::discovery::{metadata_request, Endpoints, MetadataCache, ProviderMetadata};
+use crate::error::{Endpoint, Error};
 use crate::id_token::{should_refetch_jwks, IdTokenValidator};
 use crate::jwks::{JwkSet, JwksCache};
 use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, SeenJtis};
-use crate::userinfo::{parse_userinfo, userinfo_request_for, UserInfoContext};
-use crate::error::{Endpoint, Error};
 use crate::rand::{SecureRandom, SystemRandom};
 use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
 use crate::time::UnixTime;
 use crate::token::{self, Grant, Token};
+use crate::userinfo::{parse_userinfo, userinfo_request_for, UserInfoContext};
 use async_trait::async_trait;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// How long a finished refresh is remembered, so that callers still holding the old
@@ -160,8 +163,10 @@ impl OAuth {
             inner: Arc::new(ClientInner {
                 config,
                 shared: Arc::clone(&self.shared),
-                metadata: async_lock::Mutex::new(None),
-                jwks: async_lock::Mutex::new(None),
+                metadata: async_lock::Mutex::new(Fetched::default()),
+                metadata_attempts: AtomicU64::new(0),
+                jwks: async_lock::Mutex::new(Fetched::default()),
+                jwks_attempts: AtomicU64::new(0),
                 refreshes: Mutex::new(HashMap::new()),
                 seen_jtis: Mutex::new(SeenJtis::new(SEEN_JTI_CAPACITY)),
             }),
@@ -188,7 +193,8 @@ impl OAuth {
 
     /// The registered names, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.clients.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+        let mut names: Vec<String> =
+            self.clients.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
         names.sort();
         names
     }
@@ -223,11 +229,33 @@ struct MetadataSlot {
     shared: Arc<ProviderMetadata>,
 }
 
+/// A cached document and the failure of the last attempt to fetch it.
+///
+/// Callers that waited for the lock while an attempt was made share its outcome — the
+/// document, or the error when there is none to serve — instead of each fetching again
+/// one after the other: N concurrent callers cause one fetch even when it fails. The
+/// attempt counter beside it (read before locking) tells whether an attempt completed
+/// while a caller waited.
+struct Fetched<T> {
+    value: Option<T>,
+    last_error: Option<ClientError>,
+}
+
+impl<T> Default for Fetched<T> {
+    fn default() -> Self {
+        Fetched { value: None, last_error: None }
+    }
+}
+
 struct ClientInner {
     config: ClientConfig,
     shared: Arc<Shared>,
-    metadata: async_lock::Mutex<Option<MetadataSlot>>,
-    jwks: async_lock::Mutex<Option<crate::jwks::JwksCache>>,
+    metadata: async_lock::Mutex<Fetched<MetadataSlot>>,
+    /// Completed metadata fetch attempts (changed only under the `metadata` lock).
+    metadata_attempts: AtomicU64,
+    jwks: async_lock::Mutex<Fetched<JwksCache>>,
+    /// Completed initial JWKS fetch attempts (changed only under the `jwks` lock).
+    jwks_attempts: AtomicU64,
     refreshes: Mutex<HashMap<[u8; 32], RefreshSlot>>,
     seen_jtis: Mutex<SeenJtis>,
 }
@@ -313,7 +341,11 @@ impl OAuthClient {
     }
 
     /// Sends a request built by the core, capping the body at the core's limit.
-    async fn send(&self, request: http::Request<Vec<u8>>, endpoint: Endpoint) -> Result<http::Response<Vec<u8>>, ClientError> {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        endpoint: Endpoint,
+    ) -> Result<http::Response<Vec<u8>>, ClientError> {
         match self.inner.shared.http.send(request, crate::wire::MAX_RESPONSE_BYTES).await {
             Ok(resp) => Ok(resp),
             Err(TransportError::TooLarge { limit }) => Err(ClientError::Core(Error::TooLarge { endpoint, limit })),
@@ -391,9 +423,13 @@ impl OAuthClient {
         )?;
         let response = self.send(request, Endpoint::Token).await?;
         let mut token = token::parse_token_response(&response, self.now(), Grant::AuthorizationCode { openid })?;
-        if token.id_token.is_some() {
+        if openid {
+            // Grant::AuthorizationCode { openid: true } already required an id_token.
             let claims = self.validate_id_token(&token, Some(&authorized.pending), metadata.as_deref()).await?;
             token.userinfo = Some(claims);
+        } else {
+            // An ID token nobody asked for is not validated, so nothing may rely on it.
+            token.id_token = None;
         }
         Ok(token)
     }
@@ -410,15 +446,18 @@ impl OAuthClient {
         Ok(token::parse_token_response(&response, self.now(), Grant::ClientCredentials)?)
     }
 
-    /// Refreshes `token` now, single-flight per refresh token: concurrent callers with the
-    /// same token share one request and all get the new token. Emits one token-update event.
+    /// Refreshes `token` now, single-flight per token: concurrent callers with the same
+    /// token share one request and all get the new token (callers still holding the old
+    /// token shortly afterwards get it too, so a rotated refresh token is never spent
+    /// twice). A failure is shared by the callers waiting for that request; the next call
+    /// tries again. Emits one token-update event.
     ///
     /// # Errors
     /// [`Error::NoRefreshToken`] (nothing sent) when the token has none;
     /// [`Error::ReauthenticationRequired`] on `invalid_grant`; transport failures.
     pub async fn refresh_token(&self, token: &Token) -> Result<Token, ClientError> {
         let rt = token.refresh_token.as_ref().ok_or(ClientError::Core(Error::NoRefreshToken))?;
-        let key = refresh_key(rt.secret());
+        let key = refresh_key(rt.secret(), token.access_token.secret());
         let now = self.now();
         let slot = {
             let mut map = self.inner.refreshes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -435,6 +474,14 @@ impl OAuthClient {
         }
         let result = self.do_refresh(token).await;
         *outcome = Some(result.clone());
+        if result.is_err() {
+            // The callers already waiting on this slot share the failure; later callers
+            // try again (a timeout must not be replayed for minutes).
+            let mut map = self.inner.refreshes.lock().unwrap_or_else(PoisonError::into_inner);
+            if map.get(&key).is_some_and(|s| Arc::ptr_eq(&s.outcome, &slot)) {
+                map.remove(&key);
+            }
+        }
         result
     }
 
@@ -568,10 +615,17 @@ impl OAuthClient {
         let Some(url) = self.inner.config.server_metadata_url.as_deref() else {
             return Ok(None);
         };
-        let mut cache = self.inner.metadata.lock().await;
+        let attempts = &self.inner.metadata_attempts;
+        let ticket = attempts.load(Ordering::Acquire);
+        let mut state = self.inner.metadata.lock().await;
         let now = self.now();
-        if let Some(slot) = cache.as_ref().filter(|s| !s.cache.is_stale(now)) {
+        // An attempt completed while we waited: share its outcome.
+        let attempted_meanwhile = attempts.load(Ordering::Acquire) != ticket;
+        if let Some(slot) = state.value.as_ref().filter(|s| attempted_meanwhile || !s.cache.is_stale(now)) {
             return Ok(Some(Arc::clone(&slot.shared)));
+        }
+        if let Some(err) = state.last_error.as_ref().filter(|_| attempted_meanwhile) {
+            return Err(err.clone());
         }
         let fetched = async {
             let response = self.send(metadata_request(url)?, Endpoint::Discovery).await?;
@@ -579,18 +633,24 @@ impl OAuthClient {
             Ok::<_, ClientError>(MetadataCache::from_response(&response, expected.as_deref(), self.now())?)
         }
         .await;
-        match (fetched, cache.take()) {
+        attempts.fetch_add(1, Ordering::AcqRel);
+        match (fetched, state.value.take()) {
             (Ok(fresh), _) => {
                 let shared = Arc::new(fresh.metadata.clone());
-                *cache = Some(MetadataSlot { cache: fresh, shared: Arc::clone(&shared) });
+                state.value = Some(MetadataSlot { cache: fresh, shared: Arc::clone(&shared) });
+                state.last_error = None;
                 Ok(Some(shared))
             }
             (Err(_), Some(stale)) => {
                 let shared = Arc::clone(&stale.shared);
-                *cache = Some(MetadataSlot { cache: stale.cache.refresh_failed(now), shared: Arc::clone(&shared) });
+                state.value =
+                    Some(MetadataSlot { cache: stale.cache.refresh_failed(now), shared: Arc::clone(&shared) });
                 Ok(Some(shared))
             }
-            (Err(e), None) => Err(e),
+            (Err(e), None) => {
+                state.last_error = Some(e.clone());
+                Err(e)
+            }
         }
     }
 
@@ -609,12 +669,28 @@ impl OAuthClient {
     ) -> Result<T, ClientError> {
         let endpoints = Endpoints::resolve(&self.inner.config, metadata);
         let uri = endpoints.jwks_uri.as_deref().ok_or_else(|| self.inner.config.missing("jwks_uri"))?;
-        let mut guard = self.inner.jwks.lock().await;
-        let cache = match guard.take() {
-            Some(c) => guard.insert(c),
+        let attempts = &self.inner.jwks_attempts;
+        let ticket = attempts.load(Ordering::Acquire);
+        let mut state = self.inner.jwks.lock().await;
+        let state = &mut *state;
+        let cache = match state.value.take() {
+            Some(c) => state.value.insert(c),
             None => {
-                let set = self.fetch_jwks(uri).await?;
-                guard.insert(JwksCache::new(set, self.now()))
+                if let Some(err) = state.last_error.as_ref().filter(|_| attempts.load(Ordering::Acquire) != ticket) {
+                    return Err(err.clone());
+                }
+                let fetched = self.fetch_jwks(uri).await;
+                attempts.fetch_add(1, Ordering::AcqRel);
+                match fetched {
+                    Ok(set) => {
+                        state.last_error = None;
+                        state.value.insert(JwksCache::new(set, self.now()))
+                    }
+                    Err(e) => {
+                        state.last_error = Some(e.clone());
+                        return Err(e);
+                    }
+                }
             }
         };
         match check(&cache.set) {
@@ -786,23 +862,32 @@ impl OAuthClient {
         let md = metadata.as_deref();
         let validator = BackchannelLogoutValidator::from_config(&self.inner.config, md)?;
         let now = self.now();
-        // Verify first without recording the jti, so a refetch-and-retry does not trip the
-        // replay check; then record it.
-        let target = self.verify_with_keys(&compact, md, |keys| validator.validate(&compact, keys, now, None)).await?;
-        let mut seen = self.inner.seen_jtis.lock().unwrap_or_else(PoisonError::into_inner);
-        seen.prune(now);
-        let until = now.plus(3600);
-        if !crate::logout::JtiCache::insert_if_new(&mut *seen, &target.jti, until) {
-            return Err(ClientError::Core(crate::logout::LogoutError::Replay.into()));
-        }
+        // The core records the jti only once every other check passed (so a
+        // refetch-and-retry after an unknown `kid` does not trip the replay check), and
+        // remembers it until the token could no longer be accepted anyway
+        // (`iat + max_age + leeway`), however long the configured maximum age.
+        let target = self
+            .verify_with_keys(&compact, md, |keys| {
+                let mut seen = self.inner.seen_jtis.lock().unwrap_or_else(PoisonError::into_inner);
+                seen.prune(now);
+                validator.validate(&compact, keys, now, Some(&mut *seen))
+            })
+            .await?;
         Ok(target)
     }
 }
 
-fn refresh_key(refresh_token: &str) -> [u8; 32] {
-    let digest = ring::digest::digest(&ring::digest::SHA256, refresh_token.as_bytes());
+/// The refresh slot of a token: its refresh token *and* its access token. Callers holding
+/// the same token share one refresh (and, for a while, its outcome); the token a refresh
+/// produced gets a refresh of its own when it expires in turn, even when the provider did
+/// not rotate the refresh token.
+fn refresh_key(refresh_token: &str, access_token: &str) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(&(refresh_token.len() as u64).to_be_bytes());
+    ctx.update(refresh_token.as_bytes());
+    ctx.update(access_token.as_bytes());
+    let digest = ctx.finish();
     let mut key = [0u8; 32];
     key.copy_from_slice(digest.as_ref());
     key
 }
-

@@ -119,3 +119,59 @@ impl<C: Clock> Clock for std::sync::Arc<C> {
         (**self).now()
     }
 }
+
+/// Helpers for [`HttpClient`] implementations, so every adapter reports errors the same
+/// way and none leaks a secret.
+pub mod adapter {
+    use std::error::Error as StdError;
+    use std::fmt::Write as _;
+    use std::time::Duration;
+
+    /// `scheme://host[:port]/path` of a URI: no user info, query or fragment (a query may
+    /// carry a code, user info a password). Use it in [`super::TransportError`] texts.
+    ///
+    /// ```
+    /// use rpkit::client::adapter::redacted_url;
+    /// let uri: http::Uri = "https://user:pw@op.example:8443/token?code=SECRET".parse().unwrap();
+    /// assert_eq!(redacted_url(&uri), "https://op.example:8443/token");
+    /// ```
+    pub fn redacted_url(uri: &http::Uri) -> String {
+        let mut out = String::new();
+        if let Some(scheme) = uri.scheme_str() {
+            out.push_str(scheme);
+            out.push_str("://");
+        }
+        if let Some(host) = uri.host() {
+            out.push_str(host);
+        }
+        if let Some(port) = uri.port_u16() {
+            let _ = write!(out, ":{port}");
+        }
+        out.push_str(uri.path());
+        out
+    }
+
+    /// The error and its causes, joined by `: `. Call it on an error that does not carry
+    /// the request URL (or headers, or body).
+    pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(e) = source {
+            let _ = write!(text, ": {e}");
+            source = e.source();
+        }
+        text
+    }
+
+    /// A timeout from `client_kwargs.timeout` seconds: positive and finite, else `None`.
+    ///
+    /// ```
+    /// use rpkit::client::adapter::timeout_from_secs;
+    /// assert_eq!(timeout_from_secs(2.5), Some(std::time::Duration::from_millis(2500)));
+    /// assert_eq!(timeout_from_secs(0.0), None);
+    /// assert_eq!(timeout_from_secs(f64::NAN), None);
+    /// ```
+    pub fn timeout_from_secs(secs: f64) -> Option<Duration> {
+        Duration::try_from_secs_f64(secs).ok().filter(|d| !d.is_zero())
+    }
+}

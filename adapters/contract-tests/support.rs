@@ -1,7 +1,7 @@
 //! A loopback test server and the HttpClient contract checks run against it.
 //!
-//! This file is identical in `adapters/reqwest/tests/support/` and
-//! `adapters/hyper/tests/support/`: both adapters must pass the same contract. Edit both.
+//! Shared by `rpkit-reqwest` and `rpkit-hyper` (each includes it with `#[path]`): both
+//! adapters must pass the same contract.
 
 #![allow(dead_code)]
 
