@@ -11,6 +11,7 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Responder};
 use rpkit::authorize::PendingSet;
 use rpkit::callback::{CallbackError, CallbackParams, MAX_CALLBACK_BYTES};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
+use rpkit::config::DEFAULT_PENDING_TTL;
 use rpkit::logout::{remember_pending_logout, LogoutTarget, PendingLogout};
 use rpkit::{Claims, Token};
 use std::future::Future;
@@ -140,6 +141,7 @@ pub async fn complete_login(
     callback: &Callback,
 ) -> Result<AuthUser, AuthError> {
     let token = authorize_access_token(session, client, callback).await?;
+    let token = fresh(client, token).await?;
     let userinfo = fetch_userinfo(client, &token).await?;
     let user = AuthUser::new(client.name(), token, userinfo, unix_now());
     login(session, &user)?;
@@ -159,6 +161,13 @@ async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Cl
         return Ok(None);
     }
     client.userinfo(token).await.map(Some)
+}
+
+/// A token about to expire is refreshed before the UserInfo request, so that the session
+/// keeps the token that is current (the client would refresh inside `userinfo` and only
+/// announce the new token as an event).
+async fn fresh(client: &OAuthClient, token: Token) -> Result<Token, ClientError> {
+    Ok(client.ensure_fresh(&token).await?.unwrap_or(token))
 }
 
 /// Stores `user` as the logged-in user, under a new session id (session fixation
@@ -219,19 +228,50 @@ pub async fn logout_redirect(
 
 /// Checks the provider's redirect back after logout (Authlib's
 /// `validate_logout_response`): `query` must carry the `state` of a pending logout of
-/// this session, issued for `client`. The entry is consumed either way.
+/// this session, for any client of `oauth` (one `post_logout_redirect_uri` can serve
+/// every provider). The matching entry is consumed either way, and its client's pending
+/// TTL applies. States are compared in constant time.
 ///
 /// # Errors
 /// [`rpkit::StateError`] variants (missing, unknown, expired) and a repeated `state`
 /// ([`AuthError::BadRequest`]), all `400`.
-pub fn validate_logout_response(
-    session: &Session,
-    client: &OAuthClient,
-    query: &str,
-) -> Result<PendingLogout, AuthError> {
+///
+/// ```no_run
+/// use actix_session::Session;
+/// use actix_web::{web, HttpRequest, HttpResponse};
+/// use rpkit::client::OAuth;
+/// use rpkit_actix::{validate_logout_response, AuthError};
+///
+/// async fn logged_out(oauth: web::Data<OAuth>, req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
+///     let done = validate_logout_response(&session, &oauth, req.query_string())?;
+///     Ok(HttpResponse::Ok().body(format!("logged out of {}", done.client)))
+/// }
+/// ```
+pub fn validate_logout_response(session: &Session, oauth: &OAuth, query: &str) -> Result<PendingLogout, AuthError> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut states = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state").map(|(_, v)| v);
+    let state = states.next();
+    if states.next().is_some() {
+        return Err(AuthError::BadRequest("the logout response repeats `state`"));
+    }
     let mut pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
     let had_entries = !pending.is_empty();
-    let outcome = client.validate_logout_response(query, &mut pending);
+    // Which client issued this state decides the TTL; compare with every entry in
+    // constant time, as the core does.
+    let mut owner = None;
+    if let Some(state) = state.as_deref() {
+        for entry in &pending {
+            if entry.state.ct_eq(state) && owner.is_none() {
+                owner = Some(entry.client.clone());
+            }
+        }
+    }
+    let outcome = match owner.map(|name| oauth.create_client(&name)) {
+        Some(Ok(client)) => client.validate_logout_response(query, &mut pending),
+        // No entry matches (or its client is gone): let the core say which state error.
+        _ => rpkit::logout::validate_logout_response(query, &mut pending, unix_now(), DEFAULT_PENDING_TTL)
+            .map_err(ClientError::Core),
+    };
     if had_entries {
         if pending.is_empty() {
             session.remove(LOGOUT_KEY);
@@ -239,12 +279,7 @@ pub fn validate_logout_response(
             session::insert(session, LOGOUT_KEY, &pending)?;
         }
     }
-    let entry = outcome.map_err(logout_error)?;
-    if entry.client != client.name() {
-        // A state issued for another provider's logout: not this one's answer.
-        return Err(ClientError::Core(rpkit::StateError::Unknown { session_empty: false }.into()).into());
-    }
-    Ok(entry)
+    outcome.map_err(logout_error)
 }
 
 /// A repeated `state` is the browser's bad input, not a garbled provider answer.
@@ -255,48 +290,6 @@ fn logout_error(e: ClientError) -> AuthError {
         }
         other => AuthError::Client(other),
     }
-}
-
-/// [`validate_logout_response`] for a `post_logout_redirect_uri` shared by every
-/// registered provider: the client is the one whose pending logout carries the `state`
-/// of `query` (compared in constant time).
-///
-/// # Errors
-/// As [`validate_logout_response`]: a missing, unknown, expired or repeated `state`
-/// (all `400`).
-///
-/// ```no_run
-/// use actix_session::Session;
-/// use actix_web::{web, HttpRequest, HttpResponse};
-/// use rpkit::client::OAuth;
-/// use rpkit_actix::{validate_logout_response_any, AuthError};
-///
-/// async fn logged_out(oauth: web::Data<OAuth>, req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
-///     let done = validate_logout_response_any(&session, &oauth, req.query_string())?;
-///     Ok(HttpResponse::Ok().body(format!("logged out of {}", done.client)))
-/// }
-/// ```
-pub fn validate_logout_response_any(session: &Session, oauth: &OAuth, query: &str) -> Result<PendingLogout, AuthError> {
-    let query = query.strip_prefix('?').unwrap_or(query);
-    let mut states = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state").map(|(_, v)| v);
-    let state = states.next();
-    if states.next().is_some() {
-        return Err(AuthError::BadRequest("the logout response repeats `state`"));
-    }
-    let state = state.filter(|s| !s.is_empty()).ok_or(ClientError::Core(rpkit::StateError::Missing.into()))?;
-    let pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
-    let mut owner = None;
-    for entry in &pending {
-        if entry.state.ct_eq(&state) && owner.is_none() {
-            owner = Some(entry.client.clone());
-        }
-    }
-    let Some(name) = owner else {
-        let session_empty = pending.is_empty();
-        return Err(ClientError::Core(rpkit::StateError::Unknown { session_empty }.into()).into());
-    };
-    let client = oauth.create_client(&name)?;
-    validate_logout_response(session, &client, query)
 }
 
 /// Handles an OpenID Connect back-channel logout request body (`logout_token=…`): the

@@ -81,8 +81,8 @@ mod user;
 pub use crate::error::{AuthError, SessionError};
 pub use crate::flow::{
     authorize_access_token, authorize_redirect, backchannel_logout, complete_login, escape_html, form_post_relay,
-    login, logout_redirect, redirect_to_provider, update_token, validate_logout_response, validate_logout_response_any,
-    BackchannelResponse, Callback, LOGOUT_KEY, PENDING_KEY, RELAY_FIELD,
+    login, logout_redirect, redirect_to_provider, update_token, validate_logout_response, BackchannelResponse,
+    Callback, LOGOUT_KEY, PENDING_KEY, RELAY_FIELD,
 };
 pub use crate::session::{session_middleware, DEFAULT_COOKIE_NAME};
 pub use crate::user::{

@@ -30,6 +30,8 @@ struct Harness {
     server: ServerHandle,
     /// The demo's clock (starts at the real time; only tests that need it move it).
     clock: Arc<ManualClock>,
+    /// The demo's registry (shared: clients registered here are served at once).
+    oauth: OAuth,
 }
 
 impl Harness {
@@ -58,10 +60,10 @@ impl Harness {
         let oauth = OAuth::builder(http).clock(Arc::clone(&clock)).build();
         demo_app::log_token_updates(&oauth);
         oauth.register(client(dev_client_config(&op)));
-        let server = Demo::new(oauth, &base).serve_with_store(listener, 1, store).expect("serve");
+        let server = Demo::new(oauth.clone(), &base).serve_with_store(listener, 1, store).expect("serve");
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        Harness { base, op, browser: browser(true), server: handle, clock }
+        Harness { base, op, browser: browser(true), server: handle, clock, oauth }
     }
 
     fn url(&self, path: &str) -> String {
@@ -362,7 +364,63 @@ async fn provider_5xx_at_the_token_endpoint_is_502() {
     let callback = h.start_login().await;
     let r = h.get(&callback).await;
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "provider_http_error");
     assert_eq!(h.me().await.0, StatusCode::UNAUTHORIZED);
+
+    // The pending login was consumed all the same: once the provider is back, the same
+    // callback is refused rather than retried.
+    h.op.behavior().reset();
+    let r = h.get(&callback).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "state_unknown");
+    assert_eq!(h.me().await.0, StatusCode::UNAUTHORIZED);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn api_refuses_absolute_urls_and_other_providers() {
+    let h = Harness::start().await;
+    assert_eq!(h.get(&h.url("/api/dev/userinfo")).await.status(), StatusCode::UNAUTHORIZED);
+    h.login().await;
+    let r = h.get(&h.url("/api/dev/http://127.0.0.1:9/steal")).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = h.get(&h.url("/api/dev//127.0.0.1:9/steal")).await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    // A token from `dev` is never sent to another provider.
+    h.oauth.register(ClientConfig::new("other").client_id("x").api_base_url("http://127.0.0.1:9/"));
+    let r = h.get(&h.url("/api/other/userinfo")).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = h.get(&h.url("/api/dev/userinfo")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn logout_from_a_provider_without_end_session_endpoint_goes_home() {
+    let h = Harness::start().await;
+    h.oauth.register(
+        ClientConfig::new("plain")
+            .client_id("plain-id")
+            .authorize_url(h.op.authorization_endpoint())
+            .access_token_url(h.op.token_endpoint()),
+    );
+    h.login().await;
+    let r = h.get(&h.url("/logout/plain")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/");
+    assert_eq!(h.me().await.0, StatusCode::UNAUTHORIZED, "the local logout happened");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn unknown_routes_are_404_json() {
+    let h = Harness::start().await;
+    let r = h.get(&h.url("/nowhere")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "not_found");
+    let r = h.get(&h.url("/login/nope")).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "unknown_client");
     h.stop().await;
 }
 

@@ -14,7 +14,7 @@
 //! | `GET /logged-out?state=…` | `200` for the pending state, else `400` |
 //! | `POST /backchannel-logout/{name}` | `200` (`no-store`) for a valid logout token, else `400` |
 //!
-//! An unknown `{name}` is `404` everywhere.
+//! An unknown `{name}` or route is `404 {"error":"not_found"|"unknown_client"}`.
 
 #![allow(dead_code)]
 
@@ -22,14 +22,15 @@ use actix_session::storage::{CookieSessionStore, SessionStore};
 use actix_session::Session;
 use actix_web::cookie::Key;
 use actix_web::dev::Server;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use rpkit::client::{AuthorizeOptions, LogoutOptions, OAuth, OAuthClient};
+use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
+use rpkit::error::ConfigError;
 use rpkit::ClientConfig;
 use rpkit_actix::{
     authorize_redirect, backchannel_logout, complete_login, escape_html, form_post_relay, logout_redirect,
-    session_middleware, update_token, validate_logout_response_any, AuthError, AuthUser, BackchannelResponse, Callback,
+    session_middleware, update_token, validate_logout_response, AuthError, AuthUser, BackchannelResponse, Callback,
     CurrentUser, Revocations,
 };
 use rpkit_conformance::{ClientRegistration, DevProvider, DevProviderBuilder, DevUser, RunningProvider};
@@ -204,6 +205,7 @@ impl Demo {
                 .route("/logout/{name}", web::get().to(logout))
                 .route("/logged-out", web::get().to(logged_out))
                 .route("/backchannel-logout/{name}", web::post().to(backchannel))
+                .default_service(web::to(not_found))
         })
         .workers(workers.max(1))
         .listen(listener)?
@@ -259,10 +261,11 @@ fn path_segment(name: &str) -> String {
 }
 
 fn redirect_uri(state: &DemoState, client: &OAuthClient) -> Option<String> {
-    match client.config().redirect_uri {
-        Some(_) => None,
-        None => Some(format!("{}/auth/{}/callback", state.base_url, path_segment(client.name()))),
+    let config = client.config();
+    if config.redirect_uri.is_some() || config.client_kwargs.redirect_uri.is_some() {
+        return None;
     }
+    Some(format!("{}/auth/{}/callback", state.base_url, path_segment(client.name())))
 }
 
 async fn login(
@@ -289,7 +292,7 @@ async fn callback(
     }
     let user = complete_login(&session, &client, &callback).await?;
     tracing::info!(provider = %user.provider, sub = ?user.sub(), "logged in");
-    Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/")).insert_header((CACHE_CONTROL, "no-store")).finish())
+    Ok(see_other("/"))
 }
 
 async fn me(user: Result<CurrentUser, AuthError>) -> Result<HttpResponse, AuthError> {
@@ -314,6 +317,12 @@ async fn api(
     if user.provider != client.name() {
         return Err(AuthError::LoginRequired);
     }
+    // Only paths under `api_base_url`: an absolute URL would send the user's token to
+    // whatever host the browser names (the core refuses a relative path that leaves the
+    // base's origin, e.g. `//evil.example`).
+    if url::Url::parse(&rest).is_ok() {
+        return Err(AuthError::BadRequest("the API path must be relative to api_base_url"));
+    }
     let target = match req.query_string() {
         "" => rest,
         q => format!("{rest}?{q}"),
@@ -333,6 +342,7 @@ async fn api(
     Ok(HttpResponse::build(status)
         .insert_header((CONTENT_TYPE, content_type))
         .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(response.response.into_body()))
 }
 
@@ -352,7 +362,29 @@ async fn logout(
         post_logout_redirect_uri: Some(format!("{}/logged-out", state.base_url)),
         ..LogoutOptions::default()
     };
-    logout_redirect(&session, &client, options).await
+    match logout_redirect(&session, &client, options).await {
+        // A provider without an end-session endpoint (plain OAuth 2.0): the local logout
+        // has happened; go home.
+        Err(AuthError::Client(ClientError::Core(rpkit::Error::Config(ConfigError::Missing { key, .. }))))
+            if key == "end_session_endpoint" =>
+        {
+            Ok(see_other("/"))
+        }
+        other => other,
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, location)).insert_header((CACHE_CONTROL, "no-store")).finish()
+}
+
+/// `{"error": code}` with the status, never cached.
+fn json_error(status: StatusCode, code: &str) -> HttpResponse {
+    HttpResponse::build(status).insert_header((CACHE_CONTROL, "no-store")).json(serde_json::json!({ "error": code }))
+}
+
+async fn not_found() -> HttpResponse {
+    json_error(StatusCode::NOT_FOUND, "not_found")
 }
 
 async fn logged_out(
@@ -360,7 +392,12 @@ async fn logged_out(
     req: HttpRequest,
     session: Session,
 ) -> Result<HttpResponse, AuthError> {
-    let done = validate_logout_response_any(&session, &state.oauth, req.query_string())?;
+    let done = match validate_logout_response(&session, &state.oauth, req.query_string()) {
+        Ok(done) => done,
+        Err(e @ AuthError::Session(_)) => return Err(e),
+        // Whatever went wrong, it is the browser's input that does not match.
+        Err(e) => return Ok(json_error(StatusCode::BAD_REQUEST, e.code())),
+    };
     let body = format!(
         "<h1>Logged out</h1><p>You are logged out of <b>{}</b>.</p><p><a href=\"/\">Home</a></p>",
         escape_html(&done.client)
