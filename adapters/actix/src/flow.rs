@@ -666,6 +666,100 @@ mod tests {
         assert!(form_post_relay(&session, &get, "/cb").is_none());
     }
 
+    fn registry() -> OAuth {
+        let oauth = OAuth::new(rpkit_reqwest::ReqwestClient::new().unwrap());
+        oauth.register(
+            rpkit::ClientConfig::new("dev")
+                .client_id("demo")
+                .authorize_url("https://op.example/authorize")
+                .end_session_endpoint("https://op.example/logout"),
+        );
+        oauth
+    }
+
+    fn logout_options() -> LogoutOptions {
+        LogoutOptions { post_logout_redirect_uri: Some("https://app.example/logged-out".into()), ..Default::default() }
+    }
+
+    fn location_state(response: &HttpResponse) -> String {
+        let location = response.headers().get(LOCATION).unwrap().to_str().unwrap();
+        let url = url::Url::parse(location).unwrap();
+        url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn logout_clears_the_session_and_its_state_validates_once() {
+        let oauth = registry();
+        let client = oauth.create_client("dev").unwrap();
+        let req = TestRequest::get().to_http_request();
+        let session = req.get_session();
+        session.insert(crate::USER_KEY, "someone").unwrap();
+        let response = logout_redirect(&session, &client, logout_options()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert!(!session.contains_key(crate::USER_KEY));
+        let state = location_state(&response);
+
+        let done = validate_logout_response(&session, &oauth, &format!("state={state}")).unwrap();
+        assert_eq!(done.client, "dev");
+        let again = validate_logout_response(&session, &oauth, &format!("state={state}")).unwrap_err();
+        assert_eq!(again.code(), "state_unknown");
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[actix_web::test]
+    async fn logout_response_with_a_wrong_missing_or_repeated_state_is_400() {
+        let oauth = registry();
+        let client = oauth.create_client("dev").unwrap();
+        let req = TestRequest::get().to_http_request();
+        let session = req.get_session();
+        let response = logout_redirect(&session, &client, logout_options()).await.unwrap();
+        let state = location_state(&response);
+
+        let wrong = validate_logout_response(&session, &oauth, "state=nope").unwrap_err();
+        assert!(matches!(
+            wrong,
+            AuthError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Unknown { .. })))
+        ));
+        let missing = validate_logout_response(&session, &oauth, "").unwrap_err();
+        assert!(matches!(
+            missing,
+            AuthError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Missing)))
+        ));
+        let repeated = validate_logout_response(&session, &oauth, &format!("state={state}&state=x")).unwrap_err();
+        assert!(matches!(repeated, AuthError::BadRequest(_)));
+        for e in [wrong, missing, repeated] {
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        }
+        // None of them consumed the pending logout.
+        assert!(validate_logout_response(&session, &oauth, &format!("?state={state}")).is_ok());
+    }
+
+    #[actix_web::test]
+    async fn authorize_redirect_stores_the_pending_login_and_a_failed_callback_consumes_it() {
+        let oauth = registry();
+        let client = oauth.create_client("dev").unwrap();
+        let req = TestRequest::get().to_http_request();
+        let session = req.get_session();
+        let response = authorize_redirect(&session, &client, &AuthorizeOptions::redirect_uri("https://app.example/cb"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(response.headers().get(REFERRER_POLICY).unwrap(), "no-referrer");
+        let state = location_state(&response);
+        let pending: PendingSet = session::get(&session, PENDING_KEY).unwrap();
+        assert_eq!(pending.len(), 1);
+
+        // The provider's error for that state: 400 with its code, the entry is used up,
+        // and nobody is logged in.
+        let callback =
+            Callback::from_params(CallbackParams::from_query(&format!("error=access_denied&state={state}")).unwrap());
+        let err = complete_login(&session, &client, &callback).await.unwrap_err();
+        assert_eq!(err.code(), "access_denied");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert!(!session.contains_key(PENDING_KEY));
+        assert!(!session.contains_key(crate::USER_KEY));
+    }
+
     #[test]
     fn escape_html_escapes_every_special_character() {
         assert_eq!(

@@ -356,6 +356,57 @@ mod tests {
         assert_eq!(r.len(), 1);
     }
 
+    fn request_with_user(revocations: Option<Revocations>, logged_in: Option<AuthUser>) -> HttpRequest {
+        let mut test = actix_web::test::TestRequest::get();
+        if let Some(r) = revocations {
+            test = test.app_data(web::Data::new(r));
+        }
+        let req = test.to_http_request();
+        if let Some(u) = logged_in {
+            session::insert(&req.get_session(), USER_KEY, &u).unwrap();
+        }
+        req
+    }
+
+    #[test]
+    fn current_user_is_the_stored_user() {
+        let req = request_with_user(Some(Revocations::new()), Some(user("dev", "alice", Some("s1"), T0)));
+        let CurrentUser(u) = CurrentUser::extract(&req).unwrap();
+        assert_eq!(u.sub(), Some("alice"));
+    }
+
+    #[test]
+    fn current_user_without_login_is_401() {
+        let req = request_with_user(Some(Revocations::new()), None);
+        let err = CurrentUser::extract(&req).unwrap_err();
+        assert!(matches!(err, AuthError::LoginRequired));
+        assert_eq!(err.status(), actix_web::http::StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn revoked_user_is_401_and_removed_from_the_session() {
+        let revocations = Revocations::new();
+        revocations.revoke("dev", &target(None, Some("s1")), unix_now());
+        let req = request_with_user(Some(revocations), Some(user("dev", "alice", Some("s1"), T0)));
+        assert!(matches!(CurrentUser::extract(&req).unwrap_err(), AuthError::LoginRequired));
+        assert!(!req.get_session().contains_key(USER_KEY));
+    }
+
+    #[test]
+    fn current_user_without_revocations_app_data_refuses_rather_than_skips_the_check() {
+        let req = request_with_user(None, Some(user("dev", "alice", Some("s1"), T0)));
+        let err = CurrentUser::extract(&req).unwrap_err();
+        assert!(matches!(err, AuthError::Session(SessionError::MissingAppData(_))));
+        assert_eq!(err.status(), actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn stored_user_of_another_shape_reads_as_logged_out() {
+        let req = request_with_user(Some(Revocations::new()), None);
+        req.get_session().insert(USER_KEY, serde_json::json!({"provider": 5})).unwrap();
+        assert!(matches!(CurrentUser::extract(&req).unwrap_err(), AuthError::LoginRequired));
+    }
+
     #[test]
     fn user_debug_hides_tokens() {
         let u = user("dev", "alice", Some("s1"), T0);
