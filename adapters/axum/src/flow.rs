@@ -1,0 +1,603 @@
+//! The login and logout steps, named as in Authlib, over an [`AuthSession`].
+
+use crate::error::AuthError;
+use crate::session::AuthSession;
+use crate::user::{unix_now, AuthUser, Revocations, USER_KEY};
+use axum::extract::{FromRequest, Request};
+use axum::response::{Html, IntoResponse, Response};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY};
+use http::{HeaderValue, Method, StatusCode};
+use rpkit::authorize::PendingSet;
+use rpkit::callback::{CallbackParams, MAX_CALLBACK_BYTES};
+use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
+use rpkit::logout::{remember_pending_logout, LogoutTarget, PendingLogout};
+use rpkit::{Claims, Token};
+
+/// The session key of the pending authorizations ([`PendingSet`]).
+pub const PENDING_KEY: &str = "rpkit.pending";
+
+/// The session key of the pending RP-initiated logouts.
+pub const LOGOUT_KEY: &str = "rpkit.logout";
+
+/// Pending logouts kept per session (the oldest is dropped beyond).
+const MAX_PENDING_LOGOUTS: usize = 4;
+
+/// The form field [`form_post_relay`] adds when it re-posts a callback from our own origin.
+pub const RELAY_FIELD: &str = "rpkit_relay";
+
+/// A `302 Found` to the provider (authorization or end-session endpoint), never cached.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use rpkit_axum::AuthRedirect;
+/// let r = AuthRedirect::new(url::Url::parse("https://op.example/authorize?state=x").unwrap());
+/// let response = r.into_response();
+/// assert_eq!(response.status(), http::StatusCode::FOUND);
+/// assert_eq!(response.headers()["location"], "https://op.example/authorize?state=x");
+/// assert_eq!(response.headers()["cache-control"], "no-store");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRedirect {
+    url: url::Url,
+}
+
+impl AuthRedirect {
+    /// A redirect to `url`.
+    pub fn new(url: url::Url) -> Self {
+        AuthRedirect { url }
+    }
+
+    /// Where it redirects.
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+}
+
+impl IntoResponse for AuthRedirect {
+    fn into_response(self) -> Response {
+        let mut response = StatusCode::FOUND.into_response();
+        let headers = response.headers_mut();
+        match HeaderValue::from_str(self.url.as_str()) {
+            Ok(location) => {
+                headers.insert(LOCATION, location);
+            }
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // The authorization URL carries the state; do not leak it to the provider's
+        // subresources via Referer.
+        headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        response
+    }
+}
+
+/// Starts a login (Authlib's `authorize_redirect`): builds the authorization URL (state,
+/// nonce, PKCE S256), records the pending authorization in the session (bounded,
+/// expiring) and returns the `302` to send.
+///
+/// # Errors
+/// Configuration, discovery and random-source errors (nothing is stored then); session
+/// errors (e.g. [`SessionError::TooLarge`](crate::SessionError::TooLarge) for a full cookie).
+///
+/// ```no_run
+/// use axum::extract::{Path, State};
+/// use rpkit::client::{AuthorizeOptions, OAuth};
+/// use rpkit_axum::{authorize_redirect, AuthError, AuthRedirect, AuthSession};
+///
+/// async fn login(State(oauth): State<OAuth>, Path(name): Path<String>, session: AuthSession)
+///     -> Result<AuthRedirect, AuthError> {
+///     let client = oauth.create_client(&name)?;
+///     let options = AuthorizeOptions::redirect_uri(format!("https://app.example/auth/{name}/callback"));
+///     authorize_redirect(&session, &client, &options).await
+/// }
+/// ```
+pub async fn authorize_redirect(
+    session: &AuthSession,
+    client: &OAuthClient,
+    options: &AuthorizeOptions,
+) -> Result<AuthRedirect, AuthError> {
+    let mut pending: PendingSet = session.get(PENDING_KEY).await?.unwrap_or_default();
+    let url = client.authorize_redirect(&mut pending, options).await?;
+    session.insert(PENDING_KEY, &pending).await?;
+    Ok(AuthRedirect::new(url))
+}
+
+/// Handles the callback (Authlib's `authorize_access_token`): every check of the
+/// authorization response against the session's pending authorizations, the code
+/// exchange and ID token validation. Returns the token, with the ID token's claims in
+/// `token.userinfo`.
+///
+/// The matching pending authorization is consumed whatever the outcome (a replayed
+/// callback fails). Nothing else is stored: see [`complete_login`] to log the user in.
+///
+/// # Errors
+/// Every rejection of [`OAuthClient::authorize_access_token`] (→ `400`, or `502` when the
+/// provider failed); session errors.
+pub async fn authorize_access_token(
+    session: &AuthSession,
+    client: &OAuthClient,
+    callback: &Callback,
+) -> Result<Token, AuthError> {
+    let mut pending: PendingSet = session.get(PENDING_KEY).await?.unwrap_or_default();
+    let had_entries = !pending.is_empty();
+    let outcome = client.authorize_access_token(&mut pending, callback.params()).await;
+    if had_entries {
+        if pending.is_empty() {
+            session.remove(PENDING_KEY).await?;
+        } else {
+            session.insert(PENDING_KEY, &pending).await?;
+        }
+        // The entry stays consumed even when the answer is a 502.
+        session.save().await?;
+    }
+    Ok(outcome?)
+}
+
+/// Handles the callback and logs the user in: [`authorize_access_token`], then the
+/// UserInfo request (OpenID Connect clients with a UserInfo endpoint; its `sub` must equal
+/// the ID token's), then — only when every check passed — a new session id and the
+/// [`AuthUser`] in the session.
+///
+/// # Errors
+/// As [`authorize_access_token`], plus UserInfo errors. On any error the session holds
+/// no new user (a previous login, if any, is left as it was).
+///
+/// # Security
+/// The session id is cycled before the user is stored (session fixation). The pending
+/// authorization is consumed either way.
+///
+/// ```no_run
+/// use axum::extract::{Path, State};
+/// use axum::response::Redirect;
+/// use rpkit::client::OAuth;
+/// use rpkit_axum::{complete_login, AuthError, AuthSession, Callback};
+///
+/// async fn callback(State(oauth): State<OAuth>, Path(name): Path<String>, session: AuthSession, callback: Callback)
+///     -> Result<Redirect, AuthError> {
+///     let client = oauth.create_client(&name)?;
+///     let user = complete_login(&session, &client, &callback).await?;
+///     tracing::info!(provider = %user.provider, "logged in");
+///     Ok(Redirect::to("/"))
+/// }
+/// ```
+pub async fn complete_login(
+    session: &AuthSession,
+    client: &OAuthClient,
+    callback: &Callback,
+) -> Result<AuthUser, AuthError> {
+    let token = authorize_access_token(session, client, callback).await?;
+    let token = fresh(client, token).await?;
+    let userinfo = fetch_userinfo(client, &token).await?;
+    let user = AuthUser::new(client.name(), token, userinfo, unix_now());
+    login(session, &user).await?;
+    Ok(user)
+}
+
+/// The UserInfo claims for a fresh login, when the client can ask for them.
+async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Claims>, ClientError> {
+    let config = client.config();
+    let openid = token.userinfo.is_some() || config.is_openid();
+    if !openid {
+        return Ok(None);
+    }
+    let has_endpoint = config.userinfo_endpoint.is_some()
+        || client.load_server_metadata().await?.is_some_and(|m| m.userinfo_endpoint.is_some());
+    if !has_endpoint {
+        return Ok(None);
+    }
+    client.userinfo(token).await.map(Some)
+}
+
+/// A token about to expire is refreshed before the UserInfo request, so that the session
+/// keeps the token that is current (the client would refresh inside `userinfo` and only
+/// announce the new token as an event).
+async fn fresh(client: &OAuthClient, token: Token) -> Result<Token, ClientError> {
+    Ok(client.ensure_fresh(&token).await?.unwrap_or(token))
+}
+
+/// Stores `user` as the logged-in user, under a new session id (session fixation
+/// defence). Use it when you complete the login yourself.
+///
+/// # Errors
+/// Session errors; the user is not stored then.
+pub async fn login(session: &AuthSession, user: &AuthUser) -> Result<(), AuthError> {
+    session.cycle_id().await?;
+    session.insert(USER_KEY, user).await?;
+    Ok(())
+}
+
+/// Replaces the logged-in user's token (after an automatic refresh), keeping the rest.
+///
+/// # Errors
+/// Session errors.
+pub async fn update_token(session: &AuthSession, user: &AuthUser, token: Token) -> Result<AuthUser, AuthError> {
+    let mut updated = user.clone();
+    updated.token = token;
+    session.insert(USER_KEY, &updated).await?;
+    Ok(updated)
+}
+
+/// Logs out locally and builds the provider's logout redirect (Authlib's
+/// `logout_redirect`, OpenID Connect RP-Initiated Logout).
+///
+/// The session is ended first — emptied and deleted from the store, whatever happens
+/// next — so the user is logged out here; the pending logout goes to a new session. Then the end-session URL is built with the stored ID token as
+/// `id_token_hint` (unless `options` has one), and, when `options` has a
+/// `post_logout_redirect_uri`, a fresh `state` that is kept in the session for
+/// [`validate_logout_response`].
+///
+/// # Errors
+/// [`rpkit::error::ConfigError::Missing`] when the provider has no end-session endpoint
+/// (the local logout has happened); discovery and session errors.
+pub async fn logout_redirect(
+    session: &AuthSession,
+    client: &OAuthClient,
+    mut options: LogoutOptions,
+) -> Result<AuthRedirect, AuthError> {
+    let user: Option<AuthUser> = session.get(USER_KEY).await?;
+    let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
+    // Ended in the store at once: the local logout holds even if the provider fails next.
+    session.flush().await?;
+    if options.id_token_hint.is_none() {
+        options.id_token_hint = user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
+    }
+    let (url, entry) = client.logout_redirect(&options).await?;
+    if let Some(entry) = entry {
+        remember_pending_logout(&mut pending, entry, MAX_PENDING_LOGOUTS);
+    }
+    if !pending.is_empty() {
+        session.insert(LOGOUT_KEY, &pending).await?;
+    }
+    Ok(AuthRedirect::new(url))
+}
+
+/// Checks the provider's redirect back after logout (Authlib's
+/// `validate_logout_response`): `query` must carry the `state` of a pending logout of
+/// this session, for any client of `oauth` (one `post_logout_redirect_uri` can serve
+/// every provider). The entry is consumed either way, and its client's pending TTL
+/// applies.
+///
+/// # Errors
+/// [`rpkit::StateError`] variants (missing, unknown, expired) and a repeated `state`
+/// (all `400`); session errors.
+pub async fn validate_logout_response(
+    session: &AuthSession,
+    oauth: &OAuth,
+    query: &str,
+) -> Result<PendingLogout, AuthError> {
+    let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
+    let had_entries = !pending.is_empty();
+    let state = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned());
+    // Which client issued this state decides the TTL; compare with every entry in
+    // constant time, as the core does.
+    let mut owner = None;
+    if let Some(state) = state.as_deref() {
+        for entry in &pending {
+            if entry.state.ct_eq(state) && owner.is_none() {
+                owner = Some(entry.client.clone());
+            }
+        }
+    }
+    let outcome = match owner.map(|name| oauth.create_client(&name)) {
+        Some(Ok(client)) => client.validate_logout_response(query, &mut pending),
+        // No entry matches (or its client is gone): let the core say which state error.
+        _ => {
+            rpkit::logout::validate_logout_response(query, &mut pending, unix_now(), rpkit::config::DEFAULT_PENDING_TTL)
+                .map_err(ClientError::Core)
+        }
+    };
+    if had_entries {
+        if pending.is_empty() {
+            session.remove(LOGOUT_KEY).await?;
+        } else {
+            session.insert(LOGOUT_KEY, &pending).await?;
+        }
+        session.save().await?;
+    }
+    Ok(outcome?)
+}
+
+/// Handles an OpenID Connect back-channel logout request body (`logout_token=…`): the
+/// logout token is validated (signature, `iss`, `aud`, `iat`, `events`, no `nonce`,
+/// `sid`/`sub`, `jti` replay) and, when valid, the sessions it names are recorded in
+/// `revocations` so that [`CurrentUser`](crate::CurrentUser) ends them.
+///
+/// Answer the provider with [`BackchannelResponse`].
+///
+/// # Errors
+/// Every rejection of [`OAuthClient::validate_backchannel_logout`].
+pub async fn backchannel_logout(
+    client: &OAuthClient,
+    revocations: &Revocations,
+    body: &[u8],
+) -> Result<LogoutTarget, AuthError> {
+    let target = client.validate_backchannel_logout(body).await?;
+    revocations.revoke(client.name(), &target, unix_now());
+    Ok(target)
+}
+
+/// The answer to a back-channel logout request (Back-Channel Logout §2.8): `200` when
+/// the token was valid, else `400 {"error":"invalid_request"}`; always
+/// `Cache-Control: no-store`.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use rpkit_axum::{AuthError, BackchannelResponse};
+/// let bad: Result<(), AuthError> = Err(AuthError::BadRequest("no body"));
+/// let response = BackchannelResponse::from(&bad).into_response();
+/// assert_eq!(response.status(), http::StatusCode::BAD_REQUEST);
+/// assert_eq!(response.headers()["cache-control"], "no-store");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackchannelResponse {
+    ok: bool,
+}
+
+impl<T> From<&Result<T, AuthError>> for BackchannelResponse {
+    fn from(outcome: &Result<T, AuthError>) -> Self {
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "back-channel logout rejected");
+        }
+        BackchannelResponse { ok: outcome.is_ok() }
+    }
+}
+
+impl IntoResponse for BackchannelResponse {
+    fn into_response(self) -> Response {
+        let mut response = if self.ok {
+            StatusCode::OK.into_response()
+        } else {
+            let mut r = (StatusCode::BAD_REQUEST, r#"{"error":"invalid_request"}"#).into_response();
+            r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        };
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// The authorization response as an axum extractor: the query of a `GET` callback, or
+/// the `application/x-www-form-urlencoded` body of a `response_mode=form_post` `POST`
+/// (at most 64 KiB), parsed strictly ([`CallbackParams`]).
+///
+/// # Errors
+/// Rejects with `400` for another method or content type, an unreadable or oversized
+/// body, or parameters [`CallbackParams`] refuses (repeated, not UTF-8, too many).
+///
+/// # `form_post` and `SameSite=Lax` cookies
+/// A `form_post` callback is a cross-site `POST` from the provider's page, and browsers
+/// do not send `SameSite=Lax` cookies with it, so the session (and its pending
+/// authorization) is missing. [`form_post_relay`] answers such a request with a small
+/// page that re-posts the same fields from our own origin, which carries the cookie.
+///
+/// ```
+/// use axum::extract::FromRequest;
+/// use rpkit_axum::Callback;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let get = http::Request::get("/auth/corp/callback?code=abc&state=xyz").body(axum::body::Body::empty()).unwrap();
+/// let callback = Callback::from_request(get, &()).await.unwrap();
+/// assert_eq!(callback.params().state(), Some("xyz"));
+///
+/// let post = http::Request::post("/auth/corp/callback")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .body(axum::body::Body::from("code=abc&state=xyz"))
+///     .unwrap();
+/// let callback = Callback::from_request(post, &()).await.unwrap();
+/// assert!(callback.is_form_post());
+///
+/// let repeated = http::Request::get("/cb?state=a&state=b").body(axum::body::Body::empty()).unwrap();
+/// assert_eq!(Callback::from_request(repeated, &()).await.unwrap_err().status(), http::StatusCode::BAD_REQUEST);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Callback {
+    params: CallbackParams,
+    posted: bool,
+    relayed: bool,
+}
+
+impl Callback {
+    /// The parsed parameters.
+    pub fn params(&self) -> &CallbackParams {
+        &self.params
+    }
+
+    /// Whether it came as a `POST` (`form_post`).
+    pub fn is_form_post(&self) -> bool {
+        self.posted
+    }
+
+    /// Whether it was re-posted by [`form_post_relay`]'s page.
+    pub fn is_relayed(&self) -> bool {
+        self.relayed
+    }
+
+    /// Wraps parameters parsed elsewhere (a `GET` callback).
+    pub fn from_params(params: CallbackParams) -> Self {
+        Callback { params, posted: false, relayed: false }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Callback {
+    type Rejection = AuthError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let bad = |e: rpkit::error::CallbackError| AuthError::Client(ClientError::Core(e.into()));
+        if request.method() == Method::GET || request.method() == Method::HEAD {
+            let params = CallbackParams::from_uri(request.uri()).map_err(bad)?;
+            return Ok(Callback::from_params(params));
+        }
+        if request.method() != Method::POST {
+            return Err(AuthError::BadRequest("the callback accepts GET and POST only"));
+        }
+        let form = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        if !form {
+            return Err(AuthError::BadRequest("a form_post callback must be application/x-www-form-urlencoded"));
+        }
+        let body = axum::body::to_bytes(request.into_body(), MAX_CALLBACK_BYTES)
+            .await
+            .map_err(|_| AuthError::BadRequest("the callback body is unreadable or too large"))?;
+        let parsed = CallbackParams::from_form_body(&body).map_err(bad)?;
+        let relayed = parsed.get(RELAY_FIELD) == Some("1");
+        let params = if parsed.contains(RELAY_FIELD) {
+            CallbackParams::from_pairs(
+                parsed.iter().filter(|(k, _)| *k != RELAY_FIELD).map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )
+            .map_err(bad)?
+        } else {
+            parsed
+        };
+        Ok(Callback { params, posted: true, relayed })
+    }
+}
+
+/// For a `form_post` callback that arrived without the session (see [`Callback`]),
+/// a page that re-posts the same fields to `action` from our origin, so the browser
+/// sends the `SameSite=Lax` session cookie. Returns `None` when no relay is needed: a
+/// `GET`, an already relayed `POST`, or a session that holds pending authorizations.
+///
+/// Every value is HTML-escaped; the page is `no-store` and sends no `Referer`.
+///
+/// # Errors
+/// Session errors.
+pub async fn form_post_relay(
+    session: &AuthSession,
+    callback: &Callback,
+    action: &str,
+) -> Result<Option<Response>, AuthError> {
+    if !callback.posted || callback.relayed {
+        return Ok(None);
+    }
+    let pending: Option<PendingSet> = session.get(PENDING_KEY).await?;
+    if pending.is_some_and(|p| !p.is_empty()) {
+        return Ok(None);
+    }
+    let mut fields = String::new();
+    for (k, v) in callback.params.iter() {
+        fields.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape_html(k), escape_html(v)));
+    }
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\
+         <body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{fields}\
+         <input type=\"hidden\" name=\"{RELAY_FIELD}\" value=\"1\">\
+         <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
+        escape_html(action)
+    );
+    let mut response = Html(page).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Ok(Some(response))
+}
+
+/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
+///
+/// ```
+/// assert_eq!(rpkit_axum::escape_html(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+/// ```
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use proptest::prelude::*;
+
+    async fn extract(request: http::Request<Body>) -> Result<Callback, AuthError> {
+        Callback::from_request(request, &()).await
+    }
+
+    #[tokio::test]
+    async fn get_callback_reads_the_query() {
+        let cb = extract(http::Request::get("/cb?code=c&state=s").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(cb.params().code(), Some("c"));
+        assert!(!cb.is_form_post());
+    }
+
+    #[tokio::test]
+    async fn form_post_callback_reads_the_body_and_strips_the_relay_marker() {
+        let request = http::Request::post("/cb")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8")
+            .body(Body::from("code=c&state=s&rpkit_relay=1"))
+            .unwrap();
+        let cb = extract(request).await.unwrap();
+        assert!(cb.is_form_post());
+        assert!(cb.is_relayed());
+        assert_eq!(cb.params().state(), Some("s"));
+        assert!(!cb.params().contains(RELAY_FIELD));
+    }
+
+    #[tokio::test]
+    async fn callback_with_repeated_state_is_rejected() {
+        let err = extract(http::Request::get("/cb?state=a&state=b").body(Body::empty()).unwrap()).await.unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::Client(ClientError::Core(rpkit::Error::Callback(
+                rpkit::error::CallbackError::DuplicateParameter { .. }
+            )))
+        ));
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn post_callback_of_another_content_type_is_rejected() {
+        let request = http::Request::post("/cb")
+            .header(CONTENT_TYPE, "application/json")
+            .body(Body::from("{\"code\":\"c\"}"))
+            .unwrap();
+        assert!(matches!(extract(request).await.unwrap_err(), AuthError::BadRequest(_)));
+    }
+
+    #[tokio::test]
+    async fn oversized_form_post_is_rejected() {
+        let request = http::Request::post("/cb")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("code={}", "a".repeat(MAX_CALLBACK_BYTES + 1))))
+            .unwrap();
+        assert!(matches!(extract(request).await.unwrap_err(), AuthError::BadRequest(_)));
+    }
+
+    #[tokio::test]
+    async fn other_methods_are_rejected() {
+        let request = http::Request::put("/cb").body(Body::empty()).unwrap();
+        assert!(matches!(extract(request).await.unwrap_err(), AuthError::BadRequest(_)));
+    }
+
+    #[test]
+    fn escape_html_escapes_every_special_character() {
+        assert_eq!(
+            escape_html("<script>alert('x')&\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn escaped_text_has_no_markup_characters(text in ".{0,200}") {
+            let escaped = escape_html(&text);
+            prop_assert!(!escaped.contains(['<', '>', '"', '\'']));
+        }
+    }
+}
