@@ -9,6 +9,9 @@
 //! - `RPKIT_SETTINGS` — unset: a development OpenID Provider starts in-process and is
 //!   registered as `dev`; set: the clients of that settings file (and the
 //!   `RPKIT_OAUTH_CLIENTS__<NAME>__<KEY>` overrides) are registered, and no provider starts.
+//! - `RPKIT_DEMO_SESSION_KEY` — base64 of 32 bytes: the key sealing the session cookie
+//!   (sessions live in the encrypted cookie, `CookieSessionStore`), so that several
+//!   instances, or a restarted one, continue a login; unset: a random key per start;
 //! - `RUST_LOG` — log filter (default `info`).
 
 #[path = "support/demo_app.rs"]
@@ -50,7 +53,11 @@ async fn main() -> Result<(), BoxError> {
         provider = Some(op);
     }
 
-    let demo = Demo::new(oauth, &settings.base_url);
+    let mut demo = Demo::new(oauth, &settings.base_url);
+    if let Some(key) = demo_app::session_key_from_env()? {
+        // Every instance with this key continues the others' sessions.
+        demo = demo.with_key(key);
+    }
     let server = demo.serve(listener, 2)?;
     println!("rpkit actix demo: open {}/", settings.base_url);
     if provider.is_some() {

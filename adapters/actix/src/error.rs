@@ -40,7 +40,7 @@ impl SessionError {
 /// | status | when |
 /// |---|---|
 /// | `400` | bad input from the browser or the provider: wrong/expired/replayed `state`, the provider's `error`, a bad ID token, an `iss` mismatch, … |
-/// | `401` | no logged-in user ([`AuthError::LoginRequired`]) |
+/// | `401` | no logged-in user ([`AuthError::LoginRequired`]), or a token that can no longer be refreshed |
 /// | `404` | no client registered under that name |
 /// | `500` | the server's fault: configuration, session serialization, random source |
 /// | `502` | the provider failed: unreachable, timed out, 5xx, oversized or garbled answers |
@@ -107,6 +107,8 @@ fn client_status(e: &ClientError) -> StatusCode {
     match e {
         ClientError::UnknownClient { .. } => StatusCode::NOT_FOUND,
         ClientError::Core(Error::Config(_) | Error::Random) => StatusCode::INTERNAL_SERVER_ERROR,
+        // The refresh token is gone or was refused: the user must log in again.
+        ClientError::Core(Error::ReauthenticationRequired(_) | Error::NoRefreshToken) => StatusCode::UNAUTHORIZED,
         // Metadata that is garbage or names another issuer is the provider's failure,
         // not the browser's.
         ClientError::Core(Error::Discovery(_)) => StatusCode::BAD_GATEWAY,
@@ -190,11 +192,15 @@ mod tests {
     }
 
     #[test]
-    fn server_faults_are_500_and_missing_login_401_and_unknown_client_404() {
+    fn server_faults_are_500_missing_login_or_refresh_401_and_unknown_client_404() {
         let config = core(Error::Config(ConfigError::Missing { client: "dev".into(), key: "client_id".into() }));
         assert_eq!(config.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(AuthError::Session(SessionError::Serialize).status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(AuthError::LoginRequired.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(core(Error::NoRefreshToken).status(), StatusCode::UNAUTHORIZED);
+        let refused = ProviderError { error: "invalid_grant".into(), description: None, uri: None };
+        let reauth = core(Error::ReauthenticationRequired(refused));
+        assert_eq!((reauth.status(), reauth.code()), (StatusCode::UNAUTHORIZED, "invalid_grant"));
         let unknown = AuthError::Client(ClientError::UnknownClient { name: "nope".into() });
         assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     }

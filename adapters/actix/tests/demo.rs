@@ -6,6 +6,7 @@ mod demo_app;
 
 use actix_session::storage::{CookieSessionStore, LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::Key;
 use actix_web::dev::ServerHandle;
 use demo_app::{dev_client_config, start_dev_provider, Demo, DEV_CLIENT_ID};
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -51,6 +52,15 @@ impl Harness {
         client: impl FnOnce(ClientConfig) -> ClientConfig,
         store: impl Fn() -> S + Clone + Send + 'static,
     ) -> Harness {
+        Self::start_full(provider, client, store, None).await
+    }
+
+    async fn start_full<S: SessionStore + 'static>(
+        provider: impl FnOnce(DevProviderBuilder) -> DevProviderBuilder,
+        client: impl FnOnce(ClientConfig) -> ClientConfig,
+        store: impl Fn() -> S + Clone + Send + 'static,
+        key: Option<Key>,
+    ) -> Harness {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let op = start_dev_provider(&base, provider).await.expect("development provider starts");
@@ -60,7 +70,11 @@ impl Harness {
         let oauth = OAuth::builder(http).clock(Arc::clone(&clock)).build();
         demo_app::log_token_updates(&oauth);
         oauth.register(client(dev_client_config(&op)));
-        let server = Demo::new(oauth.clone(), &base).serve_with_store(listener, 1, store).expect("serve");
+        let mut demo = Demo::new(oauth.clone(), &base);
+        if let Some(key) = key {
+            demo = demo.with_key(key);
+        }
+        let server = demo.serve_with_store(listener, 1, store).expect("serve");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Harness { base, op, browser: browser(true), server: handle, clock, oauth }
@@ -114,6 +128,7 @@ fn browser(cookies: bool) -> reqwest::Client {
         .cookie_store(cookies)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(REQUEST_TIMEOUT)
+        .no_proxy()
         .build()
         .expect("browser")
 }
@@ -593,5 +608,122 @@ async fn server_side_store_keeps_only_serde_data_and_renews_the_session_id_at_lo
     // Back-channel logout ends it here too.
     h.op.backchannel_logout("alice").await;
     assert_eq!(h.me().await.0, StatusCode::UNAUTHORIZED);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn api_with_a_refused_refresh_is_401() {
+    let h = Harness::start_with(|b| b.auto_login("alice").access_token_lifetime(Duration::from_secs(120)), |c| c).await;
+    h.login().await;
+    h.clock.advance(61);
+    h.op.behavior().update(|b| b.token_error = Some("invalid_grant".into()));
+    let r = h.get(&h.url("/api/dev/userinfo")).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn callback_from_another_browser_is_400() {
+    let h = Harness::start().await;
+    let callback = h.start_login().await;
+    let other = browser(true);
+    let r = other.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "state_unknown");
+    let r = other.get(h.url("/me")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn userinfo_of_another_subject_is_400_and_logs_nobody_in() {
+    let h = Harness::start().await;
+    h.op.behavior().update(|b| b.userinfo_sub = Some("mallory".into()));
+    let callback = h.start_login().await;
+    let r = h.get(&callback).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_userinfo");
+    assert_eq!(h.me().await.0, StatusCode::UNAUTHORIZED);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn relayed_form_post_without_a_session_is_400_not_a_loop() {
+    let h = Harness::start().await;
+    let r = browser(false)
+        .post(h.url("/auth/dev/callback"))
+        .form(&[("code", "c"), ("state", "s"), ("rpkit_relay", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "state_unknown");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn tampered_session_cookie_is_an_empty_session() {
+    let h = Harness::start().await;
+    h.login().await;
+    let forged = browser(false);
+    for cookie in ["rpkit_session=garbage", "rpkit_session=", "rpkit_session=%00%ff"] {
+        let r = forged.get(h.url("/me")).header(reqwest::header::COOKIE, cookie).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{cookie}");
+    }
+    assert_eq!(h.me().await.0, StatusCode::OK);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn login_started_on_one_instance_finishes_on_another_sharing_the_cookie_key() {
+    let key = demo_app::session_key_from_base64("q2mN3X7pW0m8h9gE1c5vR4tYb6uJ2kL0o3iA8sD7fQw").unwrap();
+    let a = Harness::start_full(|b| b.auto_login("alice"), |c| c, CookieSessionStore::default, Some(key.clone())).await;
+    // B: a second app with the same key and the same client registration at the provider.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let b_base = format!("http://{}", listener.local_addr().unwrap());
+    let oauth_b = OAuth::new(ReqwestClient::new().unwrap());
+    oauth_b.register(dev_client_config(&a.op).redirect_uri(a.url("/auth/dev/callback")));
+    let server_b = Demo::new(oauth_b, &b_base).with_key(key).serve(listener, 1).unwrap();
+    let handle_b = server_b.handle();
+    actix_web::rt::spawn(server_b);
+
+    let callback = a.start_login().await;
+    let on_b = callback.replacen(&a.base, &b_base, 1);
+    assert_ne!(on_b, callback);
+    let r = a.get(&on_b).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    // Loopback cookies are not isolated by port, so both instances see the login.
+    let r = a.get(&format!("{b_base}/me")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(a.me().await.0, StatusCode::OK);
+    handle_b.stop(false).await;
+    a.stop().await;
+}
+
+#[test]
+fn session_key_must_be_base64_of_32_bytes() {
+    assert!(demo_app::session_key_from_base64("q2mN3X7pW0m8h9gE1c5vR4tYb6uJ2kL0o3iA8sD7fQw=").is_ok());
+    assert!(demo_app::session_key_from_base64("q2mN3X7pW0m8h9gE1c5vR4tYb6uJ2kL0o3iA8sD7fQ").is_err());
+    assert!(demo_app::session_key_from_base64("").is_err());
+    assert!(demo_app::session_key_from_base64("not base64 at all!").is_err());
+}
+
+#[actix_web::test]
+async fn session_id_changes_at_login_and_at_logout() {
+    let store = MemoryStore::default();
+    let shared = store.clone();
+    let h = Harness::start_with_store(|b| b.auto_login("alice"), |c| c, move || shared.clone()).await;
+    h.login().await;
+    let before: Vec<String> = store.sessions().keys().cloned().collect();
+    assert_eq!(before.len(), 1);
+    let r = h.get(&h.url("/logout/dev")).await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let after: Vec<String> = store.sessions().keys().cloned().collect();
+    assert_eq!(after.len(), 1, "only the new session, holding the pending logout");
+    assert_ne!(before, after);
+    let state = store.sessions()[&after[0]].clone();
+    assert!(!state.contains_key("rpkit.user"));
+    assert!(state.contains_key("rpkit.logout"));
     h.stop().await;
 }

@@ -74,6 +74,38 @@ impl DemoSettings {
     }
 }
 
+/// The cookie key from `RPKIT_DEMO_SESSION_KEY` (base64 of 32 bytes, as for the axum
+/// demo), expanded with HKDF into actix's signing and encryption keys; `None` when unset.
+///
+/// # Errors
+/// When the value is not base64 of exactly 32 bytes.
+pub fn session_key_from_env() -> Result<Option<Key>, String> {
+    let Ok(text) = std::env::var("RPKIT_DEMO_SESSION_KEY") else {
+        return Ok(None);
+    };
+    session_key_from_base64(&text).map(Some)
+}
+
+/// A cookie key from base64 (standard or URL-safe, padding tolerated) of 32 bytes.
+///
+/// # Errors
+/// When the text is not base64 of exactly 32 bytes.
+pub fn session_key_from_base64(text: &str) -> Result<Key, String> {
+    let normalized: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    match rpkit::jose::b64::decode(&normalized) {
+        Some(bytes) if bytes.len() == 32 => Ok(Key::derive_from(&bytes)),
+        _ => Err("RPKIT_DEMO_SESSION_KEY must be base64 of 32 bytes".to_owned()),
+    }
+}
+
 /// The development provider, set up for a demo at `base_url`: client `rpkit-demo` with
 /// the demo's callback, post-logout and back-channel logout URIs, and two users. Pass
 /// the builder through `customize` to change it (tests use `auto_login`).
@@ -161,6 +193,14 @@ impl Demo {
             revocations: Revocations::new(),
             key: Key::generate(),
         }
+    }
+
+    /// Seals session cookies with `key` (64 bytes): instances sharing it continue each
+    /// other's sessions, and sessions survive a restart.
+    #[must_use]
+    pub fn with_key(mut self, key: Key) -> Self {
+        self.key = key;
+        self
     }
 
     /// The sessions ended by back-channel logout.
