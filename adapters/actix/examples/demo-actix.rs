@@ -31,6 +31,7 @@ async fn main() -> Result<(), BoxError> {
         .init();
 
     let settings = DemoSettings::from_env();
+    let session_key = demo_app::session_key_from_env()?;
     let listener = TcpListener::bind(&settings.addr).map_err(|e| format!("cannot listen on {}: {e}", settings.addr))?;
     let oauth = OAuth::new(ReqwestClient::new()?);
     log_token_updates(&oauth);
@@ -54,7 +55,7 @@ async fn main() -> Result<(), BoxError> {
     }
 
     let mut demo = Demo::new(oauth, &settings.base_url);
-    if let Some(key) = demo_app::session_key_from_env()? {
+    if let Some(key) = session_key {
         // Every instance with this key continues the others' sessions.
         demo = demo.with_key(key);
     }
