@@ -210,12 +210,25 @@ pub struct Behavior {
     pub userinfo_sub: Option<String>,
     /// Return UserInfo as a signed JWT (`application/jwt`, with `iss` and `aud`).
     pub userinfo_signed: bool,
+    /// For a client with a UserInfo encryption key, encrypt the JSON claims without
+    /// signing them first (OIDC Core §5.3.2 allows "encrypted only"; the default is
+    /// signed, then encrypted).
+    pub userinfo_encrypt_only: bool,
+
+    // ----- RP-initiated logout -----
+    /// Redirect to the post-logout URI with this `state` instead of the RP's.
+    pub end_session_state: Option<String>,
+    /// Redirect to the post-logout URI without the RP's `state`.
+    pub end_session_omit_state: bool,
 
     // ----- Back-channel logout tokens -----
     /// Set these claims in logout tokens (e.g. a `nonce`, which RPs must reject).
     pub logout_token_set_claims: BTreeMap<String, serde_json::Value>,
     /// Remove these claims from logout tokens (e.g. `events`).
     pub logout_token_remove_claims: Vec<String>,
+    /// Sign logout tokens with this algorithm instead of the client's registered one
+    /// ([`SigningAlg::None`] sends an unsigned token; `HS256` is keyed by the client secret).
+    pub logout_token_alg: Option<SigningAlg>,
 
     // ----- Transport faults -----
     /// Hang before answering on one endpoint.

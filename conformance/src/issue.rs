@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::behavior::{Behavior, SigningAlg};
 use crate::error::DevProviderError;
-use crate::keys::{encrypt_jwt, half_hash, sign_compact, Signer};
+use crate::keys::{encrypt_jwt, encrypt_payload, half_hash, sign_compact, Signer};
 use crate::registration::{ClientRegistration, DevUser};
 use crate::state::Shared;
 use crate::util::{now, random_token, scopes};
@@ -181,13 +181,10 @@ pub(crate) fn logout_token(
     for k in &b.logout_token_remove_claims {
         claims.remove(k);
     }
-    // Logout tokens use the client's registered algorithm; ID-token misbehaviours do not
-    // apply to them.
-    let alg = if client.id_token_alg == SigningAlg::HS256 && client.secret.is_none() {
-        SigningAlg::RS256
-    } else {
-        client.id_token_alg
-    };
+    // Logout tokens use the client's registered algorithm unless `logout_token_alg` says
+    // otherwise; ID-token misbehaviours do not apply to them.
+    let alg = b.logout_token_alg.unwrap_or(client.id_token_alg);
+    let alg = if alg == SigningAlg::HS256 && client.secret.is_none() { SigningAlg::RS256 } else { alg };
     let spec = SignSpec { alg, typ: "logout+jwt", corrupt: false, omit_kid: false };
     sign_for_client(shared, b, client, spec, &claims)
 }
@@ -202,6 +199,9 @@ pub(crate) fn userinfo_jwt(
 ) -> Result<String, DevProviderError> {
     claims.insert("iss".into(), Value::from(shared.issuer.clone()));
     claims.insert("aud".into(), Value::from(client.client_id.clone()));
+    if let (true, Some(jwk)) = (b.userinfo_encrypt_only, &client.userinfo_encryption_key) {
+        return encrypt_payload(jwk, Value::Object(claims).to_string().as_bytes(), None);
+    }
     let alg = effective_alg(b, client);
     let spec = SignSpec { alg, typ: "JWT", corrupt: false, omit_kid: false };
     let signed = sign_for_client(shared, b, client, spec, &claims)?;

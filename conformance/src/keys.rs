@@ -210,17 +210,29 @@ pub(crate) fn usable_client_jwk(jwk: &Value) -> bool {
 /// Nest a signed JWT in a compact JWE to a client's public RSA key (`RSA-OAEP`,
 /// `A128GCM`, `cty: JWT`; OIDC Core §10.2).
 pub(crate) fn encrypt_jwt(public_jwk: &Value, signed: &str) -> Result<String, DevProviderError> {
+    encrypt_payload(public_jwk, signed.as_bytes(), Some("JWT"))
+}
+
+/// Encrypt `payload` to a client's public RSA key (`RSA-OAEP`, `A128GCM`), with `cty`
+/// when given (`JWT` for a nested JWT; none for plain JSON claims).
+pub(crate) fn encrypt_payload(
+    public_jwk: &Value,
+    payload: &[u8],
+    cty: Option<&str>,
+) -> Result<String, DevProviderError> {
     let map =
         public_jwk.as_object().ok_or_else(|| DevProviderError::Key("the encryption JWK is not an object".into()))?;
     let jwk = Jwk::from_map(map.clone()).map_err(key_err)?;
     let encrypter = josekit::jwe::RSA_OAEP.encrypter_from_jwk(&jwk).map_err(key_err)?;
     let mut header = josekit::jwe::JweHeader::new();
     header.set_content_encryption("A128GCM");
-    header.set_content_type("JWT");
+    if let Some(cty) = cty {
+        header.set_content_type(cty);
+    }
     if let Some(kid) = jwk.key_id() {
         header.set_key_id(kid);
     }
-    josekit::jwe::serialize_compact(signed.as_bytes(), &header, &encrypter).map_err(key_err)
+    josekit::jwe::serialize_compact(payload, &header, &encrypter).map_err(key_err)
 }
 
 /// Whether a public JWK can be used by [`encrypt_jwt`].

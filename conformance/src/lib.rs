@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 mod behavior;
+pub mod cases;
 mod endpoints;
 mod error;
 mod issue;

@@ -217,9 +217,19 @@ fn signed_claims(body: &[u8], keys: Option<&JwkSet>, ctx: &UserInfoContext) -> R
     } else {
         text
     };
-    let empty = JwkSet::from_keys(Vec::new());
-    let verified = jose::verify_jws(jws, keys.unwrap_or(&empty), &ctx.policy, ctx.hmac_secret.as_ref())?;
-    let claims = verified.claims()?;
+    let claims = if jws.starts_with('{') {
+        // OIDC Core §5.3.2: a UserInfo response may be encrypted without being signed; the
+        // plaintext is then the claims themselves (as trustworthy as a plain JSON answer
+        // over TLS). Only reachable through decryption: a bare JSON body is not a JWT.
+        if std::ptr::eq(jws, text) {
+            return Err(Error::malformed("UserInfo JWT: not a JWS or JWE"));
+        }
+        json_claims(jws.as_bytes())?
+    } else {
+        let empty = JwkSet::from_keys(Vec::new());
+        let verified = jose::verify_jws(jws, keys.unwrap_or(&empty), &ctx.policy, ctx.hmac_secret.as_ref())?;
+        verified.claims()?
+    };
     if let (Some(iss), Some(expected)) = (claims.get("iss"), ctx.issuer.as_deref()) {
         if iss.as_str() != Some(expected) {
             let found = iss.as_str().map_or_else(|| iss.to_string(), str::to_owned).chars().take(256).collect();
@@ -617,9 +627,35 @@ mod tests {
         assert_eq!(c.sub(), Some("u1"));
         // With a decryption key configured, a signed-only response is still accepted.
         assert!(parse_userinfo(&jwt_resp(&inner), Some("u1"), Some(&signer.jwks()), &ctx).is_ok());
-        // An encrypted but unsigned payload is not.
-        let unsigned = encrypt(br#"{"sub":"u1"}"#, crate::jose::testkeys::P256_PEM, "ECDH-ES", "A256GCM");
-        assert!(matches!(parse_userinfo(&jwt_resp(&unsigned), None, Some(&signer.jwks()), &ctx), Err(Error::Jose(_))));
+    }
+
+    #[test]
+    fn encrypted_but_unsigned_userinfo_is_accepted_with_its_checks() {
+        use crate::jose::jwe::tests::{encrypt, key};
+        let mut ctx = ctx(AlgPolicy::new(["ES256"]));
+        ctx.decryption_key = Some(key(crate::jose::testkeys::P256_PEM));
+        let enc = |claims: &str| encrypt(claims.as_bytes(), crate::jose::testkeys::P256_PEM, "ECDH-ES", "A256GCM");
+        // OIDC Core §5.3.2: "The response MAY be encrypted without also being signed."
+        let ok = enc(r#"{"sub":"u1","email":"a.b@example.com","iss":"https://op.example"}"#);
+        let c = parse_userinfo(&jwt_resp(&ok), Some("u1"), None, &ctx).unwrap();
+        assert_eq!(c.email(), Some("a.b@example.com"));
+        let other_sub = enc(r#"{"sub":"u2"}"#);
+        assert_eq!(
+            parse_userinfo(&jwt_resp(&other_sub), Some("u1"), None, &ctx).unwrap_err(),
+            Error::UserInfo(UserInfoError::SubjectMismatch)
+        );
+        let wrong_aud = enc(r#"{"sub":"u1","aud":"someone-else"}"#);
+        assert_eq!(
+            parse_userinfo(&jwt_resp(&wrong_aud), Some("u1"), None, &ctx).unwrap_err(),
+            Error::UserInfo(UserInfoError::Audience)
+        );
+    }
+
+    #[test]
+    fn plain_json_labelled_as_a_jwt_is_rejected() {
+        let err =
+            parse_userinfo(&jwt_resp(r#"{"sub":"u1"}"#), Some("u1"), None, &ctx(AlgPolicy::default())).unwrap_err();
+        assert!(matches!(err, Error::Malformed { .. } | Error::Jose(_)), "{err:?}");
     }
 
     #[test]

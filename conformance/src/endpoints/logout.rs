@@ -243,7 +243,10 @@ pub(crate) async fn end_session(
     let mut response = match post_logout {
         Some(uri) => match url::Url::parse(&uri) {
             Ok(mut url) => {
-                if let Some(state) = params.get("state") {
+                let b = shared.behavior.get();
+                let state =
+                    b.end_session_state.as_deref().or(params.get("state")).filter(|_| !b.end_session_omit_state);
+                if let Some(state) = state {
                     url.query_pairs_mut().append_pair("state", state);
                 }
                 redirect(url.as_str())

@@ -1,0 +1,72 @@
+//! The rpkit-actix demo: log in with OpenID Connect in an actix-web app.
+//!
+//! ```sh
+//! cargo run -p rpkit-actix --example demo-actix
+//! ```
+//!
+//! - `RPKIT_DEMO_ADDR` — where to listen (default `127.0.0.1:8000`);
+//! - `RPKIT_DEMO_BASE_URL` — how browsers reach it (default `http://` + the address);
+//! - `RPKIT_SETTINGS` — unset: a development OpenID Provider starts in-process and is
+//!   registered as `dev`; set: the clients of that settings file (and the
+//!   `RPKIT_OAUTH_CLIENTS__<NAME>__<KEY>` overrides) are registered, and no provider starts.
+//! - `RPKIT_DEMO_SESSION_KEY` — base64 of 32 bytes: the key sealing the session cookie
+//!   (sessions live in the encrypted cookie, `CookieSessionStore`), so that several
+//!   instances, or a restarted one, continue a login; unset: a random key per start;
+//! - `RUST_LOG` — log filter (default `info`).
+
+#[path = "support/demo_app.rs"]
+mod demo_app;
+
+use demo_app::{dev_client_config, log_token_updates, start_dev_provider, Demo, DemoSettings, DEV_NAME};
+use rpkit::client::OAuth;
+use rpkit_reqwest::ReqwestClient;
+use std::net::TcpListener;
+
+type BoxError = Box<dyn std::error::Error>;
+
+#[actix_web::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+
+    let settings = DemoSettings::from_env();
+    let session_key = demo_app::session_key_from_env()?;
+    let listener = TcpListener::bind(&settings.addr).map_err(|e| format!("cannot listen on {}: {e}", settings.addr))?;
+    let oauth = OAuth::new(ReqwestClient::new()?);
+    log_token_updates(&oauth);
+
+    // Kept alive for as long as the demo runs.
+    let mut provider = None;
+    if std::env::var_os("RPKIT_SETTINGS").is_some() {
+        let configured = rpkit_settings::Settings::from_env()?;
+        for config in configured.into_configs() {
+            tracing::info!(client = %config.name, "registered from RPKIT_SETTINGS");
+            oauth.register(config);
+        }
+        if oauth.names().is_empty() {
+            tracing::warn!("RPKIT_SETTINGS names no client: nobody can log in");
+        }
+    } else {
+        let op = start_dev_provider(&settings.base_url, |b| b).await?;
+        oauth.register(dev_client_config(&op));
+        tracing::info!(issuer = %op.issuer(), "development OpenID Provider started (users: alice, bob)");
+        provider = Some(op);
+    }
+
+    let mut demo = Demo::new(oauth, &settings.base_url);
+    if let Some(key) = session_key {
+        // Every instance with this key continues the others' sessions.
+        demo = demo.with_key(key);
+    }
+    let server = demo.serve(listener, 2)?;
+    println!("rpkit actix demo: open {}/", settings.base_url);
+    if provider.is_some() {
+        println!("log in with \"{DEV_NAME}\" as alice or bob (no password)");
+    }
+    server.await?;
+    if let Some(op) = provider {
+        op.shutdown().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,783 @@
+//! The login and logout steps, named as in Authlib, over an actix-session [`Session`].
+
+use crate::error::AuthError;
+use crate::session;
+use crate::user::{unix_now, AuthUser, Revocations, USER_KEY};
+use actix_session::Session;
+use actix_web::dev::Payload;
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Responder};
+use rpkit::authorize::PendingSet;
+use rpkit::callback::{CallbackError, CallbackParams, MAX_CALLBACK_BYTES};
+use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
+use rpkit::config::DEFAULT_PENDING_TTL;
+use rpkit::logout::{remember_pending_logout, LogoutTarget, PendingLogout};
+use rpkit::{Claims, Token};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The session key of the pending authorizations ([`PendingSet`]).
+pub const PENDING_KEY: &str = "rpkit.pending";
+
+/// The session key of the pending RP-initiated logouts (`Vec<PendingLogout>`).
+pub const LOGOUT_KEY: &str = "rpkit.logout";
+
+/// Pending logouts kept per session (the oldest is dropped beyond).
+const MAX_PENDING_LOGOUTS: usize = 4;
+
+/// The form field [`form_post_relay`] adds when it re-posts a callback from our own origin.
+pub const RELAY_FIELD: &str = "rpkit_relay";
+
+/// A `302 Found` to the provider (authorization or end-session endpoint), never cached,
+/// sending no `Referer` (the URL carries the `state`).
+///
+/// ```
+/// let url = url::Url::parse("https://op.example/authorize?state=x").unwrap();
+/// let response = rpkit_actix::redirect_to_provider(&url);
+/// assert_eq!(response.status(), actix_web::http::StatusCode::FOUND);
+/// assert_eq!(response.headers().get("location").unwrap(), "https://op.example/authorize?state=x");
+/// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+/// ```
+pub fn redirect_to_provider(url: &url::Url) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((LOCATION, url.as_str()))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((REFERRER_POLICY, "no-referrer"))
+        .finish()
+}
+
+/// Starts a login (Authlib's `authorize_redirect`): builds the authorization URL (state,
+/// nonce, PKCE S256), records the pending authorization in the session (bounded,
+/// expiring) and returns the `302` to send.
+///
+/// # Errors
+/// Configuration, discovery and random-source errors (nothing is stored then); session
+/// serialization errors.
+///
+/// ```no_run
+/// use actix_session::Session;
+/// use actix_web::{web, HttpResponse};
+/// use rpkit::client::{AuthorizeOptions, OAuth};
+/// use rpkit_actix::{authorize_redirect, AuthError};
+///
+/// async fn login(oauth: web::Data<OAuth>, name: web::Path<String>, session: Session)
+///     -> Result<HttpResponse, AuthError> {
+///     let client = oauth.create_client(&name)?;
+///     let options = AuthorizeOptions::redirect_uri(format!("https://app.example/auth/{name}/callback"));
+///     authorize_redirect(&session, &client, &options).await
+/// }
+/// ```
+pub async fn authorize_redirect(
+    session: &Session,
+    client: &OAuthClient,
+    options: &AuthorizeOptions,
+) -> Result<HttpResponse, AuthError> {
+    let mut pending: PendingSet = session::get(session, PENDING_KEY).unwrap_or_default();
+    let url = client.authorize_redirect(&mut pending, options).await?;
+    session::insert(session, PENDING_KEY, &pending)?;
+    Ok(redirect_to_provider(&url))
+}
+
+/// Handles the callback (Authlib's `authorize_access_token`): every check of the
+/// authorization response against the session's pending authorizations, the code
+/// exchange and ID token validation. Returns the token, with the ID token's claims in
+/// `token.userinfo`.
+///
+/// The matching pending authorization is consumed whatever the outcome (a replayed
+/// callback fails). Nothing else is stored: see [`complete_login`] to log the user in.
+///
+/// # Errors
+/// Every rejection of [`OAuthClient::authorize_access_token`] (→ `400`, or `502` when the
+/// provider failed); session errors.
+pub async fn authorize_access_token(
+    session: &Session,
+    client: &OAuthClient,
+    callback: &Callback,
+) -> Result<Token, AuthError> {
+    let mut pending: PendingSet = session::get(session, PENDING_KEY).unwrap_or_default();
+    let had_entries = !pending.is_empty();
+    let outcome = client.authorize_access_token(&mut pending, callback.params()).await;
+    if had_entries {
+        if pending.is_empty() {
+            session.remove(PENDING_KEY);
+        } else {
+            session::insert(session, PENDING_KEY, &pending)?;
+        }
+    }
+    Ok(outcome?)
+}
+
+/// Handles the callback and logs the user in: [`authorize_access_token`], then the
+/// UserInfo request (OpenID Connect clients with a UserInfo endpoint; its `sub` must equal
+/// the ID token's), then — only when every check passed — a new session id and the
+/// [`AuthUser`] in the session.
+///
+/// # Errors
+/// As [`authorize_access_token`], plus UserInfo errors. On any error the session holds
+/// no new user (a previous login, if any, is left as it was).
+///
+/// # Security
+/// The session id is renewed before the user is stored (session fixation). The pending
+/// authorization is consumed either way.
+///
+/// ```no_run
+/// use actix_session::Session;
+/// use actix_web::{http::header::LOCATION, web, HttpResponse};
+/// use rpkit::client::OAuth;
+/// use rpkit_actix::{complete_login, AuthError, Callback};
+///
+/// async fn callback(oauth: web::Data<OAuth>, name: web::Path<String>, session: Session, callback: Callback)
+///     -> Result<HttpResponse, AuthError> {
+///     let client = oauth.create_client(&name)?;
+///     let user = complete_login(&session, &client, &callback).await?;
+///     tracing::info!(provider = %user.provider, "logged in");
+///     Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/")).finish())
+/// }
+/// ```
+pub async fn complete_login(
+    session: &Session,
+    client: &OAuthClient,
+    callback: &Callback,
+) -> Result<AuthUser, AuthError> {
+    let token = authorize_access_token(session, client, callback).await?;
+    let token = fresh(client, token).await?;
+    let userinfo = fetch_userinfo(client, &token).await?;
+    let user = AuthUser::new(client.name(), token, userinfo, unix_now());
+    login(session, &user)?;
+    Ok(user)
+}
+
+/// The UserInfo claims for a fresh login, when the client can ask for them.
+async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Claims>, ClientError> {
+    let config = client.config();
+    let openid = token.userinfo.is_some() || config.is_openid();
+    if !openid {
+        return Ok(None);
+    }
+    let has_endpoint = config.userinfo_endpoint.is_some()
+        || client.load_server_metadata().await?.is_some_and(|m| m.userinfo_endpoint.is_some());
+    if !has_endpoint {
+        return Ok(None);
+    }
+    client.userinfo(token).await.map(Some)
+}
+
+/// A token about to expire is refreshed before the UserInfo request, so that the session
+/// keeps the token that is current (the client would refresh inside `userinfo` and only
+/// announce the new token as an event).
+async fn fresh(client: &OAuthClient, token: Token) -> Result<Token, ClientError> {
+    Ok(client.ensure_fresh(&token).await?.unwrap_or(token))
+}
+
+/// Stores `user` as the logged-in user, under a new session id (session fixation
+/// defence). Use it when you complete the login yourself.
+///
+/// # Errors
+/// Session serialization errors; the user is not stored then.
+pub fn login(session: &Session, user: &AuthUser) -> Result<(), AuthError> {
+    session.renew();
+    session::insert(session, USER_KEY, user)?;
+    Ok(())
+}
+
+/// Replaces the logged-in user's token (after an automatic refresh), keeping the rest.
+///
+/// # Errors
+/// Session serialization errors.
+pub fn update_token(session: &Session, user: &AuthUser, token: Token) -> Result<AuthUser, AuthError> {
+    let mut updated = user.clone();
+    updated.token = token;
+    session::insert(session, USER_KEY, &updated)?;
+    Ok(updated)
+}
+
+/// Logs out locally and builds the provider's logout redirect (Authlib's
+/// `logout_redirect`, OpenID Connect RP-Initiated Logout).
+///
+/// The session is emptied first — whatever happens next, the user is logged out here —
+/// and given a new id. Then the end-session URL is built with the stored ID token as
+/// `id_token_hint` (unless `options` has one), and, when `options` has a
+/// `post_logout_redirect_uri`, a fresh `state` that is kept in the session for
+/// [`validate_logout_response`].
+///
+/// # Errors
+/// [`rpkit::error::ConfigError::Missing`] when the provider has no end-session endpoint
+/// (the local logout has happened); discovery and session errors.
+pub async fn logout_redirect(
+    session: &Session,
+    client: &OAuthClient,
+    mut options: LogoutOptions,
+) -> Result<HttpResponse, AuthError> {
+    let user: Option<AuthUser> = session::get(session, USER_KEY);
+    let mut pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
+    session.clear();
+    session.renew();
+    if options.id_token_hint.is_none() {
+        options.id_token_hint = user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
+    }
+    let (url, entry) = client.logout_redirect(&options).await?;
+    if let Some(entry) = entry {
+        remember_pending_logout(&mut pending, entry, MAX_PENDING_LOGOUTS);
+    }
+    if !pending.is_empty() {
+        session::insert(session, LOGOUT_KEY, &pending)?;
+    }
+    Ok(redirect_to_provider(&url))
+}
+
+/// Checks the provider's redirect back after logout (Authlib's
+/// `validate_logout_response`): `query` must carry the `state` of a pending logout of
+/// this session, for any client of `oauth` (one `post_logout_redirect_uri` can serve
+/// every provider). The matching entry is consumed either way, and its client's pending
+/// TTL applies. States are compared in constant time.
+///
+/// # Errors
+/// [`rpkit::StateError`] variants (missing, unknown, expired) and a repeated `state`
+/// ([`AuthError::BadRequest`]), all `400`.
+///
+/// ```no_run
+/// use actix_session::Session;
+/// use actix_web::{web, HttpRequest, HttpResponse};
+/// use rpkit::client::OAuth;
+/// use rpkit_actix::{validate_logout_response, AuthError};
+///
+/// async fn logged_out(oauth: web::Data<OAuth>, req: HttpRequest, session: Session) -> Result<HttpResponse, AuthError> {
+///     let done = validate_logout_response(&session, &oauth, req.query_string())?;
+///     Ok(HttpResponse::Ok().body(format!("logged out of {}", done.client)))
+/// }
+/// ```
+pub fn validate_logout_response(session: &Session, oauth: &OAuth, query: &str) -> Result<PendingLogout, AuthError> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut states = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state").map(|(_, v)| v);
+    let state = states.next();
+    if states.next().is_some() {
+        return Err(AuthError::BadRequest("the logout response repeats `state`"));
+    }
+    let mut pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
+    let had_entries = !pending.is_empty();
+    // Which client issued this state decides the TTL; compare with every entry in
+    // constant time, as the core does.
+    let mut owner = None;
+    if let Some(state) = state.as_deref() {
+        for entry in &pending {
+            if entry.state.ct_eq(state) && owner.is_none() {
+                owner = Some(entry.client.clone());
+            }
+        }
+    }
+    let outcome = match owner.map(|name| oauth.create_client(&name)) {
+        Some(Ok(client)) => client.validate_logout_response(query, &mut pending),
+        // No entry matches (or its client is gone): let the core say which state error.
+        _ => rpkit::logout::validate_logout_response(query, &mut pending, unix_now(), DEFAULT_PENDING_TTL)
+            .map_err(ClientError::Core),
+    };
+    if had_entries {
+        if pending.is_empty() {
+            session.remove(LOGOUT_KEY);
+        } else {
+            session::insert(session, LOGOUT_KEY, &pending)?;
+        }
+    }
+    outcome.map_err(logout_error)
+}
+
+/// A repeated `state` is the browser's bad input, not a garbled provider answer.
+fn logout_error(e: ClientError) -> AuthError {
+    match e {
+        ClientError::Core(rpkit::Error::Malformed { .. }) => {
+            AuthError::BadRequest("the logout response repeats `state`")
+        }
+        other => AuthError::Client(other),
+    }
+}
+
+/// Handles an OpenID Connect back-channel logout request body (`logout_token=…`): the
+/// logout token is validated (signature, `iss`, `aud`, `iat`, `events`, no `nonce`,
+/// `sid`/`sub`, `jti` replay) and, when valid, the sessions it names are recorded in
+/// `revocations` so that [`CurrentUser`](crate::CurrentUser) ends them.
+///
+/// Answer the provider with [`BackchannelResponse`].
+///
+/// # Errors
+/// Every rejection of [`OAuthClient::validate_backchannel_logout`].
+///
+/// ```no_run
+/// use actix_web::web;
+/// use rpkit::client::OAuth;
+/// use rpkit_actix::{backchannel_logout, BackchannelResponse, Revocations};
+///
+/// async fn backchannel(
+///     oauth: web::Data<OAuth>,
+///     revocations: web::Data<Revocations>,
+///     name: web::Path<String>,
+///     body: web::Bytes,
+/// ) -> BackchannelResponse {
+///     let outcome = match oauth.create_client(&name) {
+///         Ok(client) => backchannel_logout(&client, &revocations, &body).await.map(drop),
+///         Err(e) => Err(e.into()),
+///     };
+///     BackchannelResponse::from(&outcome)
+/// }
+/// ```
+pub async fn backchannel_logout(
+    client: &OAuthClient,
+    revocations: &Revocations,
+    body: &[u8],
+) -> Result<LogoutTarget, AuthError> {
+    let target = client.validate_backchannel_logout(body).await?;
+    revocations.revoke(client.name(), &target, unix_now());
+    Ok(target)
+}
+
+/// The answer to a back-channel logout request (Back-Channel Logout §2.8): `200` when
+/// the token was valid, else `400 {"error":"invalid_request"}`; always
+/// `Cache-Control: no-store`.
+///
+/// ```
+/// use actix_web::http::StatusCode;
+/// use rpkit_actix::{AuthError, BackchannelResponse};
+///
+/// let bad: Result<(), AuthError> = Err(AuthError::BadRequest("no body"));
+/// let response = BackchannelResponse::from(&bad).into_response();
+/// assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+/// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackchannelResponse {
+    ok: bool,
+}
+
+impl<T> From<&Result<T, AuthError>> for BackchannelResponse {
+    fn from(outcome: &Result<T, AuthError>) -> Self {
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "back-channel logout rejected");
+        }
+        BackchannelResponse { ok: outcome.is_ok() }
+    }
+}
+
+impl BackchannelResponse {
+    /// The HTTP response.
+    pub fn into_response(self) -> HttpResponse {
+        if self.ok {
+            HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).finish()
+        } else {
+            HttpResponse::BadRequest()
+                .insert_header((CACHE_CONTROL, "no-store"))
+                .insert_header((CONTENT_TYPE, "application/json"))
+                .body(r#"{"error":"invalid_request"}"#)
+        }
+    }
+}
+
+impl Responder for BackchannelResponse {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        self.into_response()
+    }
+}
+
+/// The authorization response as an actix extractor: the query of a `GET` callback, or
+/// the `application/x-www-form-urlencoded` body of a `response_mode=form_post` `POST`
+/// (at most 64 KiB), parsed strictly ([`CallbackParams`]).
+///
+/// # Errors
+/// Rejects with `400` for another method or content type, an unreadable or oversized
+/// body, or parameters [`CallbackParams`] refuses (repeated, not UTF-8, too many).
+///
+/// # `form_post` and `SameSite=Lax` cookies
+/// A `form_post` callback is a cross-site `POST` from the provider's page, and browsers
+/// do not send `SameSite=Lax` cookies with it, so the session (and its pending
+/// authorization) is missing. [`form_post_relay`] answers such a request with a small
+/// page that re-posts the same fields from our own origin, which carries the cookie.
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use actix_web::FromRequest;
+/// use rpkit_actix::Callback;
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let (req, mut payload) = TestRequest::get().uri("/auth/dev/callback?code=c&state=s").to_http_parts();
+/// let callback = Callback::from_request(&req, &mut payload).await.unwrap();
+/// assert_eq!(callback.params().code(), Some("c"));
+/// assert!(!callback.is_form_post());
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct Callback {
+    params: CallbackParams,
+    posted: bool,
+    relayed: bool,
+}
+
+impl Callback {
+    /// The parsed parameters.
+    pub fn params(&self) -> &CallbackParams {
+        &self.params
+    }
+
+    /// Whether it came as a `POST` (`form_post`).
+    pub fn is_form_post(&self) -> bool {
+        self.posted
+    }
+
+    /// Whether it was re-posted by [`form_post_relay`]'s page.
+    pub fn is_relayed(&self) -> bool {
+        self.relayed
+    }
+
+    /// Wraps parameters parsed elsewhere (a `GET` callback).
+    pub fn from_params(params: CallbackParams) -> Self {
+        Callback { params, posted: false, relayed: false }
+    }
+
+    /// Parses a `form_post` body, taking out the relay marker.
+    fn from_form(body: &[u8]) -> Result<Self, AuthError> {
+        let parsed = CallbackParams::from_form_body(body).map_err(bad_callback)?;
+        let relayed = parsed.get(RELAY_FIELD) == Some("1");
+        let params = if parsed.contains(RELAY_FIELD) {
+            CallbackParams::from_pairs(
+                parsed.iter().filter(|(k, _)| *k != RELAY_FIELD).map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )
+            .map_err(bad_callback)?
+        } else {
+            parsed
+        };
+        Ok(Callback { params, posted: true, relayed })
+    }
+}
+
+fn bad_callback(e: CallbackError) -> AuthError {
+    AuthError::Client(ClientError::Core(e.into()))
+}
+
+fn is_form_content_type(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+impl FromRequest for Callback {
+    type Error = AuthError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let method = req.method().clone();
+        if method == Method::GET || method == Method::HEAD {
+            let outcome =
+                CallbackParams::from_query(req.query_string()).map(Callback::from_params).map_err(bad_callback);
+            return Box::pin(std::future::ready(outcome));
+        }
+        if method != Method::POST {
+            return Box::pin(std::future::ready(Err(AuthError::BadRequest("the callback accepts GET and POST only"))));
+        }
+        if !is_form_content_type(req) {
+            return Box::pin(std::future::ready(Err(AuthError::BadRequest(
+                "a form_post callback must be application/x-www-form-urlencoded",
+            ))));
+        }
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let payload = web::Payload::from_request(&req, &mut payload)
+                .await
+                .map_err(|_| AuthError::BadRequest("the callback body is unreadable"))?;
+            let body = match payload.to_bytes_limited(MAX_CALLBACK_BYTES).await {
+                Ok(Ok(body)) => body,
+                _ => return Err(AuthError::BadRequest("the callback body is unreadable or too large")),
+            };
+            Callback::from_form(&body)
+        })
+    }
+}
+
+/// For a `form_post` callback that arrived without the session (see [`Callback`]),
+/// a page that re-posts the same fields to `action` from our origin, so the browser
+/// sends the `SameSite=Lax` session cookie. Returns `None` when no relay is needed: a
+/// `GET`, an already relayed `POST`, or a session that holds pending authorizations.
+///
+/// Every value is HTML-escaped; the page is `no-store` and sends no `Referer`.
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use actix_web::FromRequest;
+/// use actix_session::SessionExt;
+/// use rpkit_actix::{form_post_relay, Callback};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let (req, mut payload) = TestRequest::post()
+///     .uri("/auth/dev/callback")
+///     .insert_header(("content-type", "application/x-www-form-urlencoded"))
+///     .set_payload("code=c&state=%3Cs%3E")
+///     .to_http_parts();
+/// let callback = Callback::from_request(&req, &mut payload).await.unwrap();
+/// let page = form_post_relay(&req.get_session(), &callback, "/auth/dev/callback").unwrap();
+/// assert_eq!(page.status(), actix_web::http::StatusCode::OK);
+/// # });
+/// ```
+pub fn form_post_relay(session: &Session, callback: &Callback, action: &str) -> Option<HttpResponse> {
+    if !callback.posted || callback.relayed {
+        return None;
+    }
+    let pending: Option<PendingSet> = session::get(session, PENDING_KEY);
+    if pending.is_some_and(|p| !p.is_empty()) {
+        return None;
+    }
+    let mut fields = String::new();
+    for (k, v) in callback.params.iter() {
+        fields.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape_html(k), escape_html(v)));
+    }
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\
+         <body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{fields}\
+         <input type=\"hidden\" name=\"{RELAY_FIELD}\" value=\"1\">\
+         <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
+        escape_html(action)
+    );
+    Some(
+        HttpResponse::build(StatusCode::OK)
+            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .insert_header((REFERRER_POLICY, "no-referrer"))
+            .body(page),
+    )
+}
+
+/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
+///
+/// ```
+/// assert_eq!(rpkit_actix::escape_html(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+/// ```
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_session::SessionExt;
+    use actix_web::body::MessageBody;
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    async fn extract(request: TestRequest) -> Result<Callback, AuthError> {
+        let (req, mut payload) = request.to_http_parts();
+        Callback::from_request(&req, &mut payload).await
+    }
+
+    fn form(body: impl Into<String>) -> TestRequest {
+        TestRequest::post()
+            .uri("/cb")
+            .insert_header((CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8"))
+            .set_payload(body.into())
+    }
+
+    #[actix_web::test]
+    async fn get_callback_reads_the_query() {
+        let cb = extract(TestRequest::get().uri("/cb?code=c&state=s")).await.unwrap();
+        assert_eq!(cb.params().code(), Some("c"));
+        assert_eq!(cb.params().state(), Some("s"));
+        assert!(!cb.is_form_post());
+    }
+
+    #[actix_web::test]
+    async fn form_post_callback_reads_the_body_and_strips_the_relay_marker() {
+        let cb = extract(form("code=c&state=s&rpkit_relay=1")).await.unwrap();
+        assert!(cb.is_form_post());
+        assert!(cb.is_relayed());
+        assert_eq!(cb.params().state(), Some("s"));
+        assert!(!cb.params().contains(RELAY_FIELD));
+    }
+
+    #[actix_web::test]
+    async fn callback_with_repeated_state_is_rejected() {
+        let err = extract(TestRequest::get().uri("/cb?state=a&state=b")).await.unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::Client(ClientError::Core(rpkit::Error::Callback(CallbackError::DuplicateParameter { .. })))
+        ));
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[actix_web::test]
+    async fn form_post_with_repeated_state_is_rejected() {
+        let err = extract(form("state=a&state=b&code=c")).await.unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::Client(ClientError::Core(rpkit::Error::Callback(CallbackError::DuplicateParameter { .. })))
+        ));
+    }
+
+    #[actix_web::test]
+    async fn post_callback_of_another_content_type_is_rejected() {
+        let request = TestRequest::post()
+            .uri("/cb")
+            .insert_header((CONTENT_TYPE, "application/json"))
+            .set_payload("{\"code\":\"c\"}");
+        assert!(matches!(extract(request).await.unwrap_err(), AuthError::BadRequest(_)));
+    }
+
+    #[actix_web::test]
+    async fn oversized_form_post_is_rejected() {
+        let err = extract(form(format!("code={}", "a".repeat(MAX_CALLBACK_BYTES + 1)))).await.unwrap_err();
+        assert!(matches!(err, AuthError::BadRequest(_)));
+    }
+
+    #[actix_web::test]
+    async fn other_methods_are_rejected() {
+        let err = extract(TestRequest::put().uri("/cb")).await.unwrap_err();
+        assert!(matches!(err, AuthError::BadRequest(_)));
+    }
+
+    #[actix_web::test]
+    async fn relay_page_escapes_every_value_and_marks_the_repost() {
+        let cb = extract(form("code=%22%3E%3Cscript%3Ex%3C%2Fscript%3E&state=s")).await.unwrap();
+        let req = TestRequest::post().to_http_request();
+        let page = form_post_relay(&req.get_session(), &cb, "/auth/dev/callback").unwrap();
+        assert_eq!(page.headers().get(CACHE_CONTROL).unwrap(), "no-store");
+        let body = String::from_utf8(page.into_body().try_into_bytes().unwrap().to_vec()).unwrap();
+        assert!(!body.contains("<script>x"));
+        assert!(body.contains("&quot;&gt;&lt;script&gt;"));
+        assert!(body.contains("name=\"rpkit_relay\" value=\"1\""));
+    }
+
+    #[actix_web::test]
+    async fn relayed_or_get_callbacks_need_no_relay() {
+        let req = TestRequest::post().to_http_request();
+        let session = req.get_session();
+        let relayed = extract(form("code=c&state=s&rpkit_relay=1")).await.unwrap();
+        assert!(form_post_relay(&session, &relayed, "/cb").is_none());
+        let get = extract(TestRequest::get().uri("/cb?code=c&state=s")).await.unwrap();
+        assert!(form_post_relay(&session, &get, "/cb").is_none());
+    }
+
+    fn registry() -> OAuth {
+        let oauth = OAuth::new(rpkit_reqwest::ReqwestClient::new().unwrap());
+        oauth.register(
+            rpkit::ClientConfig::new("dev")
+                .client_id("demo")
+                .authorize_url("https://op.example/authorize")
+                .end_session_endpoint("https://op.example/logout"),
+        );
+        oauth
+    }
+
+    fn logout_options() -> LogoutOptions {
+        LogoutOptions { post_logout_redirect_uri: Some("https://app.example/logged-out".into()), ..Default::default() }
+    }
+
+    fn location_state(response: &HttpResponse) -> String {
+        let location = response.headers().get(LOCATION).unwrap().to_str().unwrap();
+        let url = url::Url::parse(location).unwrap();
+        url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn logout_clears_the_session_and_its_state_validates_once() {
+        let oauth = registry();
+        let client = oauth.create_client("dev").unwrap();
+        let req = TestRequest::get().to_http_request();
+        let session = req.get_session();
+        session.insert(crate::USER_KEY, "someone").unwrap();
+        let response = logout_redirect(&session, &client, logout_options()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert!(!session.contains_key(crate::USER_KEY));
+        let state = location_state(&response);
+
+        let done = validate_logout_response(&session, &oauth, &format!("state={state}")).unwrap();
+        assert_eq!(done.client, "dev");
+        let again = validate_logout_response(&session, &oauth, &format!("state={state}")).unwrap_err();
+        assert_eq!(again.code(), "state_unknown");
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[actix_web::test]
+    async fn logout_response_with_a_wrong_missing_or_repeated_state_is_400() {
+        let oauth = registry();
+        let client = oauth.create_client("dev").unwrap();
+        let req = TestRequest::get().to_http_request();
+        let session = req.get_session();
+        let response = logout_redirect(&session, &client, logout_options()).await.unwrap();
+        let state = location_state(&response);
+
+        let wrong = validate_logout_response(&session, &oauth, "state=nope").unwrap_err();
+        assert!(matches!(
+            wrong,
+            AuthError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Unknown { .. })))
+        ));
+        let missing = validate_logout_response(&session, &oauth, "").unwrap_err();
+        assert!(matches!(
+            missing,
+            AuthError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Missing)))
+        ));
+        let repeated = validate_logout_response(&session, &oauth, &format!("state={state}&state=x")).unwrap_err();
+        assert!(matches!(repeated, AuthError::BadRequest(_)));
+        for e in [wrong, missing, repeated] {
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        }
+        // None of them consumed the pending logout.
+        assert!(validate_logout_response(&session, &oauth, &format!("?state={state}")).is_ok());
+    }
+
+    #[actix_web::test]
+    async fn authorize_redirect_stores_the_pending_login_and_a_failed_callback_consumes_it() {
+        let oauth = registry();
+        let client = oauth.create_client("dev").unwrap();
+        let req = TestRequest::get().to_http_request();
+        let session = req.get_session();
+        let response = authorize_redirect(&session, &client, &AuthorizeOptions::redirect_uri("https://app.example/cb"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(response.headers().get(REFERRER_POLICY).unwrap(), "no-referrer");
+        let state = location_state(&response);
+        let pending: PendingSet = session::get(&session, PENDING_KEY).unwrap();
+        assert_eq!(pending.len(), 1);
+
+        // The provider's error for that state: 400 with its code, the entry is used up,
+        // and nobody is logged in.
+        let callback =
+            Callback::from_params(CallbackParams::from_query(&format!("error=access_denied&state={state}")).unwrap());
+        let err = complete_login(&session, &client, &callback).await.unwrap_err();
+        assert_eq!(err.code(), "access_denied");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert!(!session.contains_key(PENDING_KEY));
+        assert!(!session.contains_key(crate::USER_KEY));
+    }
+
+    #[test]
+    fn escape_html_escapes_every_special_character() {
+        assert_eq!(
+            escape_html("<script>alert('x')&\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn escaped_text_has_no_markup_characters(text in ".{0,200}") {
+            let escaped = escape_html(&text);
+            prop_assert!(!escaped.contains(['<', '>', '"', '\'']));
+        }
+
+        #[test]
+        fn form_post_parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Callback::from_form(&body);
+        }
+    }
+}
