@@ -2,20 +2,21 @@
 //
 // Usage: node provider.mjs '<config JSON>'
 //
-// The config (all optional except the URIs):
+// The config:
 //   {
-//     "port": 0,                        // 0: any free port; else that port (for restarts)
-//     "redirect_uri": "http://127.0.0.1:1/cb",
-//     "post_logout_redirect_uri": "http://127.0.0.1:1/logged-out",
-//     "backchannel_logout_base": "http://127.0.0.1:PORT/backchannel-logout",  // + "/<client_id>"
-//     "client_secret": "…",
-//     "client_jwk": { "kty": "EC", … }  // public key of the private_key_jwt client
+//     "app_base": "http://127.0.0.1:PORT",  // the RP application (required)
+//     "port": 0,                            // 0: any free port; else that port (restarts)
+//     "client_secret": "…",                 // of rp-basic and rp-post
+//     "client_jwk": { "kty": "EC", … }      // public key of rp-jwt (private_key_jwt)
 //   }
 //
 // Clients, one per token endpoint auth method: `rp-basic` (client_secret_basic),
-// `rp-post` (client_secret_post), `rp-jwt` (private_key_jwt, ES256). Each may use
-// authorization_code and refresh_token, and has a back-channel logout URI when
-// `backchannel_logout_base` is given.
+// `rp-post` (client_secret_post), `rp-jwt` (private_key_jwt, ES256; only with
+// `client_jwk`). Each may use authorization_code and refresh_token, with the URIs of
+// rpkit-axum's demo app at `app_base`:
+//   redirect_uri             <app_base>/auth/<client_id>/callback
+//   post_logout_redirect_uri <app_base>/logged-out
+//   backchannel_logout_uri   <app_base>/backchannel-logout/<client_id>
 //
 // Every start makes a new RS256 signing key with a new `kid`: restarting on the same port
 // is a key rotation.
@@ -48,7 +49,6 @@ try {
 const HOST = '127.0.0.1';
 const port = Number(config.port ?? 0);
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`bad port ${config.port}`);
-if (typeof config.redirect_uri !== 'string') fail('redirect_uri is required');
 
 function isLoopbackHttp(uri) {
   try {
@@ -59,9 +59,8 @@ function isLoopbackHttp(uri) {
   }
 }
 
-for (const key of ['redirect_uri', 'post_logout_redirect_uri', 'backchannel_logout_base']) {
-  if (config[key] !== undefined && !isLoopbackHttp(config[key])) fail(`${key} must be http://${HOST}:…`);
-}
+if (!isLoopbackHttp(config.app_base)) fail(`app_base must be http://${HOST}:…`);
+const appBase = config.app_base.replace(/\/+$/, '');
 
 const counts = { jwks: 0, token: 0, userinfo: 0, backchannel: 0, backchannel_errors: 0 };
 
@@ -75,16 +74,12 @@ function signingKey() {
 const secret = config.client_secret ?? 'interop-secret-0123456789abcdef0123456789';
 const common = (clientId) => ({
   client_id: clientId,
-  redirect_uris: [config.redirect_uri],
-  post_logout_redirect_uris: config.post_logout_redirect_uri ? [config.post_logout_redirect_uri] : [],
+  redirect_uris: [`${appBase}/auth/${clientId}/callback`],
+  post_logout_redirect_uris: [`${appBase}/logged-out`],
   grant_types: ['authorization_code', 'refresh_token'],
   response_types: ['code'],
-  ...(config.backchannel_logout_base
-    ? {
-        backchannel_logout_uri: `${config.backchannel_logout_base}/${clientId}`,
-        backchannel_logout_session_required: true,
-      }
-    : {}),
+  backchannel_logout_uri: `${appBase}/backchannel-logout/${clientId}`,
+  backchannel_logout_session_required: true,
 });
 
 const clients = [

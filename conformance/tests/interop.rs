@@ -10,22 +10,20 @@
 //! Without them the tests are skipped with a notice — unless `RPKIT_INTEROP=1` (CI), when
 //! they fail saying what is missing.
 //!
-//! One provider process (and one back-channel logout receiver) serves the whole file and
-//! is killed when the last test using it ends; the key rotation test runs its own, since
-//! it restarts it.
+//! One provider process and one rpkit-axum demo app (the RP application: it receives the
+//! back-channel logouts) serve the whole file; the provider is killed when the last test
+//! using it ends. The key rotation test runs its own provider, since it restarts it.
 
-use axum::extract::{Path as UrlPath, State};
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::Router;
 use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
 use josekit::jwk::KeyPair;
+use reqwest::StatusCode;
 use rpkit::authorize::PendingSet;
 use rpkit::callback::CallbackParams;
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::config::{ClientConfig, TokenEndpointAuthMethod};
 use rpkit::error::{Error, StateError};
 use rpkit::token::Token;
+use rpkit_axum::demo::DemoOptions;
 use rpkit_reqwest::ReqwestClient;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -46,8 +44,7 @@ const MAX_HOPS: usize = 12;
 
 /// The secret of `rp-basic` and `rp-post` (given to the provider script).
 const SECRET: &str = "interop-secret-0123456789abcdef0123456789";
-/// Where the provider sends the browser back; never fetched (the browser stops there).
-const CALLBACK_PATH: &str = "/callback";
+/// Where the provider sends the browser after logout (the demo app's route).
 const LOGGED_OUT_PATH: &str = "/logged-out";
 
 // ---------------------------------------------------------------------------------------
@@ -191,14 +188,12 @@ impl Drop for Op {
     }
 }
 
-/// The provider's configuration for the script: the three clients' URIs and the
-/// `private_key_jwt` client's public key.
+/// The provider's configuration for the script: the RP app's base URL (the clients' URIs
+/// are the demo app's routes under it) and the `private_key_jwt` client's public key.
 fn op_config(port: u16, app_base: &str, client_jwk_public: &Value) -> Value {
     json!({
         "port": port,
-        "redirect_uri": format!("{app_base}{CALLBACK_PATH}"),
-        "post_logout_redirect_uri": format!("{app_base}{LOGGED_OUT_PATH}"),
-        "backchannel_logout_base": format!("{app_base}/backchannel-logout"),
+        "app_base": app_base,
         "client_secret": SECRET,
         "client_jwk": client_jwk_public,
     })
@@ -221,100 +216,46 @@ fn client_key() -> (String, String, Value) {
 }
 
 // ---------------------------------------------------------------------------------------
-// The RP application: a back-channel logout receiver (axum) ending its sessions.
+// The RP application: rpkit-axum's demo router, which also receives back-channel logouts.
 
-/// One logged-in session of the RP application.
-#[derive(Debug, Clone, PartialEq)]
-struct AppSession {
-    client: String,
-    sub: String,
-    sid: Option<String>,
-}
-
-/// rpkit's verdict on a logout token: `Ok(sid)`, or the error code.
-type Verdict = Result<Option<String>, String>;
-
-#[derive(Default)]
-struct AppState {
-    oauth: OnceLock<OAuth>,
-    sessions: Mutex<Vec<AppSession>>,
-    /// Every delivery: the client and rpkit's verdict.
-    deliveries: Mutex<Vec<(String, Verdict)>>,
-}
-
-impl AppState {
-    fn sessions(&self) -> Vec<AppSession> {
-        self.sessions.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    fn deliveries(&self) -> Vec<(String, Verdict)> {
-        self.deliveries.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-}
-
-/// `POST /backchannel-logout/{client}`: validate with rpkit, end the matching sessions.
-async fn backchannel_logout(
-    State(app): State<Arc<AppState>>,
-    UrlPath(client): UrlPath<String>,
-    body: axum::body::Bytes,
-) -> StatusCode {
-    let Some(rp) = app.oauth.get().and_then(|o| o.create_client(&client).ok()) else {
-        return StatusCode::NOT_FOUND;
-    };
-    let verdict = rp.validate_backchannel_logout(&body).await;
-    let (status, record) = match &verdict {
-        Ok(target) => {
-            app.sessions
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .retain(|s| !(s.client == client && target.matches(Some(&s.sub), s.sid.as_deref())));
-            (StatusCode::OK, Ok(target.sid.clone()))
-        }
-        Err(e) => (StatusCode::BAD_REQUEST, Err(e.code().to_owned())),
-    };
-    app.deliveries.lock().unwrap_or_else(PoisonError::into_inner).push((client, record));
-    status
-}
-
-/// The receiver on its own thread and runtime (tests each have their own runtime), shut
-/// down on drop.
-struct Receiver {
-    addr: SocketAddr,
-    app: Arc<AppState>,
+/// The demo app on its own thread and runtime (each test has its own runtime), shut down
+/// on drop.
+struct DemoApp {
+    base: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Receiver {
-    fn start() -> Receiver {
-        let app = Arc::new(AppState::default());
-        let (addr_tx, addr_rx) = mpsc::channel();
+impl DemoApp {
+    /// Binds a free port and starts serving once `oauth` arrives (the clients' registration
+    /// needs the provider, which needs the app's URL first).
+    fn start() -> (DemoApp, tokio::sync::oneshot::Sender<OAuth>) {
+        let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
+        let (oauth_tx, oauth_rx) = tokio::sync::oneshot::channel::<OAuth>();
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let state = Arc::clone(&app);
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
-                let _ = addr_tx.send(listener.local_addr().expect("receiver address"));
-                let router =
-                    Router::new().route("/backchannel-logout/{client}", post(backchannel_logout)).with_state(state);
-                let _ = axum::serve(listener, router)
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the demo app");
+                let addr = listener.local_addr().expect("demo app address");
+                let _ = addr_tx.send(addr);
+                // No OAuth: the fixture failed to start; nothing to serve.
+                let Ok(oauth) = oauth_rx.await else { return };
+                let base = url::Url::parse(&format!("http://{addr}")).expect("base URL");
+                let app = rpkit_axum::demo::app(oauth, DemoOptions::new(base));
+                let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async {
                         let _ = stop.await;
                     })
                     .await;
             });
         });
-        let addr = addr_rx.recv_timeout(STARTUP_LIMIT).expect("the receiver did not start");
-        Receiver { addr, app, shutdown: Some(shutdown), thread: Some(thread) }
-    }
-
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
+        let addr = addr_rx.recv_timeout(STARTUP_LIMIT).expect("the demo app did not start");
+        (DemoApp { base: format!("http://{addr}"), shutdown: Some(shutdown), thread: Some(thread) }, oauth_tx)
     }
 }
 
-impl Drop for Receiver {
+impl Drop for DemoApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -329,33 +270,33 @@ impl Drop for Receiver {
 struct Fixture {
     // Field order is drop order: the provider goes first.
     op: Op,
-    app: Receiver,
+    app: DemoApp,
     jwt_key: String,
     jwt_kid: String,
 }
 
 impl Fixture {
     fn start(interop: &Interop) -> Fixture {
-        let app = Receiver::start();
+        let (app, serve) = DemoApp::start();
         let (jwt_key, jwt_kid, public) = client_key();
-        let op = Op::start(interop, &op_config(0, &app.base(), &public));
+        let op = Op::start(interop, &op_config(0, &app.base, &public));
         let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
         for method in METHODS {
-            oauth.register(rp_config(&op, &app.base(), method, &jwt_key, &jwt_kid));
+            oauth.register(rp_config(&op, &app.base, method, &jwt_key, &jwt_kid));
         }
-        let _ = app.app.oauth.set(oauth);
+        let _ = serve.send(oauth);
         Fixture { op, app, jwt_key, jwt_kid }
     }
 
-    /// A fresh RP (own caches) for client `method`.
+    /// A fresh RP (own caches) for client `method`, outside the demo app.
     fn rp(&self, method: TokenEndpointAuthMethod) -> (OAuth, OAuthClient) {
         let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
-        let client = oauth.register(rp_config(&self.op, &self.app.base(), method, &self.jwt_key, &self.jwt_kid));
+        let client = oauth.register(rp_config(&self.op, &self.app.base, method, &self.jwt_key, &self.jwt_kid));
         (oauth, client)
     }
 
     fn app_base(&self) -> String {
-        self.app.base()
+        self.app.base.clone()
     }
 }
 
@@ -387,13 +328,13 @@ fn client_id(method: TokenEndpointAuthMethod) -> &'static str {
     }
 }
 
-/// The RP's registration: discovery does the rest.
+/// The RP's registration: discovery does the rest. The redirect URI is the demo app's.
 fn rp_config(op: &Op, app_base: &str, method: TokenEndpointAuthMethod, jwt_key: &str, jwt_kid: &str) -> ClientConfig {
     let id = client_id(method);
     let config = ClientConfig::new(id)
         .client_id(id)
         .server_metadata_url(op.discovery_url())
-        .redirect_uri(format!("{app_base}{CALLBACK_PATH}"))
+        .redirect_uri(format!("{app_base}/auth/{id}/callback"))
         .scope("openid email profile offline_access")
         .token_endpoint_auth_method(method);
     match method {
@@ -443,8 +384,9 @@ fn first_form(html: &str) -> Option<(String, Vec<(String, String)>)> {
 }
 
 /// Follows redirects from `start`, filling in the provider's login form (as `user`),
-/// consent form and logout confirmation, until a redirect to `stop` (returned).
-async fn drive(browser: &reqwest::Client, start: url::Url, stop: &str, user: &str) -> url::Url {
+/// consent form and logout confirmation, until a redirect to a URL that `stop` accepts
+/// (returned, not fetched).
+async fn drive(browser: &reqwest::Client, start: url::Url, stop: impl Fn(&url::Url) -> bool, user: &str) -> url::Url {
     let mut request = browser.get(start.clone());
     let mut current = start;
     for _ in 0..MAX_HOPS {
@@ -453,7 +395,7 @@ async fn drive(browser: &reqwest::Client, start: url::Url, stop: &str, user: &st
         if status.is_redirection() {
             let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).expect("Location");
             let next = current.join(location).expect("a valid Location");
-            if next.as_str().starts_with(stop) {
+            if stop(&next) {
                 return next;
             }
             request = browser.get(next.clone());
@@ -478,17 +420,23 @@ async fn drive(browser: &reqwest::Client, start: url::Url, stop: &str, user: &st
         request = browser.post(next.clone()).form(&fields);
         current = next;
     }
-    panic!("no redirect to {stop} within {MAX_HOPS} hops (last at {current})");
+    panic!("no redirect to the expected place within {MAX_HOPS} hops (last at {current})");
+}
+
+/// A `stop` for [`drive`]: a URL starting with `prefix`.
+fn starts_with(prefix: &str) -> impl Fn(&url::Url) -> bool + '_ {
+    move |url| url.as_str().starts_with(prefix)
 }
 
 /// One complete login through rpkit: authorization URL, the browser's trip through the
 /// provider's forms, the callback. Returns the token and the callback URL.
-async fn login(rp: &OAuthClient, browser: &reqwest::Client, app_base: &str, user: &str) -> (Token, url::Url) {
+async fn login(rp: &OAuthClient, browser: &reqwest::Client, user: &str) -> (Token, url::Url) {
     let mut pending = PendingSet::new();
     // `prompt=consent`: oidc-provider issues refresh tokens (offline_access) only then.
     let options = AuthorizeOptions::default().param("prompt", "consent");
     let url = rp.authorize_redirect(&mut pending, &options).await.expect("authorization URL");
-    let callback = drive(browser, url, &format!("{app_base}{CALLBACK_PATH}"), user).await;
+    let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
+    let callback = drive(browser, url, starts_with(&redirect_uri), user).await;
     let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
     let token = rp.authorize_access_token(&mut pending, &params).await.expect("the callback is accepted");
     assert!(pending.is_empty(), "the pending authorization is used up");
@@ -514,7 +462,7 @@ async fn bounded<F: std::future::Future<Output = ()>>(name: &str, body: F) {
 async fn assert_login(f: &Fixture, method: TokenEndpointAuthMethod) {
     let (_oauth, rp) = f.rp(method);
     let who = user("alice");
-    let (token, callback) = login(&rp, &browser(), &f.app_base(), &who).await;
+    let (token, callback) = login(&rp, &browser(), &who).await;
     // RFC 9207: the provider said who it is, and rpkit checked it.
     let iss = callback.query_pairs().find(|(k, _)| k == "iss").map(|(_, v)| v.into_owned());
     assert_eq!(iss.as_deref(), Some(f.op.issuer.as_str()));
@@ -564,7 +512,8 @@ async fn interop_login_with_the_wrong_client_secret_is_refused() {
         let browser = browser();
         let mut pending = PendingSet::new();
         let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
-        let callback = drive(&browser, url, &format!("{}{CALLBACK_PATH}", f.app_base()), &user("mallory")).await;
+        let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
+        let callback = drive(&browser, url, starts_with(&redirect_uri), &user("mallory")).await;
         let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("params");
         let err = rp.authorize_access_token(&mut pending, &params).await.unwrap_err();
         assert!(
@@ -582,7 +531,7 @@ async fn interop_userinfo_matches_the_id_token() {
     bounded("interop_userinfo_matches_the_id_token", async {
         let (_oauth, rp) = f.rp(TokenEndpointAuthMethod::ClientSecretBasic);
         let who = user("bob");
-        let (token, _) = login(&rp, &browser(), &f.app_base(), &who).await;
+        let (token, _) = login(&rp, &browser(), &who).await;
         let info = rp.userinfo(&token).await.expect("UserInfo");
         assert_eq!(info.sub(), Some(who.as_str()));
         assert_eq!(info.get_str("email"), Some(format!("{who}@example.com").as_str()));
@@ -598,7 +547,7 @@ async fn interop_refresh_rotates_and_the_old_refresh_token_is_rejected() {
     bounded("interop_refresh_rotates_and_the_old_refresh_token_is_rejected", async {
         let (_oauth, rp) = f.rp(TokenEndpointAuthMethod::ClientSecretPost);
         let who = user("carol");
-        let (token, _) = login(&rp, &browser(), &f.app_base(), &who).await;
+        let (token, _) = login(&rp, &browser(), &who).await;
         let old_rt = token.refresh_token.clone().expect("a refresh token");
 
         let fresh = rp.refresh_token(&token).await.expect("refresh");
@@ -630,7 +579,7 @@ async fn interop_rp_initiated_logout_returns_with_state() {
     bounded("interop_rp_initiated_logout_returns_with_state", async {
         let (_oauth, rp) = f.rp(TokenEndpointAuthMethod::PrivateKeyJwt);
         let browser = browser();
-        let (token, _) = login(&rp, &browser, &f.app_base(), &user("dave")).await;
+        let (token, _) = login(&rp, &browser, &user("dave")).await;
 
         let logged_out = format!("{}{LOGGED_OUT_PATH}", f.app_base());
         let options = LogoutOptions {
@@ -642,7 +591,7 @@ async fn interop_rp_initiated_logout_returns_with_state() {
         assert!(url.as_str().starts_with(&format!("{}/session/end?", f.op.issuer)), "{url}");
         let mut session = vec![pending.expect("a pending logout for the redirect back")];
 
-        let back = drive(&browser, url, &logged_out, "unused").await;
+        let back = drive(&browser, url, starts_with(&logged_out), "unused").await;
         let query = back.query().unwrap_or("").to_owned();
         assert!(query.contains("state="), "the provider returned the state: {back}");
         let done = rp.validate_logout_response(&query, &mut session).expect("the logout response is ours");
@@ -665,39 +614,83 @@ async fn interop_rp_initiated_logout_returns_with_state() {
     .await;
 }
 
+/// Logs in through the demo app as a person's browser would: `/login/<client>` → the
+/// provider's forms → the app's callback → `/`.
+async fn demo_login(browser: &reqwest::Client, app_base: &str, client: &str, user: &str) {
+    let start = url::Url::parse(&format!("{app_base}/login/{client}")).expect("login URL");
+    let home = format!("{app_base}/");
+    let landed = drive(browser, start, |u| u.as_str() == home, user).await;
+    assert_eq!(landed.as_str(), home);
+}
+
+/// `GET /me` at the demo app: its status and JSON body.
+async fn demo_me(browser: &reqwest::Client, app_base: &str) -> (StatusCode, Value) {
+    let resp = browser.get(format!("{app_base}/me")).send().await.expect("GET /me");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
 #[tokio::test]
-async fn interop_backchannel_logout_ends_the_app_session() {
-    let Some(interop) = interop("interop_backchannel_logout_ends_the_app_session") else { return };
+async fn interop_backchannel_logout_ends_the_demo_app_session() {
+    let Some(interop) = interop("interop_backchannel_logout_ends_the_demo_app_session") else { return };
     let f = fixture(&interop);
-    bounded("interop_backchannel_logout_ends_the_app_session", async {
-        let (_oauth, rp) = f.rp(TokenEndpointAuthMethod::ClientSecretBasic);
-        let browser = browser();
-        let who = user("erin");
-        let (token, _) = login(&rp, &browser, &f.app_base(), &who).await;
-        let sid = token.userinfo.as_ref().and_then(|c| c.get_str("sid")).map(str::to_owned);
-        assert!(sid.is_some(), "the ID token carries a sid");
-        let mine = AppSession { client: "rp-basic".into(), sub: who.clone(), sid: sid.clone() };
-        // Another session of the same user elsewhere (another provider session) survives.
-        let other = AppSession { client: "rp-basic".into(), sub: who.clone(), sid: Some("another-sid".into()) };
-        f.app.app.sessions.lock().unwrap_or_else(PoisonError::into_inner).extend([mine.clone(), other.clone()]);
+    bounded("interop_backchannel_logout_ends_the_demo_app_session", async {
+        let app = f.app_base();
+        // Two people logged in to the demo app through the provider.
+        let (erin, erin_browser) = (user("erin"), browser());
+        let (gina, gina_browser) = (user("gina"), browser());
+        demo_login(&erin_browser, &app, "rp-basic", &erin).await;
+        demo_login(&gina_browser, &app, "rp-basic", &gina).await;
+        let (status, me) = demo_me(&erin_browser, &app).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(me["id_token_claims"]["sub"], erin.as_str());
+        assert!(me["id_token_claims"]["sid"].is_string(), "the ID token carries a sid: {me}");
+        let backchannel_before = f.op.counts().await["backchannel"].as_u64().unwrap_or(0);
 
-        // The user signs out at the provider (here through an RP-initiated logout without
-        // a redirect back); the provider POSTs a logout token to the receiver before it
-        // answers the confirmation.
-        let options = LogoutOptions { id_token_hint: token.id_token.clone(), ..LogoutOptions::default() };
-        let (url, _) = rp.logout_redirect(&options).await.expect("logout URL");
-        let done = drive(&browser, url, &format!("{}/session/end/success", f.op.issuer), "unused").await;
-        assert!(done.path().ends_with("/session/end/success"));
+        // Erin signs out at the provider itself (not through the app): the provider POSTs
+        // a logout token to the app's back-channel URI before it answers.
+        let end_session = url::Url::parse(&format!("{}/session/end", f.op.issuer)).expect("URL");
+        let done = drive(&erin_browser, end_session, |u| u.path() == "/session/end/success", "unused").await;
+        assert_eq!(done.origin(), url::Url::parse(&f.op.issuer).expect("issuer").origin());
 
-        let deliveries = f.app.app.deliveries();
+        let counts = f.op.counts().await;
         assert!(
-            deliveries.iter().any(|(c, v)| c == "rp-basic" && v.as_ref().ok() == Some(&sid)),
-            "a valid logout token for this session reached the app: {deliveries:?}\nprovider stderr:\n{}",
+            counts["backchannel"].as_u64().unwrap_or(0) > backchannel_before,
+            "the provider delivered a logout token: {counts}\nprovider stderr:\n{}",
             f.op.stderr()
         );
-        let sessions = f.app.app.sessions();
-        assert!(!sessions.contains(&mine), "the app session was ended");
-        assert!(sessions.contains(&other), "only the provider session's sid was ended");
+        let (status, body) = demo_me(&erin_browser, &app).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "Erin's app session ended: {body}");
+        assert_eq!(body["error"], "login_required");
+        let (status, me) = demo_me(&gina_browser, &app).await;
+        assert_eq!(status, StatusCode::OK, "Gina's session is untouched: {me}");
+        assert_eq!(me["id_token_claims"]["sub"], gina.as_str());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn interop_demo_app_logout_returns_to_logged_out() {
+    let Some(interop) = interop("interop_demo_app_logout_returns_to_logged_out") else { return };
+    let f = fixture(&interop);
+    bounded("interop_demo_app_logout_returns_to_logged_out", async {
+        let app = f.app_base();
+        let browser = browser();
+        demo_login(&browser, &app, "rp-post", &user("hank")).await;
+        assert_eq!(demo_me(&browser, &app).await.0, StatusCode::OK);
+
+        // The app's logout: local session cleared, then the provider's end-session
+        // confirmation, then back to the app's `/logged-out?state=…`.
+        let start = url::Url::parse(&format!("{app}/logout/rp-post")).expect("URL");
+        let logged_out = format!("{app}{LOGGED_OUT_PATH}");
+        let back = drive(&browser, start, starts_with(&logged_out), "unused").await;
+        assert!(back.query_pairs().any(|(k, _)| k == "state"), "{back}");
+        let page = browser.get(back.clone()).send().await.expect("GET /logged-out");
+        assert_eq!(page.status(), StatusCode::OK, "the app accepts its own logout state");
+        assert_eq!(demo_me(&browser, &app).await.0, StatusCode::UNAUTHORIZED);
+        // The same state a second time is refused.
+        let again = browser.get(back).send().await.expect("GET /logged-out again");
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     })
     .await;
 }
@@ -715,7 +708,7 @@ async fn interop_key_rotation_costs_exactly_one_jwks_refetch() {
         let rp =
             oauth.register(rp_config(&op, app_base, TokenEndpointAuthMethod::ClientSecretBasic, &jwt_key, &jwt_kid));
 
-        let (first, _) = login(&rp, &browser(), app_base, &user("frank")).await;
+        let (first, _) = login(&rp, &browser(), &user("frank")).await;
         assert_eq!(op.counts().await["jwks"], 1, "the first login fetched the JWKS once");
         let kid_before = kid_of(&first);
 
@@ -725,12 +718,12 @@ async fn interop_key_rotation_costs_exactly_one_jwks_refetch() {
         let op = Op::start(&interop, &op_config(port, app_base, &public));
         assert_eq!(op.issuer, issuer);
 
-        let (second, _) = login(&rp, &browser(), app_base, &user("frank")).await;
+        let (second, _) = login(&rp, &browser(), &user("frank")).await;
         assert_ne!(kid_of(&second), kid_before, "the provider signs with a new key");
         assert_eq!(op.counts().await["jwks"], 1, "the unknown kid cost exactly one JWKS refetch");
 
         // And the keys are cached again: a third login fetches nothing.
-        let _ = login(&rp, &browser(), app_base, &user("frank")).await;
+        let _ = login(&rp, &browser(), &user("frank")).await;
         assert_eq!(op.counts().await["jwks"], 1, "no further JWKS request");
     })
     .await;
