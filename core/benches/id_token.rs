@@ -1,0 +1,280 @@
+//! ID token validation: rpkit against the raw `ring` signature check and two peer crates.
+//!
+//! Same tokens for everyone: RS256 (a 3-key JWK Set, looked up by `kid`), ES256, EdDSA;
+//! ~650-byte claims with 19 members. Run with `cargo bench -p rpkit --bench id_token`.
+//!
+//! - `ring_floor`: `ring` verifying pre-decoded signing input and signature with a
+//!   pre-decoded key — no parsing, no claims: the floor any validator sits on.
+//! - `rpkit_verify_jws`: rpkit's JWS check alone (parse, key by kid, verify, decode payload).
+//! - `rpkit`: full OIDC Core §3.1.3.7 validation, claims returned as a JSON map.
+//! - `jsonwebtoken`: v11 with `aws_lc_rs`: `decode_header`, key by kid, `decode` with
+//!   issuer, audience and required claims.
+//! - `openidconnect`: v4 `CoreIdToken::from_str` + `claims(&verifier, &nonce)`.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
+use criterion::{black_box, criterion_group, Criterion};
+use ring::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use rpkit::id_token::IdTokenValidator;
+use rpkit::jose::{b64, verify_jws, AlgPolicy, Algorithm};
+use rpkit::jwks::JwkSet;
+use rpkit::time::UnixTime;
+use serde_json::{json, Value};
+use std::str::FromStr;
+use std::time::SystemTime;
+
+const ISS: &str = "https://op.example";
+const CLIENT: &str = "client-1";
+const NONCE: &str = "n-0S6_WzA2Mj";
+
+const RSA: [&[u8]; 3] = [
+    include_bytes!("../src/jose/testdata/rsa1.pk8"),
+    include_bytes!("../src/jose/testdata/rsa2.pk8"),
+    include_bytes!("../src/jose/testdata/rsa3.pk8"),
+];
+
+fn claims(now: u64) -> Value {
+    json!({
+        "iss": ISS, "sub": "248289761001", "aud": CLIENT, "exp": now + 86_400, "iat": now - 10,
+        "auth_time": now - 100, "nonce": NONCE, "azp": CLIENT, "at_hash": "ZCSLNjiUkpC-CO0xqyEDTQ",
+        "sid": "08a5019c-17e1-4977-8f42-65a12843ea02", "acr": "urn:mace:incommon:iap:silver",
+        "amr": ["pwd", "mfa"], "name": "Jane Doe", "given_name": "Jane", "family_name": "Doe",
+        "email": "janedoe@example.com", "email_verified": true,
+        "picture": "https://op.example/users/248289761001/avatar-200x200.jpg",
+        "groups": ["engineering", "platform", "on-call", "admins-readonly"],
+    })
+}
+
+/// One algorithm's token, keys in every form the contenders need, and the floor's inputs.
+struct Case {
+    name: &'static str,
+    alg: Algorithm,
+    token: String,
+    jwks_json: String,
+    kid: &'static str,
+    signing_input: Vec<u8>,
+    signature: Vec<u8>,
+    floor_key: FloorKey,
+}
+
+enum FloorKey {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Point(&'static sig::EdDSAParameters, Vec<u8>),
+    Ec(&'static sig::EcdsaVerificationAlgorithm, Vec<u8>),
+}
+
+fn mint(header: Value, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> (String, Vec<u8>, Vec<u8>) {
+    let input =
+        format!("{}.{}", b64::encode(header.to_string().as_bytes()), b64::encode(claims.to_string().as_bytes()));
+    let signature = sign(input.as_bytes());
+    let token = format!("{input}.{}", b64::encode(&signature));
+    (token, input.into_bytes(), signature)
+}
+
+fn cases(now: u64) -> Vec<Case> {
+    let rng = ring::rand::SystemRandom::new();
+    let c = claims(now);
+    let mut out = Vec::new();
+
+    // RS256 with three keys; the token is signed by the last one.
+    let rsa: Vec<RsaKeyPair> = RSA.iter().map(|der| RsaKeyPair::from_pkcs8(der).unwrap()).collect();
+    let comps: Vec<sig::RsaPublicKeyComponents<Vec<u8>>> = rsa.iter().map(|k| k.public().into()).collect();
+    let jwks: Vec<Value> = comps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({"kty": "RSA", "kid": format!("rsa{}", i + 1), "use": "sig", "alg": "RS256",
+            "n": b64::encode(&p.n), "e": b64::encode(&p.e)})
+        })
+        .collect();
+    let (token, signing_input, signature) = mint(json!({"alg": "RS256", "kid": "rsa3", "typ": "JWT"}), &c, |m| {
+        let mut s = vec![0; rsa[2].public().modulus_len()];
+        rsa[2].sign(&sig::RSA_PKCS1_SHA256, &rng, m, &mut s).unwrap();
+        s
+    });
+    out.push(Case {
+        name: "RS256",
+        alg: Algorithm::Rs256,
+        token,
+        jwks_json: json!({ "keys": jwks }).to_string(),
+        kid: "rsa3",
+        signing_input,
+        signature,
+        floor_key: FloorKey::Rsa { n: comps[2].n.clone(), e: comps[2].e.clone() },
+    });
+
+    // ES256.
+    let ec = EcdsaKeyPair::from_pkcs8(
+        &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+        include_bytes!("../src/jose/testdata/p256.pk8"),
+        &rng,
+    )
+    .unwrap();
+    let point = ec.public_key().as_ref().to_vec();
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "p256", "use": "sig", "alg": "ES256",
+        "x": b64::encode(&point[1..33]), "y": b64::encode(&point[33..])});
+    let (token, signing_input, signature) =
+        mint(json!({"alg": "ES256", "kid": "p256", "typ": "JWT"}), &c, |m| ec.sign(&rng, m).unwrap().as_ref().to_vec());
+    out.push(Case {
+        name: "ES256",
+        alg: Algorithm::Es256,
+        token,
+        jwks_json: json!({ "keys": [jwk] }).to_string(),
+        kid: "p256",
+        signing_input,
+        signature,
+        floor_key: FloorKey::Ec(&sig::ECDSA_P256_SHA256_FIXED, point),
+    });
+
+    // EdDSA (Ed25519).
+    let ed = Ed25519KeyPair::from_seed_unchecked(&[42; 32]).unwrap();
+    let raw = ed.public_key().as_ref().to_vec();
+    let jwk =
+        json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "use": "sig", "alg": "EdDSA", "x": b64::encode(&raw)});
+    let (token, signing_input, signature) =
+        mint(json!({"alg": "EdDSA", "kid": "ed", "typ": "JWT"}), &c, |m| ed.sign(m).as_ref().to_vec());
+    out.push(Case {
+        name: "EdDSA",
+        alg: Algorithm::EdDsa,
+        token,
+        jwks_json: json!({ "keys": [jwk] }).to_string(),
+        kid: "ed",
+        signing_input,
+        signature,
+        floor_key: FloorKey::Point(&sig::ED25519, raw),
+    });
+    out
+}
+
+fn floor(case: &Case) -> bool {
+    match &case.floor_key {
+        FloorKey::Rsa { n, e } => sig::RsaPublicKeyComponents { n, e }
+            .verify(&sig::RSA_PKCS1_2048_8192_SHA256, &case.signing_input, &case.signature)
+            .is_ok(),
+        FloorKey::Ec(alg, point) => {
+            sig::UnparsedPublicKey::new(*alg, point).verify(&case.signing_input, &case.signature).is_ok()
+        }
+        FloorKey::Point(alg, raw) => {
+            sig::UnparsedPublicKey::new(*alg, raw).verify(&case.signing_input, &case.signature).is_ok()
+        }
+    }
+}
+
+fn jsonwebtoken_keys(case: &Case) -> Vec<(String, jsonwebtoken::DecodingKey)> {
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&case.jwks_json).unwrap();
+    set.keys
+        .iter()
+        .map(|k| (k.common.key_id.clone().unwrap(), jsonwebtoken::DecodingKey::from_jwk(k).unwrap()))
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let now = UnixTime::from_system_time(SystemTime::now());
+    for case in cases(now.as_secs()) {
+        let mut group = c.benchmark_group(format!("id_token/{}", case.name));
+
+        assert!(floor(&case));
+        group.bench_function("ring_floor", |b| b.iter(|| floor(black_box(&case))));
+
+        let keys = JwkSet::parse(case.jwks_json.as_bytes()).unwrap();
+        let policy = AlgPolicy::from_algorithms([case.alg]);
+        assert!(verify_jws(&case.token, &keys, &policy, None).is_ok());
+        group.bench_function("rpkit_verify_jws", |b| {
+            b.iter(|| verify_jws(black_box(&case.token), &keys, &policy, None).unwrap())
+        });
+
+        let validator = IdTokenValidator::new(ISS, CLIENT).algorithms(policy).nonce(NONCE);
+        assert_eq!(validator.validate(&case.token, &keys, now).unwrap().as_map().len(), 19);
+        group.bench_function("rpkit", |b| b.iter(|| validator.validate(black_box(&case.token), &keys, now).unwrap()));
+
+        let jwt_keys = jsonwebtoken_keys(&case);
+        let jwt_alg = match case.alg {
+            Algorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
+            Algorithm::Es256 => jsonwebtoken::Algorithm::ES256,
+            _ => jsonwebtoken::Algorithm::EdDSA,
+        };
+        let mut validation = jsonwebtoken::Validation::new(jwt_alg);
+        validation.set_audience(&[CLIENT]);
+        validation.set_issuer(&[ISS]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        let jwt_decode = |token: &str| {
+            let header = jsonwebtoken::decode_header(token).unwrap();
+            let kid = header.kid.as_deref().unwrap();
+            let key = &jwt_keys.iter().find(|(k, _)| k == kid).unwrap().1;
+            jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, key, &validation).unwrap()
+        };
+        assert_eq!(jwt_decode(&case.token).claims.len(), 19);
+        assert!(!case.kid.is_empty());
+        group.bench_function("jsonwebtoken", |b| b.iter(|| jwt_decode(black_box(&case.token))));
+
+        use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+        let oidc_jwks: CoreJsonWebKeySet = serde_json::from_str(&case.jwks_json).unwrap();
+        let oidc_alg = match case.alg {
+            Algorithm::Rs256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            Algorithm::Es256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            _ => CoreJwsSigningAlgorithm::EdDsa,
+        };
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            openidconnect::ClientId::new(CLIENT.into()),
+            openidconnect::IssuerUrl::new(ISS.into()).unwrap(),
+            oidc_jwks,
+        )
+        .set_allowed_algs(vec![oidc_alg]);
+        let nonce = openidconnect::Nonce::new(NONCE.into());
+        let oidc = |token: &str| {
+            let t = CoreIdToken::from_str(token).unwrap();
+            t.claims(&verifier, &nonce).map(|c| c.subject().len()).unwrap()
+        };
+        assert_eq!(oidc(&case.token), 12);
+        group.bench_function("openidconnect", |b| b.iter(|| oidc(black_box(&case.token))));
+
+        group.finish();
+    }
+}
+
+/// Interleaved measurement, robust on a shared machine: every round times a batch of each
+/// contender in turn, and the per-contender minimum over the rounds is reported. Other
+/// load only ever adds time, so minima of interleaved batches keep the ratios honest.
+fn interleaved(rounds: usize, batch: usize) {
+    let now = UnixTime::from_system_time(SystemTime::now());
+    println!("\ninterleaved minimum per call ({rounds} rounds x {batch} calls):");
+    for case in cases(now.as_secs()) {
+        let keys = JwkSet::parse(case.jwks_json.as_bytes()).unwrap();
+        let policy = AlgPolicy::from_algorithms([case.alg]);
+        let validator = IdTokenValidator::new(ISS, CLIENT).algorithms(policy).nonce(NONCE);
+        let contenders: Vec<(&str, Box<dyn Fn() + '_>)> = vec![
+            ("ring_floor", Box::new(|| assert!(floor(black_box(&case))))),
+            ("rpkit_verify_jws", Box::new(|| drop(verify_jws(black_box(&case.token), &keys, &policy, None).unwrap()))),
+            ("rpkit", Box::new(|| drop(validator.validate(black_box(&case.token), &keys, now).unwrap()))),
+        ];
+        let mut best = vec![f64::INFINITY; contenders.len()];
+        for _ in 0..rounds {
+            for (i, (_, f)) in contenders.iter().enumerate() {
+                let start = std::time::Instant::now();
+                for _ in 0..batch {
+                    f();
+                }
+                best[i] = best[i].min(start.elapsed().as_secs_f64() * 1e6 / batch as f64);
+            }
+        }
+        for (i, (name, _)) in contenders.iter().enumerate() {
+            println!("  {:<6} {:<18} {:>9.2} µs  {:>5.3}x", case.name, name, best[i], best[i] / best[0]);
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(60).warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(4));
+    targets = bench
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--interleaved-only");
+    if !quick {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    interleaved(200, 20);
+}
