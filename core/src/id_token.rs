@@ -411,27 +411,24 @@ impl IdTokenValidator {
             return Err(E::Issuer { expected: self.issuer.clone(), found: truncated(iss, 256) });
         }
 
-        let single;
-        let audiences: &[Value] = match claims.get("aud").ok_or(missing("aud"))? {
-            aud @ Value::String(_) => {
-                single = [aud.clone()];
-                &single
+        let (has_client, several) = match claims.get("aud").ok_or(missing("aud"))? {
+            Value::String(aud) => (*aud == self.client_id, false),
+            Value::Array(items) => {
+                let mut has_client = false;
+                for aud in items {
+                    has_client |= aud.as_str().ok_or(E::Audience)? == self.client_id;
+                }
+                (has_client, items.len() > 1)
             }
-            Value::Array(items) => items,
             _ => return Err(E::Audience),
         };
-        let mut has_client = false;
-        for aud in audiences {
-            let aud = aud.as_str().ok_or(E::Audience)?;
-            has_client |= aud == self.client_id;
-        }
         if !has_client {
             return Err(E::Audience);
         }
         match claims.get("azp") {
             Some(Value::String(azp)) if *azp == self.client_id => {}
             Some(_) => return Err(E::AuthorizedParty),
-            None if audiences.len() > 1 => return Err(E::AuthorizedParty),
+            None if several => return Err(E::AuthorizedParty),
             None => {}
         }
 
