@@ -232,6 +232,8 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+type Contender<'a> = Box<dyn Fn() + 'a>;
+
 /// Interleaved measurement, robust on a shared machine: every round times a batch of each
 /// contender in turn, and the per-contender minimum over the rounds is reported. Other
 /// load only ever adds time, so minima of interleaved batches keep the ratios honest.
@@ -242,7 +244,7 @@ fn interleaved(rounds: usize, batch: usize) {
         let keys = JwkSet::parse(case.jwks_json.as_bytes()).unwrap();
         let policy = AlgPolicy::from_algorithms([case.alg]);
         let validator = IdTokenValidator::new(ISS, CLIENT).algorithms(policy).nonce(NONCE);
-        let contenders: Vec<(&str, Box<dyn Fn() + '_>)> = vec![
+        let contenders: Vec<(&str, Contender<'_>)> = vec![
             ("ring_floor", Box::new(|| assert!(floor(black_box(&case))))),
             ("rpkit_verify_jws", Box::new(|| drop(verify_jws(black_box(&case.token), &keys, &policy, None).unwrap()))),
             ("rpkit", Box::new(|| drop(validator.validate(black_box(&case.token), &keys, now).unwrap()))),

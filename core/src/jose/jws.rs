@@ -5,7 +5,6 @@
 //! [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725) (JWT best current practices:
 //! algorithm allow-lists, no `none`, keys bound to algorithms).
 
-use super::b64;
 use super::crypto::{default_provider, Algorithm, CryptoProvider};
 use super::{truncated, JoseError};
 use crate::claims::Claims;
@@ -173,9 +172,9 @@ pub(crate) struct ParsedJws<'a> {
 
 /// base64url decoding for public JWS parts (header, payload, signature).
 ///
-/// Same acceptance as [`b64::decode`] (optional `=` padding, canonical trailing bits),
+/// Same acceptance as [`crate::jose::b64::decode`] (optional `=` padding, canonical trailing bits),
 /// but table-driven rather than constant-time: nothing here is secret, and this is the
-/// hot path of every ID token validation. A property test pins it to [`b64::decode`].
+/// hot path of every ID token validation. A property test pins it to [`crate::jose::b64::decode`].
 pub(crate) fn decode_public(text: &str) -> Option<Vec<u8>> {
     const INVALID: u8 = 0xff;
     const TABLE: [u8; 256] = {
@@ -355,6 +354,7 @@ pub fn verify_jws(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jose::b64;
     use crate::jose::testkeys::Signer;
     use proptest::prelude::*;
     use serde_json::json;
