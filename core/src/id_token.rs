@@ -86,7 +86,8 @@ pub enum IdTokenError {
     /// `auth_time` is older than `max_age` allows (or in the future).
     #[error("the end-user authenticated too long ago for the requested `max_age`")]
     AuthTime,
-    /// The JWT is a logout token (`typ: logout+jwt` or an `events` claim), not an ID token.
+    /// The JWT is another kind of token (`typ` `logout+jwt`, `at+jwt` or `secevent+jwt`, or an
+    /// `events` claim), not an ID token.
     #[error("the JWT is not an ID token")]
     NotAnIdToken,
     /// A decryption key is configured, so the ID token must be encrypted, and it is not.
@@ -385,7 +386,7 @@ impl IdTokenValidator {
         };
         let parsed = jws::parse(jws_text).map_err(id_token_error)?;
         let alg = parsed.header.alg;
-        if parsed.header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("logout+jwt")) {
+        if parsed.header.typ.as_deref().is_some_and(is_other_jwt_type) {
             return Err(IdTokenError::NotAnIdToken.into());
         }
         let payload = jws::verify_parsed(default_provider(), &parsed, keys, &self.algs, self.hmac_secret.as_ref())
@@ -480,6 +481,14 @@ impl IdTokenValidator {
         }
         Ok(())
     }
+}
+
+/// Whether a `typ` names another kind of JWT: a logout token (OIDC Back-Channel Logout
+/// §2.4), a JWT access token (RFC 9068 §2.1) or a security event token (RFC 8417 §2.3).
+/// Media types may carry the `application/` prefix (RFC 7515 §4.1.9).
+fn is_other_jwt_type(typ: &str) -> bool {
+    let t = typ.get(..12).filter(|p| p.eq_ignore_ascii_case("application/")).map_or(typ, |_| &typ[12..]);
+    ["logout+jwt", "at+jwt", "secevent+jwt"].iter().any(|other| t.eq_ignore_ascii_case(other))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
