@@ -176,6 +176,22 @@ fn a_logout_token_typ_is_not_an_id_token() {
 }
 
 #[test]
+fn access_tokens_and_security_events_are_not_id_tokens() {
+    let s = rs();
+    for typ in ["at+jwt", "application/at+jwt", "Application/Logout+JWT", "secevent+jwt"] {
+        let header = json!({"alg": "RS256", "kid": "rsa1", "typ": typ});
+        let token = s.sign_with_header(&header, claims().to_string().as_bytes());
+        assert_eq!(id_err(validator().validate(&token, &s.jwks(), now())), IdTokenError::NotAnIdToken, "{typ}");
+    }
+    // Multi-byte characters around the prefix length must not panic.
+    for typ in ["JWT", "jwt", "application/jwt", "application/", "a\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"] {
+        let header = json!({"alg": "RS256", "kid": "rsa1", "typ": typ});
+        let token = s.sign_with_header(&header, claims().to_string().as_bytes());
+        assert!(validator().validate(&token, &s.jwks(), now()).is_ok(), "{typ}");
+    }
+}
+
+#[test]
 fn an_events_claim_is_not_an_id_token() {
     let c = with(claims(), "events", json!({"http://schemas.openid.net/event/backchannel-logout": {}}));
     assert_eq!(id_err(check(c)), IdTokenError::NotAnIdToken);

@@ -5,7 +5,6 @@
 //! [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725) (JWT best current practices:
 //! algorithm allow-lists, no `none`, keys bound to algorithms).
 
-use super::b64;
 use super::crypto::{default_provider, Algorithm, CryptoProvider};
 use super::{truncated, JoseError};
 use crate::claims::Claims;
@@ -171,6 +170,65 @@ pub(crate) struct ParsedJws<'a> {
     pub(crate) signature: Vec<u8>,
 }
 
+/// base64url decoding for public JWS parts (header, payload, signature).
+///
+/// Same acceptance as [`crate::jose::b64::decode`] (optional `=` padding, canonical trailing bits),
+/// but table-driven rather than constant-time: nothing here is secret, and this is the
+/// hot path of every ID token validation. A property test pins it to [`crate::jose::b64::decode`].
+pub(crate) fn decode_public(text: &str) -> Option<Vec<u8>> {
+    const INVALID: u8 = 0xff;
+    const TABLE: [u8; 256] = {
+        let mut t = [INVALID; 256];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut i = 0;
+        while i < 64 {
+            t[alphabet[i] as usize] = i as u8;
+            i += 1;
+        }
+        t
+    };
+    let trimmed = text.strip_suffix("==").or_else(|| text.strip_suffix('=')).unwrap_or(text);
+    let bytes = trimmed.as_bytes();
+    if bytes.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 2);
+    let mut chunks = bytes.chunks_exact(4);
+    for chunk in &mut chunks {
+        let mut acc = 0u32;
+        let mut bad = 0u8;
+        for &c in chunk {
+            let v = TABLE[c as usize];
+            bad |= v;
+            acc = (acc << 6) | u32::from(v & 0x3f);
+        }
+        if bad & 0x80 != 0 {
+            return None;
+        }
+        out.extend_from_slice(&acc.to_be_bytes()[1..]);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut acc = 0u32;
+        for &c in rest {
+            let v = TABLE[c as usize];
+            if v == INVALID {
+                return None;
+            }
+            acc = (acc << 6) | u32::from(v);
+        }
+        // 2 chars carry 12 bits for 1 byte, 3 chars 18 bits for 2 bytes; the spare low
+        // bits must be zero (canonical encoding).
+        let (spare, n) = if rest.len() == 2 { (4, 1) } else { (2, 2) };
+        if acc & ((1 << spare) - 1) != 0 {
+            return None;
+        }
+        let value = acc >> spare;
+        out.extend_from_slice(&value.to_be_bytes()[4 - n..]);
+    }
+    Some(out)
+}
+
 fn malformed(what: &str) -> JoseError {
     JoseError::malformed(format!("JWS: {what}"))
 }
@@ -179,7 +237,7 @@ fn parse_header(encoded: &str) -> Result<JwsHeader, JoseError> {
     if encoded.len() > MAX_HEADER_BYTES {
         return Err(malformed("header too large"));
     }
-    let bytes = b64::decode(encoded).ok_or_else(|| malformed("header is not base64url"))?;
+    let bytes = decode_public(encoded).ok_or_else(|| malformed("header is not base64url"))?;
     // A derived struct would also accept a JSON array; the header must be an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(malformed("header is not a JSON object"));
@@ -216,7 +274,7 @@ pub(crate) fn parse(compact: &str) -> Result<ParsedJws<'_>, JoseError> {
         });
     };
     let header = parse_header(h)?;
-    let signature = b64::decode(s).ok_or_else(|| malformed("signature is not base64url"))?;
+    let signature = decode_public(s).ok_or_else(|| malformed("signature is not base64url"))?;
     let signing_input = compact.as_bytes().get(..h.len() + 1 + p.len()).ok_or_else(|| malformed("truncated"))?;
     Ok(ParsedJws { header, signing_input, payload_b64: p, signature })
 }
@@ -250,7 +308,7 @@ pub(crate) fn verify_parsed(
         let key = keys.select(parsed.header.kid.as_deref(), alg)?;
         provider.verify(alg, key.public_key(), parsed.signing_input, &parsed.signature)?;
     }
-    b64::decode(parsed.payload_b64).ok_or_else(|| malformed("payload is not base64url"))
+    decode_public(parsed.payload_b64).ok_or_else(|| malformed("payload is not base64url"))
 }
 
 /// Verifies a JWS compact serialization and returns its header and payload.
@@ -296,6 +354,7 @@ pub fn verify_jws(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jose::b64;
     use crate::jose::testkeys::Signer;
     use proptest::prelude::*;
     use serde_json::json;
@@ -525,7 +584,26 @@ mod tests {
         assert_eq!(format!("{:?}", AlgPolicy::default()), r#"{"RS256"}"#);
     }
 
+    #[test]
+    fn public_decoding_agrees_with_b64_on_edge_cases() {
+        for text in
+            ["", "Zg", "Zg=", "Zg==", "Zm8", "Zm8=", "Zm9v", "Zh", "Zm9", "a", "Zg===", "+/+/", "Z g", "_-_-", "AA"]
+        {
+            assert_eq!(decode_public(text), b64::decode(text), "{text:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn public_decoding_agrees_with_b64(text in "[A-Za-z0-9_=+/ -]{0,64}") {
+            prop_assert_eq!(decode_public(&text), b64::decode(&text));
+        }
+
+        #[test]
+        fn public_decoding_round_trips(data in proptest::collection::vec(any::<u8>(), 0..100)) {
+            prop_assert_eq!(decode_public(&b64::encode(&data)), Some(data));
+        }
+
         #[test]
         fn jws_parsing_never_panics(s in "\\PC{0,300}") {
             let keys = Signer::ed25519(1).jwks();

@@ -1,0 +1,294 @@
+//! ID token validation: rpkit against the raw `ring` signature check and two peer crates.
+//!
+//! Same tokens for everyone: RS256 (a 3-key JWK Set, looked up by `kid`), ES256, EdDSA;
+//! ~650-byte claims with 19 members. Run with `cargo bench -p rpkit --bench id_token`.
+//!
+//! - `ring_floor`: `ring` verifying pre-decoded signing input and signature with a
+//!   pre-decoded key — no parsing, no claims: the floor any validator sits on.
+//! - `rpkit_verify_jws`: rpkit's JWS check alone (parse, key by kid, verify, decode payload).
+//! - `rpkit`: full OIDC Core §3.1.3.7 validation, claims returned as a JSON map.
+//! - `jsonwebtoken`: v11 with `aws_lc_rs`: `decode_header`, key by kid, `decode` with
+//!   issuer, audience and required claims.
+//! - `openidconnect`: v4 `CoreIdToken::from_str` + `claims(&verifier, &nonce)`.
+
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
+use criterion::{black_box, criterion_group, Criterion};
+use ring::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use rpkit::id_token::IdTokenValidator;
+use rpkit::jose::{b64, verify_jws, AlgPolicy, Algorithm};
+use rpkit::jwks::JwkSet;
+use rpkit::time::UnixTime;
+use serde_json::{json, Value};
+use std::str::FromStr;
+use std::time::SystemTime;
+
+const ISS: &str = "https://op.example";
+const CLIENT: &str = "client-1";
+const NONCE: &str = "n-0S6_WzA2Mj";
+
+const RSA: [&[u8]; 3] = [
+    include_bytes!("../src/jose/testdata/rsa1.pk8"),
+    include_bytes!("../src/jose/testdata/rsa2.pk8"),
+    include_bytes!("../src/jose/testdata/rsa3.pk8"),
+];
+
+fn claims(now: u64) -> Value {
+    json!({
+        "iss": ISS, "sub": "248289761001", "aud": CLIENT, "exp": now + 86_400, "iat": now - 10,
+        "auth_time": now - 100, "nonce": NONCE, "azp": CLIENT, "at_hash": "ZCSLNjiUkpC-CO0xqyEDTQ",
+        "sid": "08a5019c-17e1-4977-8f42-65a12843ea02", "acr": "urn:mace:incommon:iap:silver",
+        "amr": ["pwd", "mfa"], "name": "Jane Doe", "given_name": "Jane", "family_name": "Doe",
+        "email": "janedoe@example.com", "email_verified": true,
+        "picture": "https://op.example/users/248289761001/avatar-200x200.jpg",
+        "groups": ["engineering", "platform", "on-call", "admins-readonly"],
+    })
+}
+
+/// One algorithm's token, keys in every form the contenders need, and the floor's inputs.
+struct Case {
+    name: &'static str,
+    alg: Algorithm,
+    token: String,
+    jwks_json: String,
+    signing_input: Vec<u8>,
+    signature: Vec<u8>,
+    floor_key: FloorKey,
+}
+
+enum FloorKey {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Point(&'static sig::EdDSAParameters, Vec<u8>),
+    Ec(&'static sig::EcdsaVerificationAlgorithm, Vec<u8>),
+}
+
+fn mint(header: Value, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> (String, Vec<u8>, Vec<u8>) {
+    let input =
+        format!("{}.{}", b64::encode(header.to_string().as_bytes()), b64::encode(claims.to_string().as_bytes()));
+    let signature = sign(input.as_bytes());
+    let token = format!("{input}.{}", b64::encode(&signature));
+    (token, input.into_bytes(), signature)
+}
+
+fn cases(now: u64) -> Vec<Case> {
+    let rng = ring::rand::SystemRandom::new();
+    let c = claims(now);
+    let mut out = Vec::new();
+
+    // RS256 with three keys; the token is signed by the last one.
+    let rsa: Vec<RsaKeyPair> = RSA.iter().map(|der| RsaKeyPair::from_pkcs8(der).unwrap()).collect();
+    let comps: Vec<sig::RsaPublicKeyComponents<Vec<u8>>> = rsa.iter().map(|k| k.public().into()).collect();
+    let jwks: Vec<Value> = comps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({"kty": "RSA", "kid": format!("rsa{}", i + 1), "use": "sig", "alg": "RS256",
+            "n": b64::encode(&p.n), "e": b64::encode(&p.e)})
+        })
+        .collect();
+    let (token, signing_input, signature) = mint(json!({"alg": "RS256", "kid": "rsa3", "typ": "JWT"}), &c, |m| {
+        let mut s = vec![0; rsa[2].public().modulus_len()];
+        rsa[2].sign(&sig::RSA_PKCS1_SHA256, &rng, m, &mut s).unwrap();
+        s
+    });
+    out.push(Case {
+        name: "RS256",
+        alg: Algorithm::Rs256,
+        token,
+        jwks_json: json!({ "keys": jwks }).to_string(),
+        signing_input,
+        signature,
+        floor_key: FloorKey::Rsa { n: comps[2].n.clone(), e: comps[2].e.clone() },
+    });
+
+    // ES256.
+    let ec = EcdsaKeyPair::from_pkcs8(
+        &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+        include_bytes!("../src/jose/testdata/p256.pk8"),
+        &rng,
+    )
+    .unwrap();
+    let point = ec.public_key().as_ref().to_vec();
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "p256", "use": "sig", "alg": "ES256",
+        "x": b64::encode(&point[1..33]), "y": b64::encode(&point[33..])});
+    let (token, signing_input, signature) =
+        mint(json!({"alg": "ES256", "kid": "p256", "typ": "JWT"}), &c, |m| ec.sign(&rng, m).unwrap().as_ref().to_vec());
+    out.push(Case {
+        name: "ES256",
+        alg: Algorithm::Es256,
+        token,
+        jwks_json: json!({ "keys": [jwk] }).to_string(),
+        signing_input,
+        signature,
+        floor_key: FloorKey::Ec(&sig::ECDSA_P256_SHA256_FIXED, point),
+    });
+
+    // EdDSA (Ed25519).
+    let ed = Ed25519KeyPair::from_seed_unchecked(&[42; 32]).unwrap();
+    let raw = ed.public_key().as_ref().to_vec();
+    let jwk =
+        json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "use": "sig", "alg": "EdDSA", "x": b64::encode(&raw)});
+    let (token, signing_input, signature) =
+        mint(json!({"alg": "EdDSA", "kid": "ed", "typ": "JWT"}), &c, |m| ed.sign(m).as_ref().to_vec());
+    out.push(Case {
+        name: "EdDSA",
+        alg: Algorithm::EdDsa,
+        token,
+        jwks_json: json!({ "keys": [jwk] }).to_string(),
+        signing_input,
+        signature,
+        floor_key: FloorKey::Point(&sig::ED25519, raw),
+    });
+    out
+}
+
+fn floor(case: &Case) -> bool {
+    match &case.floor_key {
+        FloorKey::Rsa { n, e } => sig::RsaPublicKeyComponents { n, e }
+            .verify(&sig::RSA_PKCS1_2048_8192_SHA256, &case.signing_input, &case.signature)
+            .is_ok(),
+        FloorKey::Ec(alg, point) => {
+            sig::UnparsedPublicKey::new(*alg, point).verify(&case.signing_input, &case.signature).is_ok()
+        }
+        FloorKey::Point(alg, raw) => {
+            sig::UnparsedPublicKey::new(*alg, raw).verify(&case.signing_input, &case.signature).is_ok()
+        }
+    }
+}
+
+fn jsonwebtoken_keys(case: &Case) -> Vec<(String, jsonwebtoken::DecodingKey)> {
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&case.jwks_json).unwrap();
+    set.keys
+        .iter()
+        .map(|k| (k.common.key_id.clone().unwrap(), jsonwebtoken::DecodingKey::from_jwk(k).unwrap()))
+        .collect()
+}
+
+/// Everything each contender prepares once (keys parsed, verifiers built), outside timing.
+struct Setup {
+    now: UnixTime,
+    keys: JwkSet,
+    policy: AlgPolicy,
+    validator: IdTokenValidator,
+    jwt_keys: Vec<(String, jsonwebtoken::DecodingKey)>,
+    jwt_validation: jsonwebtoken::Validation,
+    oidc_verifier: openidconnect::core::CoreIdTokenVerifier<'static>,
+    oidc_nonce: openidconnect::Nonce,
+}
+
+const CONTENDERS: [&str; 5] = ["ring_floor", "rpkit_verify_jws", "rpkit", "jsonwebtoken", "openidconnect"];
+
+impl Setup {
+    fn new(case: &Case, now: UnixTime) -> Self {
+        use openidconnect::core::{CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+        let keys = JwkSet::parse(case.jwks_json.as_bytes()).unwrap();
+        let policy = AlgPolicy::from_algorithms([case.alg]);
+        let validator = IdTokenValidator::new(ISS, CLIENT).algorithms(policy).nonce(NONCE);
+        let (jwt_alg, oidc_alg) = match case.alg {
+            Algorithm::Rs256 => (jsonwebtoken::Algorithm::RS256, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256),
+            Algorithm::Es256 => (jsonwebtoken::Algorithm::ES256, CoreJwsSigningAlgorithm::EcdsaP256Sha256),
+            _ => (jsonwebtoken::Algorithm::EdDSA, CoreJwsSigningAlgorithm::EdDsa),
+        };
+        let mut jwt_validation = jsonwebtoken::Validation::new(jwt_alg);
+        jwt_validation.set_audience(&[CLIENT]);
+        jwt_validation.set_issuer(&[ISS]);
+        jwt_validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        let oidc_jwks: CoreJsonWebKeySet = serde_json::from_str(&case.jwks_json).unwrap();
+        let oidc_verifier = CoreIdTokenVerifier::new_public_client(
+            openidconnect::ClientId::new(CLIENT.into()),
+            openidconnect::IssuerUrl::new(ISS.into()).unwrap(),
+            oidc_jwks,
+        )
+        .set_allowed_algs(vec![oidc_alg]);
+        Setup {
+            now,
+            keys,
+            policy,
+            validator,
+            jwt_keys: jsonwebtoken_keys(case),
+            jwt_validation,
+            oidc_verifier,
+            oidc_nonce: openidconnect::Nonce::new(NONCE.into()),
+        }
+    }
+
+    /// Runs contender `which` (an index into [`CONTENDERS`]) once; returns a claim count
+    /// or length so the work cannot be optimized away.
+    fn run(&self, which: usize, case: &Case) -> usize {
+        let token = black_box(case.token.as_str());
+        match which {
+            0 => usize::from(floor(case)),
+            1 => verify_jws(token, &self.keys, &self.policy, None).unwrap().payload.len(),
+            2 => self.validator.validate(token, &self.keys, self.now).unwrap().as_map().len(),
+            3 => {
+                let header = jsonwebtoken::decode_header(token).unwrap();
+                let kid = header.kid.as_deref().unwrap();
+                let key = &self.jwt_keys.iter().find(|(k, _)| k == kid).unwrap().1;
+                jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, key, &self.jwt_validation)
+                    .unwrap()
+                    .claims
+                    .len()
+            }
+            _ => {
+                let t = openidconnect::core::CoreIdToken::from_str(token).unwrap();
+                t.claims(&self.oidc_verifier, &self.oidc_nonce).unwrap().subject().len()
+            }
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let now = UnixTime::from_system_time(SystemTime::now());
+    for case in cases(now.as_secs()) {
+        let setup = Setup::new(&case, now);
+        assert_eq!(setup.run(0, &case), 1);
+        assert_eq!(setup.run(2, &case), 19);
+        assert_eq!(setup.run(3, &case), 19);
+        assert_eq!(setup.run(4, &case), 12);
+        let mut group = c.benchmark_group(format!("id_token/{}", case.name));
+        for (which, name) in CONTENDERS.iter().enumerate() {
+            group.bench_function(*name, |b| b.iter(|| setup.run(which, &case)));
+        }
+        group.finish();
+    }
+}
+
+/// Interleaved measurement, robust on a shared machine: every round times a batch of each
+/// contender in turn, and the per-contender minimum over the rounds is reported. Other
+/// load only ever adds time, so minima of interleaved batches keep the ratios honest.
+fn interleaved(rounds: usize, batch: usize) {
+    let now = UnixTime::from_system_time(SystemTime::now());
+    println!("\ninterleaved minimum per call ({rounds} rounds x {batch} calls), ratio to ring_floor:");
+    for case in cases(now.as_secs()) {
+        let setup = Setup::new(&case, now);
+        let mut best = [f64::INFINITY; CONTENDERS.len()];
+        for _ in 0..rounds {
+            for (which, best) in best.iter_mut().enumerate() {
+                let start = std::time::Instant::now();
+                for _ in 0..batch {
+                    black_box(setup.run(which, &case));
+                }
+                *best = best.min(start.elapsed().as_secs_f64() * 1e6 / batch as f64);
+            }
+        }
+        for (which, name) in CONTENDERS.iter().enumerate() {
+            println!("  {:<6} {:<18} {:>9.2} µs  {:>6.3}x", case.name, name, best[which], best[which] / best[0]);
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(60).warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(4));
+    targets = bench
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--interleaved-only");
+    if !quick {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    interleaved(200, 20);
+}
