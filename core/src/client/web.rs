@@ -230,8 +230,9 @@ pub fn validate_logout_response(
     pending: &mut Vec<PendingLogout>,
     now: UnixTime,
 ) -> Result<PendingLogout, ClientError> {
-    let query = query.strip_prefix('?').unwrap_or(query);
-    let state = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "state").map(|(_, v)| v);
+    let state = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v);
     // Which client issued this state decides the TTL; compare with every entry.
     let mut owner = None;
     if let Some(state) = state.as_deref() {
