@@ -255,9 +255,7 @@ pub async fn backchannel_logout(
     revocations: &Revocations,
     body: &[u8],
 ) -> Result<LogoutTarget, AuthError> {
-    let target = client.validate_backchannel_logout(body).await?;
-    revocations.revoke(client.name(), &target, unix_now());
-    Ok(target)
+    Ok(web::backchannel_logout(client, revocations, body, unix_now()).await?)
 }
 
 /// The answer to a back-channel logout request (Back-Channel Logout §2.8): `200` when

@@ -8,7 +8,7 @@
 //!   under them: the [`PendingSet`], a `Vec<PendingLogout>` and the logged-in [`AuthUser`];
 //! - the steps of a login and a logout between the session reads and writes:
 //!   [`login_user`], [`logout_redirect`], [`validate_logout_response`];
-//! - the back-channel [`Revocations`] list;
+//! - the back-channel [`Revocations`] list, filled by [`backchannel_logout`];
 //! - the HTTP answer to an error ([`ErrorResponse`]: one status table for every adapter);
 //! - the `form_post` callback ([`CallbackInput`]) and the same-origin relay page
 //!   ([`form_post_relay_page`]), and [`escape_html`].
@@ -246,6 +246,25 @@ pub fn validate_logout_response(
         Some(Ok(client)) => client.validate_logout_response(query, pending),
         _ => Ok(crate::logout::validate_logout_response(query, pending, now, DEFAULT_PENDING_TTL)?),
     }
+}
+
+/// Handles an OpenID Connect back-channel logout request body (`logout_token=…`): the
+/// logout token is validated ([`OAuthClient::validate_backchannel_logout`]: signature,
+/// `iss`, `aud`, `iat`, `events`, no `nonce`, `sid`/`sub`, `jti` replay) and, when valid,
+/// the sessions it names are recorded in `revocations` as ended at `now`.
+///
+/// # Errors
+/// Every rejection of [`OAuthClient::validate_backchannel_logout`]; nothing is recorded
+/// then.
+pub async fn backchannel_logout(
+    client: &OAuthClient,
+    revocations: &Revocations,
+    body: &[u8],
+    now: UnixTime,
+) -> Result<LogoutTarget, ClientError> {
+    let target = client.validate_backchannel_logout(body).await?;
+    revocations.revoke(client.name(), &target, now);
+    Ok(target)
 }
 
 #[derive(Debug, Clone)]
