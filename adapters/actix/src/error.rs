@@ -3,8 +3,8 @@
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use rpkit::client::web::{client_error_status, ErrorResponse};
 use rpkit::client::ClientError;
-use rpkit::error::Error;
 
 /// Why the session could not be written.
 ///
@@ -35,17 +35,11 @@ impl SessionError {
 /// Everything that can go wrong in a login, logout or API call through rpkit-actix.
 ///
 /// As an actix [`ResponseError`], it is a JSON body `{"error": "<code>"}` with
-/// `Cache-Control: no-store` and the status [`AuthError::status`] gives:
-///
-/// | status | when |
-/// |---|---|
-/// | `400` | bad input from the browser or the provider: wrong/expired/replayed `state`, the provider's `error`, a bad ID token, an `iss` mismatch, … |
-/// | `401` | no logged-in user ([`AuthError::LoginRequired`]), or a token that can no longer be refreshed |
-/// | `404` | no client registered under that name |
-/// | `500` | the server's fault: configuration, session serialization, random source |
-/// | `502` | the provider failed: unreachable, timed out, 5xx, oversized or garbled answers |
-///
-/// The body never contains a secret, a code, a state or a token.
+/// `Cache-Control: no-store` and the status [`AuthError::status`] gives: for a client
+/// error, the table of [`ErrorResponse`] (`400` bad input, `401` refresh no longer
+/// possible, `404` unknown client, `500` configuration, `502` the provider failed);
+/// `401` for [`AuthError::LoginRequired`], `400` for [`AuthError::BadRequest`], `500`
+/// for a session failure. The body never contains a secret, a code, a state or a token.
 ///
 /// ```
 /// use actix_web::http::StatusCode;
@@ -84,7 +78,9 @@ impl AuthError {
             AuthError::LoginRequired => StatusCode::UNAUTHORIZED,
             AuthError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::Client(e) => client_status(e),
+            AuthError::Client(e) => {
+                StatusCode::from_u16(client_error_status(e)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 
@@ -97,22 +93,6 @@ impl AuthError {
             AuthError::BadRequest(_) => "invalid_request",
             AuthError::Client(e) => e.code(),
         }
-    }
-}
-
-fn client_status(e: &ClientError) -> StatusCode {
-    if e.is_provider_failure() {
-        return StatusCode::BAD_GATEWAY;
-    }
-    match e {
-        ClientError::UnknownClient { .. } => StatusCode::NOT_FOUND,
-        ClientError::Core(Error::Config(_) | Error::Random) => StatusCode::INTERNAL_SERVER_ERROR,
-        // The refresh token is gone or was refused: the user must log in again.
-        ClientError::Core(Error::ReauthenticationRequired(_) | Error::NoRefreshToken) => StatusCode::UNAUTHORIZED,
-        // Metadata that is garbage or names another issuer is the provider's failure,
-        // not the browser's.
-        ClientError::Core(Error::Discovery(_)) => StatusCode::BAD_GATEWAY,
-        _ => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -135,74 +115,44 @@ impl ResponseError for AuthError {
 /// A `{"error": code}` JSON response that no cache keeps.
 pub(crate) fn json_error(status: StatusCode, code: &str) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header((CONTENT_TYPE, "application/json"))
+        .insert_header((CONTENT_TYPE, ErrorResponse::CONTENT_TYPE))
         .insert_header((CACHE_CONTROL, "no-store"))
-        .body(serde_json::json!({ "error": code }).to_string())
+        .body(ErrorResponse::new(status.as_u16(), code).body())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;
-    use rpkit::client::TransportError;
-    use rpkit::error::{CallbackError, ConfigError, Endpoint};
-    use rpkit::{ProviderError, StateError};
+    use rpkit::error::{CallbackError, Endpoint, Error};
+    use rpkit::StateError;
 
     fn core(e: Error) -> AuthError {
         AuthError::Client(ClientError::Core(e))
     }
 
     #[test]
-    fn bad_input_from_browser_or_provider_is_400_with_its_code() {
-        let cases = [
-            (core(Error::State(StateError::Missing)), "state_missing"),
-            (core(Error::State(StateError::Expired)), "state_expired"),
-            (core(Error::State(StateError::Unknown { session_empty: true })), "state_unknown"),
-            (
-                core(Error::Callback(CallbackError::IssuerMismatch { expected: "a".into(), found: "b".into() })),
-                "invalid_iss",
-            ),
-            (
-                core(Error::Provider(ProviderError { error: "access_denied".into(), description: None, uri: None })),
-                "access_denied",
-            ),
-            (AuthError::BadRequest("method"), "invalid_request"),
-        ];
-        for (e, code) in cases {
-            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{e}");
-            assert_eq!(e.code(), code);
-        }
-    }
-
-    #[test]
-    fn provider_failures_are_502() {
-        let cases = [
-            AuthError::Client(ClientError::Transport { endpoint: Endpoint::Token, source: TransportError::Timeout }),
-            AuthError::Client(ClientError::Transport {
-                endpoint: Endpoint::Token,
-                source: TransportError::Connect("refused".into()),
-            }),
-            core(Error::Http { endpoint: Endpoint::Token, status: 503 }),
-            core(Error::TooLarge { endpoint: Endpoint::UserInfo, limit: 1 }),
-            core(Error::malformed("token response: not JSON")),
-        ];
-        for e in cases {
-            assert_eq!(e.status(), StatusCode::BAD_GATEWAY, "{e}");
-        }
-    }
-
-    #[test]
-    fn server_faults_are_500_missing_login_or_refresh_401_and_unknown_client_404() {
-        let config = core(Error::Config(ConfigError::Missing { client: "dev".into(), key: "client_id".into() }));
-        assert_eq!(config.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(AuthError::Session(SessionError::Serialize).status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(AuthError::LoginRequired.status(), StatusCode::UNAUTHORIZED);
+    fn client_errors_follow_the_core_table() {
+        let replayed = core(Error::State(StateError::Unknown { session_empty: true }));
+        assert_eq!((replayed.status(), replayed.code()), (StatusCode::BAD_REQUEST, "state_unknown"));
+        assert_eq!(core(Error::malformed("not JSON")).status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(core(Error::Http { endpoint: Endpoint::Token, status: 503 }).status(), StatusCode::BAD_GATEWAY);
         assert_eq!(core(Error::NoRefreshToken).status(), StatusCode::UNAUTHORIZED);
-        let refused = ProviderError { error: "invalid_grant".into(), description: None, uri: None };
-        let reauth = core(Error::ReauthenticationRequired(refused));
-        assert_eq!((reauth.status(), reauth.code()), (StatusCode::UNAUTHORIZED, "invalid_grant"));
         let unknown = AuthError::Client(ClientError::UnknownClient { name: "nope".into() });
         assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn adapter_errors_are_401_400_and_500() {
+        assert_eq!(
+            (AuthError::LoginRequired.status(), AuthError::LoginRequired.code()),
+            (StatusCode::UNAUTHORIZED, "login_required")
+        );
+        let bad = AuthError::BadRequest("method");
+        assert_eq!((bad.status(), bad.code()), (StatusCode::BAD_REQUEST, "invalid_request"));
+        assert_eq!(AuthError::Session(SessionError::Serialize).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let missing = AuthError::Session(SessionError::MissingAppData("x"));
+        assert_eq!((missing.status(), missing.code()), (StatusCode::INTERNAL_SERVER_ERROR, "server_misconfigured"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::error::AuthError;
 use crate::session;
-use crate::user::{unix_now, AuthUser, Revocations, USER_KEY};
+use crate::user::unix_now;
 use actix_session::Session;
 use actix_web::dev::Payload;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY};
@@ -10,24 +10,16 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Responder};
 use rpkit::authorize::PendingSet;
 use rpkit::callback::{CallbackError, CallbackParams, MAX_CALLBACK_BYTES};
+use rpkit::client::web::{
+    self as rpweb, is_form_urlencoded, AuthUser, CallbackInput, ErrorResponse, Revocations, LOGOUT_KEY, PENDING_KEY,
+    USER_KEY,
+};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
-use rpkit::config::DEFAULT_PENDING_TTL;
-use rpkit::logout::{remember_pending_logout, LogoutTarget, PendingLogout};
-use rpkit::{Claims, Token};
+use rpkit::logout::{LogoutTarget, PendingLogout};
+use rpkit::Token;
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
-
-/// The session key of the pending authorizations ([`PendingSet`]).
-pub const PENDING_KEY: &str = "rpkit.pending";
-
-/// The session key of the pending RP-initiated logouts (`Vec<PendingLogout>`).
-pub const LOGOUT_KEY: &str = "rpkit.logout";
-
-/// Pending logouts kept per session (the oldest is dropped beyond).
-const MAX_PENDING_LOGOUTS: usize = 4;
-
-/// The form field [`form_post_relay`] adds when it re-posts a callback from our own origin.
-pub const RELAY_FIELD: &str = "rpkit_relay";
 
 /// A `302 Found` to the provider (authorization or end-session endpoint), never cached,
 /// sending no `Referer` (the URL carries the `state`).
@@ -141,33 +133,9 @@ pub async fn complete_login(
     callback: &Callback,
 ) -> Result<AuthUser, AuthError> {
     let token = authorize_access_token(session, client, callback).await?;
-    let token = fresh(client, token).await?;
-    let userinfo = fetch_userinfo(client, &token).await?;
-    let user = AuthUser::new(client.name(), token, userinfo, unix_now());
+    let user = rpweb::login_user(client, token, unix_now()).await?;
     login(session, &user)?;
     Ok(user)
-}
-
-/// The UserInfo claims for a fresh login, when the client can ask for them.
-async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Claims>, ClientError> {
-    let config = client.config();
-    let openid = token.userinfo.is_some() || config.is_openid();
-    if !openid {
-        return Ok(None);
-    }
-    let has_endpoint = config.userinfo_endpoint.is_some()
-        || client.load_server_metadata().await?.is_some_and(|m| m.userinfo_endpoint.is_some());
-    if !has_endpoint {
-        return Ok(None);
-    }
-    client.userinfo(token).await.map(Some)
-}
-
-/// A token about to expire is refreshed before the UserInfo request, so that the session
-/// keeps the token that is current (the client would refresh inside `userinfo` and only
-/// announce the new token as an event).
-async fn fresh(client: &OAuthClient, token: Token) -> Result<Token, ClientError> {
-    Ok(client.ensure_fresh(&token).await?.unwrap_or(token))
 }
 
 /// Stores `user` as the logged-in user, under a new session id (session fixation
@@ -207,19 +175,13 @@ pub fn update_token(session: &Session, user: &AuthUser, token: Token) -> Result<
 pub async fn logout_redirect(
     session: &Session,
     client: &OAuthClient,
-    mut options: LogoutOptions,
+    options: LogoutOptions,
 ) -> Result<HttpResponse, AuthError> {
     let user: Option<AuthUser> = session::get(session, USER_KEY);
     let mut pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
     session.clear();
     session.renew();
-    if options.id_token_hint.is_none() {
-        options.id_token_hint = user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
-    }
-    let (url, entry) = client.logout_redirect(&options).await?;
-    if let Some(entry) = entry {
-        remember_pending_logout(&mut pending, entry, MAX_PENDING_LOGOUTS);
-    }
+    let url = rpweb::logout_redirect(client, options, user, &mut pending).await?;
     if !pending.is_empty() {
         session::insert(session, LOGOUT_KEY, &pending)?;
     }
@@ -249,29 +211,13 @@ pub async fn logout_redirect(
 /// ```
 pub fn validate_logout_response(session: &Session, oauth: &OAuth, query: &str) -> Result<PendingLogout, AuthError> {
     let query = query.strip_prefix('?').unwrap_or(query);
-    let mut states = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state").map(|(_, v)| v);
-    let state = states.next();
-    if states.next().is_some() {
+    let states = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state");
+    if states.count() > 1 {
         return Err(AuthError::BadRequest("the logout response repeats `state`"));
     }
     let mut pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
     let had_entries = !pending.is_empty();
-    // Which client issued this state decides the TTL; compare with every entry in
-    // constant time, as the core does.
-    let mut owner = None;
-    if let Some(state) = state.as_deref() {
-        for entry in &pending {
-            if entry.state.ct_eq(state) && owner.is_none() {
-                owner = Some(entry.client.clone());
-            }
-        }
-    }
-    let outcome = match owner.map(|name| oauth.create_client(&name)) {
-        Some(Ok(client)) => client.validate_logout_response(query, &mut pending),
-        // No entry matches (or its client is gone): let the core say which state error.
-        _ => rpkit::logout::validate_logout_response(query, &mut pending, unix_now(), DEFAULT_PENDING_TTL)
-            .map_err(ClientError::Core),
-    };
+    let outcome = rpweb::validate_logout_response(oauth, query, &mut pending, unix_now());
     if had_entries {
         if pending.is_empty() {
             session.remove(LOGOUT_KEY);
@@ -325,9 +271,7 @@ pub async fn backchannel_logout(
     revocations: &Revocations,
     body: &[u8],
 ) -> Result<LogoutTarget, AuthError> {
-    let target = client.validate_backchannel_logout(body).await?;
-    revocations.revoke(client.name(), &target, unix_now());
-    Ok(target)
+    Ok(rpweb::backchannel_logout(client, revocations, body, unix_now()).await?)
 }
 
 /// The answer to a back-channel logout request (Back-Channel Logout §2.8): `200` when
@@ -365,8 +309,8 @@ impl BackchannelResponse {
         } else {
             HttpResponse::BadRequest()
                 .insert_header((CACHE_CONTROL, "no-store"))
-                .insert_header((CONTENT_TYPE, "application/json"))
-                .body(r#"{"error":"invalid_request"}"#)
+                .insert_header((CONTENT_TYPE, ErrorResponse::CONTENT_TYPE))
+                .body(ErrorResponse::new(400, "invalid_request").body())
         }
     }
 }
@@ -406,59 +350,37 @@ impl Responder for BackchannelResponse {
 /// # });
 /// ```
 #[derive(Debug)]
-pub struct Callback {
-    params: CallbackParams,
-    posted: bool,
-    relayed: bool,
-}
+pub struct Callback(CallbackInput);
 
 impl Callback {
-    /// The parsed parameters.
-    pub fn params(&self) -> &CallbackParams {
-        &self.params
-    }
-
-    /// Whether it came as a `POST` (`form_post`).
-    pub fn is_form_post(&self) -> bool {
-        self.posted
-    }
-
-    /// Whether it was re-posted by [`form_post_relay`]'s page.
-    pub fn is_relayed(&self) -> bool {
-        self.relayed
-    }
-
     /// Wraps parameters parsed elsewhere (a `GET` callback).
     pub fn from_params(params: CallbackParams) -> Self {
-        Callback { params, posted: false, relayed: false }
+        Callback(CallbackInput::from_params(params))
+    }
+
+    /// The framework-neutral callback.
+    pub fn into_inner(self) -> CallbackInput {
+        self.0
     }
 
     /// Parses a `form_post` body, taking out the relay marker.
     fn from_form(body: &[u8]) -> Result<Self, AuthError> {
-        let parsed = CallbackParams::from_form_body(body).map_err(bad_callback)?;
-        let relayed = parsed.get(RELAY_FIELD) == Some("1");
-        let params = if parsed.contains(RELAY_FIELD) {
-            CallbackParams::from_pairs(
-                parsed.iter().filter(|(k, _)| *k != RELAY_FIELD).map(|(k, v)| (k.to_owned(), v.to_owned())),
-            )
-            .map_err(bad_callback)?
-        } else {
-            parsed
-        };
-        Ok(Callback { params, posted: true, relayed })
+        CallbackInput::from_form_body(body).map(Callback).map_err(bad_callback)
+    }
+}
+
+/// [`params`](CallbackInput::params), [`is_form_post`](CallbackInput::is_form_post),
+/// [`is_relayed`](CallbackInput::is_relayed).
+impl Deref for Callback {
+    type Target = CallbackInput;
+
+    fn deref(&self) -> &CallbackInput {
+        &self.0
     }
 }
 
 fn bad_callback(e: CallbackError) -> AuthError {
     AuthError::Client(ClientError::Core(e.into()))
-}
-
-fn is_form_content_type(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 impl FromRequest for Callback {
@@ -475,7 +397,7 @@ impl FromRequest for Callback {
         if method != Method::POST {
             return Box::pin(std::future::ready(Err(AuthError::BadRequest("the callback accepts GET and POST only"))));
         }
-        if !is_form_content_type(req) {
+        if !is_form_urlencoded(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
             return Box::pin(std::future::ready(Err(AuthError::BadRequest(
                 "a form_post callback must be application/x-www-form-urlencoded",
             ))));
@@ -520,24 +442,11 @@ impl FromRequest for Callback {
 /// # });
 /// ```
 pub fn form_post_relay(session: &Session, callback: &Callback, action: &str) -> Option<HttpResponse> {
-    if !callback.posted || callback.relayed {
+    if !callback.is_form_post() || callback.is_relayed() {
         return None;
     }
     let pending: Option<PendingSet> = session::get(session, PENDING_KEY);
-    if pending.is_some_and(|p| !p.is_empty()) {
-        return None;
-    }
-    let mut fields = String::new();
-    for (k, v) in callback.params.iter() {
-        fields.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape_html(k), escape_html(v)));
-    }
-    let page = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\
-         <body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{fields}\
-         <input type=\"hidden\" name=\"{RELAY_FIELD}\" value=\"1\">\
-         <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
-        escape_html(action)
-    );
+    let page = rpweb::form_post_relay_page(callback, pending.as_ref(), action)?;
     Some(
         HttpResponse::build(StatusCode::OK)
             .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -545,26 +454,6 @@ pub fn form_post_relay(session: &Session, callback: &Callback, action: &str) -> 
             .insert_header((REFERRER_POLICY, "no-referrer"))
             .body(page),
     )
-}
-
-/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
-///
-/// ```
-/// assert_eq!(rpkit_actix::escape_html(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-/// ```
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -601,7 +490,7 @@ mod tests {
         assert!(cb.is_form_post());
         assert!(cb.is_relayed());
         assert_eq!(cb.params().state(), Some("s"));
-        assert!(!cb.params().contains(RELAY_FIELD));
+        assert!(!cb.params().contains(rpweb::RELAY_FIELD));
     }
 
     #[actix_web::test]
@@ -693,10 +582,10 @@ mod tests {
         let client = oauth.create_client("dev").unwrap();
         let req = TestRequest::get().to_http_request();
         let session = req.get_session();
-        session.insert(crate::USER_KEY, "someone").unwrap();
+        session.insert(USER_KEY, "someone").unwrap();
         let response = logout_redirect(&session, &client, logout_options()).await.unwrap();
         assert_eq!(response.status(), StatusCode::FOUND);
-        assert!(!session.contains_key(crate::USER_KEY));
+        assert!(!session.contains_key(USER_KEY));
         let state = location_state(&response);
 
         let done = validate_logout_response(&session, &oauth, &format!("state={state}")).unwrap();
@@ -757,24 +646,10 @@ mod tests {
         assert_eq!(err.code(), "access_denied");
         assert_eq!(err.status(), StatusCode::BAD_REQUEST);
         assert!(!session.contains_key(PENDING_KEY));
-        assert!(!session.contains_key(crate::USER_KEY));
-    }
-
-    #[test]
-    fn escape_html_escapes_every_special_character() {
-        assert_eq!(
-            escape_html("<script>alert('x')&\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"
-        );
+        assert!(!session.contains_key(USER_KEY));
     }
 
     proptest! {
-        #[test]
-        fn escaped_text_has_no_markup_characters(text in ".{0,200}") {
-            let escaped = escape_html(&text);
-            prop_assert!(!escaped.contains(['<', '>', '"', '\'']));
-        }
-
         #[test]
         fn form_post_parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = Callback::from_form(&body);

@@ -15,6 +15,7 @@
 //!
 //! See [`rpkit_axum::demo`] for the routes.
 
+use rpkit::client::web::is_loopback_http;
 use rpkit::client::OAuth;
 use rpkit::ClientConfig;
 use rpkit_axum::demo::{app, DemoOptions, DemoSessions};
@@ -95,16 +96,4 @@ fn dev_client(op: &RunningProvider) -> ClientConfig {
         .server_metadata_url(op.discovery_url())
         .api_base_url(format!("{}/", op.issuer()))
         .scope("openid profile email offline_access")
-}
-
-fn is_loopback_http(uri: &str) -> bool {
-    url::Url::parse(uri).is_ok_and(|u| {
-        u.scheme() == "http"
-            && match u.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            }
-    })
 }

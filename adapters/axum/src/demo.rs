@@ -26,11 +26,11 @@
 use crate::cookie_store::{CookieKey, CookieSessionLayer};
 use crate::error::{json_error, AuthError};
 use crate::flow::{
-    authorize_redirect, backchannel_logout, complete_login, escape_html, form_post_relay, logout_redirect,
-    update_token, validate_logout_response, BackchannelResponse, Callback,
+    authorize_redirect, backchannel_logout, complete_login, form_post_relay, logout_redirect, update_token,
+    validate_logout_response, BackchannelResponse, Callback,
 };
 use crate::session::AuthSession;
-use crate::user::{CurrentUser, Revocations};
+use crate::user::CurrentUser;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, FromRequest, OriginalUri, Path, RawQuery, Request, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -38,9 +38,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
+use rpkit::client::web::{escape_html, login_links, path_segment, Revocations};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::error::{ConfigError, Error};
-use serde_json::json;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
@@ -161,11 +161,6 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
     }
 }
 
-/// Percent-encodes a client name for use as one path segment.
-fn path_segment(name: &str) -> String {
-    url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>().replace('+', "%20")
-}
-
 fn client(state: &DemoState, name: &str) -> Result<OAuthClient, AuthError> {
     Ok(state.oauth.create_client(name)?)
 }
@@ -190,15 +185,7 @@ async fn index(State(state): State<DemoState>, user: Option<CurrentUser>) -> Res
             ));
         }
         None => {
-            body.push_str("<ul>");
-            for name in state.oauth.names() {
-                body.push_str(&format!(
-                    "<li><a href=\"/login/{}\">Log in with {}</a></li>",
-                    escape_html(&path_segment(&name)),
-                    escape_html(&name)
-                ));
-            }
-            body.push_str("</ul>");
+            body.push_str(&format!("<ul>{}</ul>", login_links(state.oauth.names())));
         }
     }
     body.push_str("</body></html>");
@@ -239,12 +226,7 @@ async fn callback(
 }
 
 async fn me(CurrentUser(user): CurrentUser) -> Response {
-    let body = json!({
-        "provider": user.provider,
-        "userinfo": user.userinfo,
-        "id_token_claims": user.id_token_claims(),
-    });
-    let mut response = Json(body).into_response();
+    let mut response = Json(user.profile_json()).into_response();
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

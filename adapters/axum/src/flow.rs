@@ -2,28 +2,20 @@
 
 use crate::error::AuthError;
 use crate::session::AuthSession;
-use crate::user::{unix_now, AuthUser, Revocations, USER_KEY};
+use crate::user::unix_now;
 use axum::extract::{FromRequest, Request};
 use axum::response::{Html, IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY};
 use http::{HeaderValue, Method, StatusCode};
 use rpkit::authorize::PendingSet;
 use rpkit::callback::{CallbackParams, MAX_CALLBACK_BYTES};
+use rpkit::client::web::{
+    self, is_form_urlencoded, AuthUser, CallbackInput, Revocations, LOGOUT_KEY, PENDING_KEY, USER_KEY,
+};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
-use rpkit::logout::{remember_pending_logout, LogoutTarget, PendingLogout};
-use rpkit::{Claims, Token};
-
-/// The session key of the pending authorizations ([`PendingSet`]).
-pub const PENDING_KEY: &str = "rpkit.pending";
-
-/// The session key of the pending RP-initiated logouts.
-pub const LOGOUT_KEY: &str = "rpkit.logout";
-
-/// Pending logouts kept per session (the oldest is dropped beyond).
-const MAX_PENDING_LOGOUTS: usize = 4;
-
-/// The form field [`form_post_relay`] adds when it re-posts a callback from our own origin.
-pub const RELAY_FIELD: &str = "rpkit_relay";
+use rpkit::logout::{LogoutTarget, PendingLogout};
+use rpkit::Token;
+use std::ops::Deref;
 
 /// A `302 Found` to the provider (authorization or end-session endpoint), never cached.
 ///
@@ -166,33 +158,9 @@ pub async fn complete_login(
     callback: &Callback,
 ) -> Result<AuthUser, AuthError> {
     let token = authorize_access_token(session, client, callback).await?;
-    let token = fresh(client, token).await?;
-    let userinfo = fetch_userinfo(client, &token).await?;
-    let user = AuthUser::new(client.name(), token, userinfo, unix_now());
+    let user = web::login_user(client, token, unix_now()).await?;
     login(session, &user).await?;
     Ok(user)
-}
-
-/// The UserInfo claims for a fresh login, when the client can ask for them.
-async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Claims>, ClientError> {
-    let config = client.config();
-    let openid = token.userinfo.is_some() || config.is_openid();
-    if !openid {
-        return Ok(None);
-    }
-    let has_endpoint = config.userinfo_endpoint.is_some()
-        || client.load_server_metadata().await?.is_some_and(|m| m.userinfo_endpoint.is_some());
-    if !has_endpoint {
-        return Ok(None);
-    }
-    client.userinfo(token).await.map(Some)
-}
-
-/// A token about to expire is refreshed before the UserInfo request, so that the session
-/// keeps the token that is current (the client would refresh inside `userinfo` and only
-/// announce the new token as an event).
-async fn fresh(client: &OAuthClient, token: Token) -> Result<Token, ClientError> {
-    Ok(client.ensure_fresh(&token).await?.unwrap_or(token))
 }
 
 /// Stores `user` as the logged-in user, under a new session id (session fixation
@@ -232,19 +200,13 @@ pub async fn update_token(session: &AuthSession, user: &AuthUser, token: Token) 
 pub async fn logout_redirect(
     session: &AuthSession,
     client: &OAuthClient,
-    mut options: LogoutOptions,
+    options: LogoutOptions,
 ) -> Result<AuthRedirect, AuthError> {
     let user: Option<AuthUser> = session.get(USER_KEY).await?;
     let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
     // Ended in the store at once: the local logout holds even if the provider fails next.
     session.flush().await?;
-    if options.id_token_hint.is_none() {
-        options.id_token_hint = user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
-    }
-    let (url, entry) = client.logout_redirect(&options).await?;
-    if let Some(entry) = entry {
-        remember_pending_logout(&mut pending, entry, MAX_PENDING_LOGOUTS);
-    }
+    let url = web::logout_redirect(client, options, user, &mut pending).await?;
     if !pending.is_empty() {
         session.insert(LOGOUT_KEY, &pending).await?;
     }
@@ -267,27 +229,7 @@ pub async fn validate_logout_response(
 ) -> Result<PendingLogout, AuthError> {
     let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
     let had_entries = !pending.is_empty();
-    let state = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned());
-    // Which client issued this state decides the TTL; compare with every entry in
-    // constant time, as the core does.
-    let mut owner = None;
-    if let Some(state) = state.as_deref() {
-        for entry in &pending {
-            if entry.state.ct_eq(state) && owner.is_none() {
-                owner = Some(entry.client.clone());
-            }
-        }
-    }
-    let outcome = match owner.map(|name| oauth.create_client(&name)) {
-        Some(Ok(client)) => client.validate_logout_response(query, &mut pending),
-        // No entry matches (or its client is gone): let the core say which state error.
-        _ => {
-            rpkit::logout::validate_logout_response(query, &mut pending, unix_now(), rpkit::config::DEFAULT_PENDING_TTL)
-                .map_err(ClientError::Core)
-        }
-    };
+    let outcome = web::validate_logout_response(oauth, query, &mut pending, unix_now());
     if had_entries {
         if pending.is_empty() {
             session.remove(LOGOUT_KEY).await?;
@@ -313,9 +255,7 @@ pub async fn backchannel_logout(
     revocations: &Revocations,
     body: &[u8],
 ) -> Result<LogoutTarget, AuthError> {
-    let target = client.validate_backchannel_logout(body).await?;
-    revocations.revoke(client.name(), &target, unix_now());
-    Ok(target)
+    Ok(web::backchannel_logout(client, revocations, body, unix_now()).await?)
 }
 
 /// The answer to a back-channel logout request (Back-Channel Logout §2.8): `200` when
@@ -394,31 +334,27 @@ impl IntoResponse for BackchannelResponse {
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct Callback {
-    params: CallbackParams,
-    posted: bool,
-    relayed: bool,
-}
+pub struct Callback(CallbackInput);
 
 impl Callback {
-    /// The parsed parameters.
-    pub fn params(&self) -> &CallbackParams {
-        &self.params
-    }
-
-    /// Whether it came as a `POST` (`form_post`).
-    pub fn is_form_post(&self) -> bool {
-        self.posted
-    }
-
-    /// Whether it was re-posted by [`form_post_relay`]'s page.
-    pub fn is_relayed(&self) -> bool {
-        self.relayed
-    }
-
     /// Wraps parameters parsed elsewhere (a `GET` callback).
     pub fn from_params(params: CallbackParams) -> Self {
-        Callback { params, posted: false, relayed: false }
+        Callback(CallbackInput::from_params(params))
+    }
+
+    /// The framework-neutral callback.
+    pub fn into_inner(self) -> CallbackInput {
+        self.0
+    }
+}
+
+/// [`params`](CallbackInput::params), [`is_form_post`](CallbackInput::is_form_post),
+/// [`is_relayed`](CallbackInput::is_relayed).
+impl Deref for Callback {
+    type Target = CallbackInput;
+
+    fn deref(&self) -> &CallbackInput {
+        &self.0
     }
 }
 
@@ -434,29 +370,14 @@ impl<S: Send + Sync> FromRequest<S> for Callback {
         if request.method() != Method::POST {
             return Err(AuthError::BadRequest("the callback accepts GET and POST only"));
         }
-        let form = request
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        let form = is_form_urlencoded(request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()));
         if !form {
             return Err(AuthError::BadRequest("a form_post callback must be application/x-www-form-urlencoded"));
         }
         let body = axum::body::to_bytes(request.into_body(), MAX_CALLBACK_BYTES)
             .await
             .map_err(|_| AuthError::BadRequest("the callback body is unreadable or too large"))?;
-        let parsed = CallbackParams::from_form_body(&body).map_err(bad)?;
-        let relayed = parsed.get(RELAY_FIELD) == Some("1");
-        let params = if parsed.contains(RELAY_FIELD) {
-            CallbackParams::from_pairs(
-                parsed.iter().filter(|(k, _)| *k != RELAY_FIELD).map(|(k, v)| (k.to_owned(), v.to_owned())),
-            )
-            .map_err(bad)?
-        } else {
-            parsed
-        };
-        Ok(Callback { params, posted: true, relayed })
+        CallbackInput::from_form_body(&body).map(Callback).map_err(bad)
     }
 }
 
@@ -474,24 +395,13 @@ pub async fn form_post_relay(
     callback: &Callback,
     action: &str,
 ) -> Result<Option<Response>, AuthError> {
-    if !callback.posted || callback.relayed {
+    if !callback.is_form_post() || callback.is_relayed() {
         return Ok(None);
     }
     let pending: Option<PendingSet> = session.get(PENDING_KEY).await?;
-    if pending.is_some_and(|p| !p.is_empty()) {
+    let Some(page) = web::form_post_relay_page(callback, pending.as_ref(), action) else {
         return Ok(None);
-    }
-    let mut fields = String::new();
-    for (k, v) in callback.params.iter() {
-        fields.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape_html(k), escape_html(v)));
-    }
-    let page = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\
-         <body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{fields}\
-         <input type=\"hidden\" name=\"{RELAY_FIELD}\" value=\"1\">\
-         <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
-        escape_html(action)
-    );
+    };
     let mut response = Html(page).into_response();
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -499,31 +409,10 @@ pub async fn form_post_relay(
     Ok(Some(response))
 }
 
-/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
-///
-/// ```
-/// assert_eq!(rpkit_axum::escape_html(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-/// ```
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
-    use proptest::prelude::*;
 
     async fn extract(request: http::Request<Body>) -> Result<Callback, AuthError> {
         Callback::from_request(request, &()).await
@@ -546,7 +435,7 @@ mod tests {
         assert!(cb.is_form_post());
         assert!(cb.is_relayed());
         assert_eq!(cb.params().state(), Some("s"));
-        assert!(!cb.params().contains(RELAY_FIELD));
+        assert!(!cb.params().contains(rpkit::client::web::RELAY_FIELD));
     }
 
     #[tokio::test]
@@ -583,21 +472,5 @@ mod tests {
     async fn other_methods_are_rejected() {
         let request = http::Request::put("/cb").body(Body::empty()).unwrap();
         assert!(matches!(extract(request).await.unwrap_err(), AuthError::BadRequest(_)));
-    }
-
-    #[test]
-    fn escape_html_escapes_every_special_character() {
-        assert_eq!(
-            escape_html("<script>alert('x')&\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"
-        );
-    }
-
-    proptest! {
-        #[test]
-        fn escaped_text_has_no_markup_characters(text in ".{0,200}") {
-            let escaped = escape_html(&text);
-            prop_assert!(!escaped.contains(['<', '>', '"', '\'']));
-        }
     }
 }

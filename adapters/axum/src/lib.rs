@@ -85,12 +85,13 @@ pub use crate::cookie_store::{
 };
 pub use crate::error::AuthError;
 pub use crate::flow::{
-    authorize_access_token, authorize_redirect, backchannel_logout, complete_login, escape_html, form_post_relay,
-    login, logout_redirect, update_token, validate_logout_response, AuthRedirect, BackchannelResponse, Callback,
-    LOGOUT_KEY, PENDING_KEY, RELAY_FIELD,
+    authorize_access_token, authorize_redirect, backchannel_logout, complete_login, form_post_relay, login,
+    logout_redirect, update_token, validate_logout_response, AuthRedirect, BackchannelResponse, Callback,
 };
 pub use crate::session::{AuthSession, SessionError};
-pub use crate::user::{
-    AuthUser, CurrentUser, Revocations, DEFAULT_MAX_REVOCATIONS, DEFAULT_REVOCATION_TTL_SECS, USER_KEY,
-};
+pub use crate::user::CurrentUser;
 pub use ::cookie::SameSite;
+pub use rpkit::client::web::{
+    escape_html, AuthUser, Revocations, DEFAULT_MAX_REVOCATIONS, DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY,
+    RELAY_FIELD, USER_KEY,
+};

@@ -36,6 +36,7 @@
 mod error;
 mod events;
 mod transport;
+pub mod web;
 
 pub use self::error::ClientError;
 pub use self::transport::{adapter, Clock, HttpClient, ManualClock, SystemClock, TransportError};

@@ -25,6 +25,7 @@ use actix_web::dev::Server;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use rpkit::client::web::{is_loopback_http, login_links, path_segment};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::error::ConfigError;
 use rpkit::ClientConfig;
@@ -128,18 +129,6 @@ pub async fn start_dev_provider(
         .user(DevUser::new("alice").name("Alice Example").email("alice@example.com"))
         .user(DevUser::new("bob").name("Bob <Builder>").email("bob@example.com"));
     customize(builder).start().await
-}
-
-fn is_loopback_http(base_url: &str) -> bool {
-    url::Url::parse(base_url).ok().is_some_and(|u| {
-        u.scheme() == "http"
-            && match u.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            }
-    })
 }
 
 /// The client configuration of the development provider.
@@ -277,27 +266,11 @@ async fn index(state: web::Data<DemoState>, user: Option<CurrentUser>) -> HttpRe
             email = escape_html(user.email().unwrap_or("no email")),
         ),
         None => {
-            let links: String = state
-                .oauth
-                .names()
-                .iter()
-                .map(|n| {
-                    format!(
-                        "<li><a href=\"/login/{}\">Log in with {}</a></li>",
-                        escape_html(&path_segment(n)),
-                        escape_html(n)
-                    )
-                })
-                .collect();
+            let links = login_links(state.oauth.names());
             format!("<h1>rpkit actix demo</h1><p>Not logged in.</p><ul>{links}</ul>")
         }
     };
     html(StatusCode::OK, "rpkit actix demo", &body)
-}
-
-/// `name` percent-encoded for one path segment.
-fn path_segment(name: &str) -> String {
-    url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 fn redirect_uri(state: &DemoState, client: &OAuthClient) -> Option<String> {
@@ -337,11 +310,7 @@ async fn callback(
 
 async fn me(user: Result<CurrentUser, AuthError>) -> Result<HttpResponse, AuthError> {
     let CurrentUser(user) = user?;
-    Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(serde_json::json!({
-        "provider": user.provider,
-        "userinfo": user.userinfo,
-        "id_token_claims": user.id_token_claims(),
-    })))
+    Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(user.profile_json()))
 }
 
 async fn api(

@@ -1,0 +1,910 @@
+//! The framework-neutral half of a web adapter (`rpkit-axum`, `rpkit-actix`, yours).
+//!
+//! An adapter is session storage, redirects and extractors; everything two adapters
+//! would both need is here, as plain data and functions over it, with no web framework
+//! types and no async runtime:
+//!
+//! - the session keys ([`PENDING_KEY`], [`LOGOUT_KEY`], [`USER_KEY`]) and what is stored
+//!   under them: the [`PendingSet`], a `Vec<PendingLogout>` and the logged-in [`AuthUser`];
+//! - the steps of a login and a logout between the session reads and writes:
+//!   [`login_user`], [`logout_redirect`], [`validate_logout_response`];
+//! - the back-channel [`Revocations`] list, filled by [`backchannel_logout`];
+//! - the HTTP answer to an error ([`ErrorResponse`]: one status table for every adapter);
+//! - the `form_post` callback ([`CallbackInput`]) and the same-origin relay page
+//!   ([`form_post_relay_page`]), and [`escape_html`].
+//!
+//! The adapter reads the session, calls these, and writes back what they return: that
+//! works as well for an async session API (tower-sessions) as for a sync one
+//! (actix-session).
+//!
+//! ```
+//! use rpkit::client::web::{ErrorResponse, PENDING_KEY};
+//! use rpkit::client::ClientError;
+//! use rpkit::{Error, StateError};
+//!
+//! let replayed = ClientError::from(Error::State(StateError::Unknown { session_empty: false }));
+//! let answer = ErrorResponse::from(&replayed);
+//! assert_eq!((answer.status, answer.code.as_str()), (400, "state_unknown"));
+//! assert_eq!(answer.body(), r#"{"error":"state_unknown"}"#);
+//! assert_eq!(PENDING_KEY, "rpkit.pending");
+//! ```
+
+use super::{ClientError, LogoutOptions, OAuth, OAuthClient};
+use crate::authorize::PendingSet;
+use crate::callback::{CallbackError, CallbackParams};
+use crate::claims::Claims;
+use crate::config::DEFAULT_PENDING_TTL;
+use crate::error::Error;
+use crate::logout::{remember_pending_logout, LogoutTarget, PendingLogout};
+use crate::time::UnixTime;
+use crate::token::Token;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The session key of the pending authorizations ([`PendingSet`]).
+pub const PENDING_KEY: &str = "rpkit.pending";
+
+/// The session key of the pending RP-initiated logouts (`Vec<PendingLogout>`).
+pub const LOGOUT_KEY: &str = "rpkit.logout";
+
+/// The session key of the logged-in [`AuthUser`].
+pub const USER_KEY: &str = "rpkit.user";
+
+/// The form field the [`form_post_relay_page`] adds when it re-posts a callback from our
+/// own origin.
+pub const RELAY_FIELD: &str = "rpkit_relay";
+
+/// Pending logouts kept per session (the oldest is dropped beyond).
+pub const MAX_PENDING_LOGOUTS: usize = 4;
+
+/// Default retention of a revocation: sessions older than this must be gone anyway.
+pub const DEFAULT_REVOCATION_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+
+/// Default number of revocations kept (the oldest are forgotten first).
+pub const DEFAULT_MAX_REVOCATIONS: usize = 100_000;
+
+/// A logged-in user as the session keeps it: the provider's name, the token (with the
+/// ID token and, in `token.userinfo`, its validated claims), the claims from the UserInfo
+/// endpoint, and when the login happened.
+///
+/// It is plain serde data, so any session store keeps it. Adapters store it only after
+/// every check of the login passed ([`login_user`]). `Debug` redacts the tokens.
+///
+/// ```
+/// use rpkit::client::web::AuthUser;
+/// use rpkit::{Claims, Token};
+///
+/// let token: Token = serde_json::from_value(serde_json::json!({
+///     "access_token": "at", "token_type": "Bearer",
+///     "userinfo": {"sub": "alice", "sid": "s1", "name": "Alice"}
+/// })).unwrap();
+/// let userinfo = Claims::from_json(r#"{"sub": "alice", "email": "alice@example.com"}"#).unwrap();
+/// let user = AuthUser::new("corp", token, Some(userinfo), rpkit::UnixTime::from_secs(1_700_000_000));
+/// assert_eq!(user.sub(), Some("alice"));
+/// assert_eq!(user.sid(), Some("s1"));
+/// assert_eq!(user.email(), Some("alice@example.com"));
+/// assert_eq!(user.name(), Some("Alice"));
+/// assert!(!format!("{user:?}").contains("\"at\""));
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AuthUser {
+    /// The registered name of the provider the user logged in with.
+    pub provider: String,
+    /// The token; `token.userinfo` holds the validated ID token claims.
+    pub token: Token,
+    /// Claims from the UserInfo endpoint (their `sub` was checked against the ID token's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo: Option<Claims>,
+    /// When the login completed.
+    pub logged_in_at: UnixTime,
+}
+
+impl fmt::Debug for AuthUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthUser")
+            .field("provider", &self.provider)
+            .field("sub", &self.sub())
+            .field("token", &self.token)
+            .field("logged_in_at", &self.logged_in_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthUser {
+    /// A user who logged in with `provider` at `logged_in_at`.
+    pub fn new(provider: impl Into<String>, token: Token, userinfo: Option<Claims>, logged_in_at: UnixTime) -> Self {
+        AuthUser { provider: provider.into(), token, userinfo, logged_in_at }
+    }
+
+    /// The validated ID token claims, when the login was OpenID Connect.
+    pub fn id_token_claims(&self) -> Option<&Claims> {
+        self.token.userinfo.as_ref()
+    }
+
+    fn claim(&self, name: &str) -> Option<&str> {
+        self.userinfo.as_ref().and_then(|c| c.get_str(name)).or_else(|| self.id_token_claims()?.get_str(name))
+    }
+
+    /// The subject: the ID token's `sub`, else the UserInfo `sub`.
+    pub fn sub(&self) -> Option<&str> {
+        self.id_token_claims().and_then(|c| c.get_str("sub")).or_else(|| self.userinfo.as_ref()?.get_str("sub"))
+    }
+
+    /// The provider's session id (`sid` of the ID token), for back-channel logout.
+    pub fn sid(&self) -> Option<&str> {
+        self.id_token_claims().and_then(|c| c.get_str("sid"))
+    }
+
+    /// A display name: `name`, else `preferred_username`, else `sub`.
+    pub fn name(&self) -> Option<&str> {
+        self.claim("name").or_else(|| self.claim("preferred_username")).or_else(|| self.sub())
+    }
+
+    /// The `email` claim.
+    pub fn email(&self) -> Option<&str> {
+        self.claim("email")
+    }
+
+    /// What a `/me` endpoint shows: `{"provider", "userinfo", "id_token_claims"}` — the
+    /// claims only, never a token.
+    pub fn profile_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "provider": self.provider,
+            "userinfo": self.userinfo,
+            "id_token_claims": self.id_token_claims(),
+        })
+    }
+}
+
+/// The steps of a login after the callback passed every check ([`OAuthClient::authorize_access_token`]):
+/// a token about to expire is refreshed first (so that the session keeps the current
+/// one), then the UserInfo claims are fetched when the client is OpenID Connect and the
+/// provider has a UserInfo endpoint (their `sub` must equal the ID token's), and the
+/// [`AuthUser`] logged in at `now` is returned for the adapter to store under
+/// [`USER_KEY`] — under a new session id.
+///
+/// # Errors
+/// Refresh, discovery and UserInfo errors; nothing is to be stored then.
+pub async fn login_user(client: &OAuthClient, token: Token, now: UnixTime) -> Result<AuthUser, ClientError> {
+    let token = client.ensure_fresh(&token).await?.unwrap_or(token);
+    let userinfo = fetch_userinfo(client, &token).await?;
+    Ok(AuthUser::new(client.name(), token, userinfo, now))
+}
+
+/// The UserInfo claims for a fresh login, when the client can ask for them.
+async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Claims>, ClientError> {
+    let config = client.config();
+    let openid = token.userinfo.is_some() || config.is_openid();
+    if !openid {
+        return Ok(None);
+    }
+    let has_endpoint = config.userinfo_endpoint.is_some()
+        || client.load_server_metadata().await?.is_some_and(|m| m.userinfo_endpoint.is_some());
+    if !has_endpoint {
+        return Ok(None);
+    }
+    client.userinfo(token).await.map(Some)
+}
+
+/// Builds the provider's logout URL (OpenID Connect RP-Initiated Logout) once the
+/// adapter has ended the local session: `user` is who was logged in (its ID token is the
+/// `id_token_hint` when it logged in with this client and `options` has none), and
+/// `pending` the session's pending logouts, to which the new one is added (at most
+/// [`MAX_PENDING_LOGOUTS`]). Store `pending` under [`LOGOUT_KEY`] in the new session
+/// when it is not empty.
+///
+/// # Errors
+/// [`crate::error::ConfigError::Missing`] when the provider has no end-session endpoint;
+/// discovery errors.
+pub async fn logout_redirect(
+    client: &OAuthClient,
+    mut options: LogoutOptions,
+    user: Option<AuthUser>,
+    pending: &mut Vec<PendingLogout>,
+) -> Result<url::Url, ClientError> {
+    if options.id_token_hint.is_none() {
+        options.id_token_hint = user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
+    }
+    let (url, entry) = client.logout_redirect(&options).await?;
+    if let Some(entry) = entry {
+        remember_pending_logout(pending, entry, MAX_PENDING_LOGOUTS);
+    }
+    Ok(url)
+}
+
+/// Checks the provider's redirect back after logout against the session's `pending`
+/// logouts, for any client of `oauth` (one `post_logout_redirect_uri` can serve every
+/// provider). The matching entry is removed from `pending` either way, and its client's
+/// pending TTL applies; `state`s are compared in constant time. When no entry matches
+/// (or its client is gone), the core says which state error, with the default TTL at
+/// `now`.
+///
+/// # Errors
+/// [`crate::StateError`] variants (missing, unknown, expired); a repeated `state`
+/// ([`Error::Malformed`]).
+pub fn validate_logout_response(
+    oauth: &OAuth,
+    query: &str,
+    pending: &mut Vec<PendingLogout>,
+    now: UnixTime,
+) -> Result<PendingLogout, ClientError> {
+    let state = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v);
+    // Which client issued this state decides the TTL; compare with every entry.
+    let mut owner = None;
+    if let Some(state) = state.as_deref() {
+        for entry in pending.iter() {
+            if entry.state.ct_eq(state) && owner.is_none() {
+                owner = Some(entry.client.clone());
+            }
+        }
+    }
+    match owner.map(|name| oauth.create_client(&name)) {
+        Some(Ok(client)) => client.validate_logout_response(query, pending),
+        _ => Ok(crate::logout::validate_logout_response(query, pending, now, DEFAULT_PENDING_TTL)?),
+    }
+}
+
+/// Handles an OpenID Connect back-channel logout request body (`logout_token=…`): the
+/// logout token is validated ([`OAuthClient::validate_backchannel_logout`]: signature,
+/// `iss`, `aud`, `iat`, `events`, no `nonce`, `sid`/`sub`, `jti` replay) and, when valid,
+/// the sessions it names are recorded in `revocations` as ended at `now`.
+///
+/// # Errors
+/// Every rejection of [`OAuthClient::validate_backchannel_logout`]; nothing is recorded
+/// then.
+pub async fn backchannel_logout(
+    client: &OAuthClient,
+    revocations: &Revocations,
+    body: &[u8],
+    now: UnixTime,
+) -> Result<LogoutTarget, ClientError> {
+    let target = client.validate_backchannel_logout(body).await?;
+    revocations.revoke(client.name(), &target, now);
+    Ok(target)
+}
+
+#[derive(Debug, Clone)]
+struct Revoked {
+    provider: String,
+    sub: Option<String>,
+    sid: Option<String>,
+    at: UnixTime,
+}
+
+struct RevocationsInner {
+    entries: VecDeque<Revoked>,
+    ttl: u64,
+    max: usize,
+}
+
+/// The sessions ended by back-channel logout
+/// ([OIDC Back-Channel Logout](https://openid.net/specs/openid-connect-backchannel-1_0.html)),
+/// which an adapter checks for the logged-in user on every request.
+///
+/// A logout token names a provider session (`sid`) or a user (`sub`); every local login
+/// it matches ([`LogoutTarget::matches`]) that happened at or before the logout ends: the
+/// adapter removes the user from that session and answers `401`. A later login is not
+/// affected. This works for any session store, including an encrypted cookie, which has
+/// no server-side copy to delete.
+///
+/// The list lives in this process: clones share it, but several instances each need the
+/// logout (or a shared implementation). Entries are kept [`ttl`](Self::ttl) seconds
+/// (default 30 days — keep it at least as long as your sessions live) and at most
+/// [`max_entries`](Self::max_entries).
+///
+/// ```
+/// use rpkit::client::web::{AuthUser, Revocations};
+/// use rpkit::logout::LogoutTarget;
+/// use rpkit::{Claims, Token, UnixTime};
+///
+/// let token: Token = serde_json::from_value(serde_json::json!({
+///     "access_token": "at", "token_type": "Bearer", "userinfo": {"sub": "alice", "sid": "s1"}
+/// })).unwrap();
+/// let user = AuthUser::new("corp", token, None, UnixTime::from_secs(100));
+/// let revocations = Revocations::new();
+/// let target = LogoutTarget {
+///     sub: None, sid: Some("s1".into()), jti: "j".into(), iat: UnixTime::from_secs(200), claims: Claims::default(),
+/// };
+/// revocations.revoke("corp", &target, UnixTime::from_secs(200));
+/// assert!(revocations.is_revoked(&user));
+/// ```
+#[derive(Clone)]
+pub struct Revocations {
+    inner: Arc<Mutex<RevocationsInner>>,
+}
+
+impl Default for Revocations {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Revocations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Revocations").field("len", &self.len()).finish()
+    }
+}
+
+impl Revocations {
+    /// An empty list with the default retention and capacity.
+    pub fn new() -> Self {
+        Revocations {
+            inner: Arc::new(Mutex::new(RevocationsInner {
+                entries: VecDeque::new(),
+                ttl: DEFAULT_REVOCATION_TTL_SECS,
+                max: DEFAULT_MAX_REVOCATIONS,
+            })),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RevocationsInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps each revocation `secs` seconds.
+    #[must_use]
+    pub fn ttl(self, secs: u64) -> Self {
+        self.lock().ttl = secs;
+        self
+    }
+
+    /// Keeps at most `max` revocations (at least 1).
+    #[must_use]
+    pub fn max_entries(self, max: usize) -> Self {
+        self.lock().max = max.max(1);
+        self
+    }
+
+    /// How many revocations are held.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records that the sessions `target` names at `provider` ended at `now`.
+    pub fn revoke(&self, provider: &str, target: &LogoutTarget, now: UnixTime) {
+        let mut inner = self.lock();
+        let ttl = inner.ttl;
+        inner.entries.retain(|e| now.secs_since(e.at) <= ttl);
+        inner.entries.push_back(Revoked {
+            provider: provider.to_owned(),
+            sub: target.sub.clone(),
+            sid: target.sid.clone(),
+            at: now,
+        });
+        while inner.entries.len() > inner.max {
+            inner.entries.pop_front();
+        }
+    }
+
+    /// Whether `user`'s login was ended by a back-channel logout.
+    pub fn is_revoked(&self, user: &AuthUser) -> bool {
+        let inner = self.lock();
+        inner.entries.iter().any(|e| {
+            e.provider == user.provider
+                && user.logged_in_at <= e.at
+                && LogoutTarget {
+                    sub: e.sub.clone(),
+                    sid: e.sid.clone(),
+                    jti: String::new(),
+                    iat: e.at,
+                    claims: Claims::default(),
+                }
+                .matches(user.sub(), user.sid())
+        })
+    }
+}
+
+/// The HTTP answer to an error: a status and a short code, sent as the JSON body
+/// `{"error": "<code>"}` ([`body`](Self::body)) with `Cache-Control: no-store`.
+///
+/// From a [`ClientError`], the status follows one table for every adapter:
+///
+/// | status | when |
+/// |---|---|
+/// | `400` | bad input from the browser or the provider: wrong/expired/replayed `state`, the provider's `error`, a bad ID token, an `iss` mismatch, … |
+/// | `401` | a token that can no longer be refreshed (the user must log in again) |
+/// | `404` | no client registered under that name |
+/// | `500` | the server's fault: configuration, random source |
+/// | `502` | the provider failed: unreachable, timed out, 5xx, oversized or garbled answers, bad metadata |
+///
+/// and the code is [`ClientError::code`]. The body never contains a secret, a code, a
+/// state or a token.
+///
+/// ```
+/// use rpkit::client::web::ErrorResponse;
+/// use rpkit::client::ClientError;
+///
+/// let unknown = ErrorResponse::from(&ClientError::UnknownClient { name: "nope".into() });
+/// assert_eq!((unknown.status, unknown.code.as_str()), (404, "unknown_client"));
+/// assert_eq!(ErrorResponse::new(401, "login_required").body(), r#"{"error":"login_required"}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The short, stable error code.
+    pub code: String,
+}
+
+impl ErrorResponse {
+    /// The body's media type.
+    pub const CONTENT_TYPE: &'static str = "application/json";
+
+    /// An answer with `status` and `code`.
+    pub fn new(status: u16, code: impl Into<String>) -> Self {
+        ErrorResponse { status, code: code.into() }
+    }
+
+    /// The JSON body, `{"error": "<code>"}`.
+    pub fn body(&self) -> String {
+        serde_json::json!({ "error": self.code }).to_string()
+    }
+
+    /// Whether the status is a `5xx`: the server's or the provider's fault.
+    pub fn is_server_error(&self) -> bool {
+        self.status >= 500
+    }
+}
+
+impl From<&ClientError> for ErrorResponse {
+    fn from(e: &ClientError) -> Self {
+        ErrorResponse::new(client_error_status(e), e.code())
+    }
+}
+
+/// The HTTP status for a [`ClientError`] (the table on [`ErrorResponse`]).
+pub fn client_error_status(e: &ClientError) -> u16 {
+    if e.is_provider_failure() {
+        return 502;
+    }
+    match e {
+        ClientError::UnknownClient { .. } => 404,
+        ClientError::Core(Error::Config(_) | Error::Random) => 500,
+        // The refresh token is gone or was refused: the user must log in again.
+        ClientError::Core(Error::ReauthenticationRequired(_) | Error::NoRefreshToken) => 401,
+        // Metadata that is garbage or names another issuer is the provider's failure,
+        // not the browser's.
+        ClientError::Core(Error::Discovery(_)) => 502,
+        _ => 400,
+    }
+}
+
+/// The authorization response as a web request brought it: the parameters, and whether
+/// it was a `form_post` `POST` and whether our own [`form_post_relay_page`] re-posted it.
+///
+/// ```
+/// use rpkit::client::web::CallbackInput;
+///
+/// let relayed = CallbackInput::from_form_body(b"code=c&state=s&rpkit_relay=1").unwrap();
+/// assert!(relayed.is_form_post() && relayed.is_relayed());
+/// assert_eq!(relayed.params().state(), Some("s"));
+/// assert!(!relayed.params().contains("rpkit_relay"));
+/// assert!(CallbackInput::from_form_body(b"state=a&state=b").is_err());
+/// ```
+#[derive(Debug)]
+pub struct CallbackInput {
+    params: CallbackParams,
+    posted: bool,
+    relayed: bool,
+}
+
+impl CallbackInput {
+    /// Parameters of a `GET` callback (or parsed elsewhere).
+    pub fn from_params(params: CallbackParams) -> Self {
+        CallbackInput { params, posted: false, relayed: false }
+    }
+
+    /// Parses a `form_post` body strictly ([`CallbackParams::from_form_body`]), taking
+    /// out the [`RELAY_FIELD`] marker.
+    ///
+    /// # Errors
+    /// Whatever [`CallbackParams`] refuses (repeated, not UTF-8, too large, too many).
+    pub fn from_form_body(body: &[u8]) -> Result<Self, CallbackError> {
+        let parsed = CallbackParams::from_form_body(body)?;
+        let relayed = parsed.get(RELAY_FIELD) == Some("1");
+        let params = if parsed.contains(RELAY_FIELD) {
+            CallbackParams::from_pairs(
+                parsed.iter().filter(|(k, _)| *k != RELAY_FIELD).map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )?
+        } else {
+            parsed
+        };
+        Ok(CallbackInput { params, posted: true, relayed })
+    }
+
+    /// The parsed parameters.
+    pub fn params(&self) -> &CallbackParams {
+        &self.params
+    }
+
+    /// Whether it came as a `POST` (`form_post`).
+    pub fn is_form_post(&self) -> bool {
+        self.posted
+    }
+
+    /// Whether it was re-posted by the [`form_post_relay_page`].
+    pub fn is_relayed(&self) -> bool {
+        self.relayed
+    }
+}
+
+/// Whether a `Content-Type` header value is `application/x-www-form-urlencoded` (any
+/// parameters, any case): the only body a `form_post` callback may have.
+///
+/// ```
+/// use rpkit::client::web::is_form_urlencoded;
+/// assert!(is_form_urlencoded(Some("application/x-www-form-urlencoded; charset=utf-8")));
+/// assert!(!is_form_urlencoded(Some("application/json")));
+/// assert!(!is_form_urlencoded(None));
+/// ```
+pub fn is_form_urlencoded(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// For a `form_post` callback that arrived without the session, an HTML page that
+/// re-posts the same fields to `action` from our origin, so that the browser sends the
+/// `SameSite=Lax` session cookie (a cross-site `POST` does not carry it). `pending` is
+/// what the session holds under [`PENDING_KEY`].
+///
+/// Returns `None` when no relay is needed: a `GET`, an already relayed `POST`, or a
+/// session that holds pending authorizations. Every value is HTML-escaped; serve the
+/// page with `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.
+///
+/// ```
+/// use rpkit::client::web::{form_post_relay_page, CallbackInput};
+///
+/// let callback = CallbackInput::from_form_body(b"code=c&state=%3Cs%3E").unwrap();
+/// let page = form_post_relay_page(&callback, None, "/auth/dev/callback").unwrap();
+/// assert!(page.contains("value=\"&lt;s&gt;\""));
+/// assert!(page.contains("name=\"rpkit_relay\" value=\"1\""));
+/// ```
+pub fn form_post_relay_page(callback: &CallbackInput, pending: Option<&PendingSet>, action: &str) -> Option<String> {
+    if !callback.posted || callback.relayed || pending.is_some_and(|p| !p.is_empty()) {
+        return None;
+    }
+    let mut fields = String::new();
+    for (k, v) in callback.params.iter() {
+        fields.push_str(&format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape_html(k), escape_html(v)));
+    }
+    Some(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\
+         <body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{fields}\
+         <input type=\"hidden\" name=\"{RELAY_FIELD}\" value=\"1\">\
+         <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
+        escape_html(action)
+    ))
+}
+
+/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
+///
+/// ```
+/// assert_eq!(
+///     rpkit::client::web::escape_html(r#"<a href="x">'&'</a>"#),
+///     "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+/// );
+/// ```
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `name` percent-encoded as one URL path segment (a client name in `/login/{name}`).
+///
+/// ```
+/// assert_eq!(rpkit::client::web::path_segment("my corp/1"), "my%20corp%2F1");
+/// ```
+pub fn path_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// The `<li>` "Log in with …" link to `/login/{name}` for each client name, escaped.
+///
+/// ```
+/// let links = rpkit::client::web::login_links(["dev".to_owned()]);
+/// assert_eq!(links, "<li><a href=\"/login/dev\">Log in with dev</a></li>");
+/// ```
+pub fn login_links(names: impl IntoIterator<Item = String>) -> String {
+    names
+        .into_iter()
+        .map(|n| {
+            format!(
+                "<li><a href=\"/login/{}\">Log in with {}</a></li>",
+                escape_html(&path_segment(&n)),
+                escape_html(&n)
+            )
+        })
+        .collect()
+}
+
+/// Whether `uri` is plain `http` on a loopback host (`127.0.0.0/8`, `::1`,
+/// `localhost`): a development address, where browsers drop `Secure` cookies and a
+/// development provider may deliver back-channel logouts.
+///
+/// ```
+/// use rpkit::client::web::is_loopback_http;
+/// assert!(is_loopback_http("http://127.0.0.1:8000"));
+/// assert!(is_loopback_http("http://localhost/cb"));
+/// assert!(!is_loopback_http("https://127.0.0.1"));
+/// assert!(!is_loopback_http("http://app.example"));
+/// ```
+pub fn is_loopback_http(uri: &str) -> bool {
+    url::Url::parse(uri).is_ok_and(|u| {
+        u.scheme() == "http"
+            && match u.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::TransportError;
+    use crate::error::{CallbackError as CbError, ConfigError, Endpoint, ProviderError, StateError};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+    fn user(provider: &str, sub: &str, sid: Option<&str>, at: UnixTime) -> AuthUser {
+        let mut claims = json!({"sub": sub});
+        if let Some(sid) = sid {
+            claims["sid"] = json!(sid);
+        }
+        let token: Token = serde_json::from_value(json!({
+            "access_token": "at", "token_type": "Bearer", "id_token": "x.y.z", "userinfo": claims
+        }))
+        .unwrap();
+        AuthUser::new(provider, token, None, at)
+    }
+
+    fn target(sub: Option<&str>, sid: Option<&str>) -> LogoutTarget {
+        LogoutTarget {
+            sub: sub.map(str::to_owned),
+            sid: sid.map(str::to_owned),
+            jti: "j".into(),
+            iat: T0,
+            claims: Claims::default(),
+        }
+    }
+
+    fn core(e: Error) -> ClientError {
+        ClientError::Core(e)
+    }
+
+    fn status(e: &ClientError) -> u16 {
+        ErrorResponse::from(e).status
+    }
+
+    #[test]
+    fn logout_by_sid_ends_only_that_provider_session() {
+        let r = Revocations::new();
+        r.revoke("dev", &target(Some("alice"), Some("s1")), T0.plus(10));
+        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)));
+        assert!(!r.is_revoked(&user("dev", "alice", Some("s2"), T0)));
+        assert!(!r.is_revoked(&user("other", "alice", Some("s1"), T0)));
+    }
+
+    #[test]
+    fn logout_by_sub_ends_every_earlier_login_of_that_user() {
+        let r = Revocations::new();
+        r.revoke("dev", &target(Some("alice"), None), T0.plus(10));
+        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)));
+        assert!(r.is_revoked(&user("dev", "alice", None, T0.plus(10))));
+        assert!(!r.is_revoked(&user("dev", "bob", None, T0)));
+    }
+
+    #[test]
+    fn a_login_after_the_logout_is_not_revoked() {
+        let r = Revocations::new();
+        r.revoke("dev", &target(Some("alice"), None), T0);
+        assert!(!r.is_revoked(&user("dev", "alice", None, T0.plus(1))));
+    }
+
+    #[test]
+    fn revocations_are_bounded_and_expire() {
+        let r = Revocations::new().max_entries(2).ttl(100);
+        for i in 0..5 {
+            r.revoke("dev", &target(Some(&format!("u{i}")), None), T0);
+        }
+        assert_eq!(r.len(), 2);
+        r.revoke("dev", &target(Some("late"), None), T0.plus(101));
+        assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn revocation_clones_share_the_list() {
+        let r = Revocations::new();
+        let clone = r.clone();
+        clone.revoke("dev", &target(None, Some("s1")), T0);
+        assert!(!r.is_empty());
+        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)));
+    }
+
+    #[test]
+    fn a_target_naming_neither_sub_nor_sid_revokes_nobody() {
+        let r = Revocations::new();
+        r.revoke("dev", &target(None, None), T0.plus(10));
+        assert!(!r.is_revoked(&user("dev", "alice", Some("s1"), T0)));
+    }
+
+    #[test]
+    fn user_debug_hides_tokens() {
+        let u = user("dev", "alice", Some("s1"), T0);
+        let text = format!("{u:?}");
+        assert!(!text.contains("x.y.z"));
+        assert!(!text.contains("\"at\""));
+        assert!(text.contains("alice"));
+    }
+
+    #[test]
+    fn user_round_trips_through_json_as_a_session_store_keeps_it() {
+        let u = user("dev", "alice", Some("s1"), T0);
+        let back: AuthUser = serde_json::from_str(&serde_json::to_string(&u).unwrap()).unwrap();
+        assert_eq!(back.sub(), Some("alice"));
+        assert_eq!(back.sid(), Some("s1"));
+        assert_eq!(back.logged_in_at, T0);
+        assert_eq!(back.token.id_token.as_ref().map(|t| t.secret().to_owned()), Some("x.y.z".to_owned()));
+    }
+
+    #[test]
+    fn profile_json_shows_claims_but_no_token() {
+        let u = user("dev", "alice", Some("s1"), T0);
+        let profile = u.profile_json();
+        assert_eq!(profile["provider"], "dev");
+        assert_eq!(profile["id_token_claims"]["sub"], "alice");
+        assert_eq!(profile["userinfo"], serde_json::Value::Null);
+        let text = profile.to_string();
+        assert!(!text.contains("x.y.z") && !text.contains("\"at\""));
+    }
+
+    #[test]
+    fn bad_input_from_browser_or_provider_is_400_with_its_code() {
+        let cases = [
+            (core(Error::State(StateError::Missing)), "state_missing"),
+            (core(Error::State(StateError::Expired)), "state_expired"),
+            (core(Error::State(StateError::Unknown { session_empty: true })), "state_unknown"),
+            (core(Error::Callback(CbError::IssuerMismatch { expected: "a".into(), found: "b".into() })), "invalid_iss"),
+            (
+                core(Error::Provider(ProviderError { error: "access_denied".into(), description: None, uri: None })),
+                "access_denied",
+            ),
+        ];
+        for (e, code) in cases {
+            assert_eq!(ErrorResponse::from(&e), ErrorResponse::new(400, code), "{e}");
+        }
+    }
+
+    #[test]
+    fn provider_failures_are_502() {
+        let cases = [
+            ClientError::Transport { endpoint: Endpoint::Token, source: TransportError::Timeout },
+            ClientError::Transport { endpoint: Endpoint::Token, source: TransportError::Connect("refused".into()) },
+            core(Error::Http { endpoint: Endpoint::Token, status: 503 }),
+            core(Error::TooLarge { endpoint: Endpoint::UserInfo, limit: 1 }),
+            core(Error::malformed("token response: not JSON")),
+            core(Error::Discovery(crate::discovery::DiscoveryError::IssuerMismatch {
+                expected: "a".into(),
+                found: "b".into(),
+            })),
+        ];
+        for e in cases {
+            assert_eq!(status(&e), 502, "{e}");
+            assert!(ErrorResponse::from(&e).is_server_error());
+        }
+    }
+
+    #[test]
+    fn server_faults_are_500_dead_refresh_401_and_unknown_client_404() {
+        let config = core(Error::Config(ConfigError::Missing { client: "dev".into(), key: "client_id".into() }));
+        assert_eq!(status(&config), 500);
+        assert_eq!(status(&core(Error::Random)), 500);
+        assert_eq!(status(&core(Error::NoRefreshToken)), 401);
+        let refused = ProviderError { error: "invalid_grant".into(), description: None, uri: None };
+        let reauth = ErrorResponse::from(&core(Error::ReauthenticationRequired(refused)));
+        assert_eq!(reauth, ErrorResponse::new(401, "invalid_grant"));
+        assert!(!reauth.is_server_error());
+        assert_eq!(ErrorResponse::from(&ClientError::UnknownClient { name: "nope".into() }).status, 404);
+    }
+
+    #[test]
+    fn error_body_is_json_with_only_the_code() {
+        let e =
+            core(Error::Callback(CbError::IssuerMismatch { expected: "https://op".into(), found: "<script>".into() }));
+        assert_eq!(ErrorResponse::from(&e).body(), r#"{"error":"invalid_iss"}"#);
+        assert_eq!(ErrorResponse::new(400, "a\"b").body(), r#"{"error":"a\"b"}"#);
+    }
+
+    #[test]
+    fn escape_html_escapes_every_special_character() {
+        assert_eq!(
+            escape_html("<script>alert('x')&\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"
+        );
+        assert_eq!(escape_html("plain – text"), "plain – text");
+    }
+
+    #[test]
+    fn form_body_with_repeated_state_is_rejected() {
+        let err = CallbackInput::from_form_body(b"state=a&state=b&code=c").unwrap_err();
+        assert!(matches!(err, CbError::DuplicateParameter { .. }));
+    }
+
+    #[test]
+    fn a_relay_marker_other_than_1_is_stripped_but_not_trusted() {
+        let cb = CallbackInput::from_form_body(b"code=c&state=s&rpkit_relay=2").unwrap();
+        assert!(!cb.is_relayed());
+        assert!(!cb.params().contains(RELAY_FIELD));
+    }
+
+    #[test]
+    fn relay_page_escapes_every_value_and_marks_the_repost() {
+        let cb = CallbackInput::from_form_body(b"code=%22%3E%3Cscript%3Ex%3C%2Fscript%3E&state=s").unwrap();
+        let page = form_post_relay_page(&cb, None, "/auth/\"dev\"/callback").unwrap();
+        assert!(!page.contains("<script>x"));
+        assert!(page.contains("&quot;&gt;&lt;script&gt;"));
+        assert!(page.contains("action=\"/auth/&quot;dev&quot;/callback\""));
+        assert!(page.contains("name=\"rpkit_relay\" value=\"1\""));
+        assert!(form_post_relay_page(&cb, Some(&PendingSet::default()), "/cb").is_some());
+    }
+
+    #[test]
+    fn relayed_or_get_callbacks_need_no_relay() {
+        let relayed = CallbackInput::from_form_body(b"code=c&state=s&rpkit_relay=1").unwrap();
+        assert!(form_post_relay_page(&relayed, None, "/cb").is_none());
+        let get = CallbackInput::from_params(CallbackParams::from_query("code=c&state=s").unwrap());
+        assert!(form_post_relay_page(&get, None, "/cb").is_none());
+    }
+
+    #[test]
+    fn form_content_type_is_recognised_with_parameters_and_any_case() {
+        assert!(is_form_urlencoded(Some(" Application/X-WWW-Form-Urlencoded ;charset=utf-8")));
+        assert!(!is_form_urlencoded(Some("multipart/form-data")));
+        assert!(!is_form_urlencoded(Some("")));
+    }
+
+    #[test]
+    fn login_links_escape_and_encode_names() {
+        let links = login_links(["a b<".to_owned()]);
+        assert_eq!(links, "<li><a href=\"/login/a%20b%3C\">Log in with a b&lt;</a></li>");
+    }
+
+    proptest! {
+        #[test]
+        fn escaped_text_has_no_markup_characters(text in ".{0,200}") {
+            let escaped = escape_html(&text);
+            prop_assert!(!escaped.contains(['<', '>', '"', '\'']));
+        }
+
+        #[test]
+        fn form_post_parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(cb) = CallbackInput::from_form_body(&body) {
+                let _ = form_post_relay_page(&cb, None, "/cb");
+            }
+        }
+    }
+}
