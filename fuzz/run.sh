@@ -73,7 +73,8 @@ for target in "${targets[@]}"; do
         status="CRASH (exit $rc)"
         echo "---- $target failed; last lines of $log:"
         tail -40 "$log"
-        grep -ho 'artifacts/[^ ]*' "$log" | sort -u | sed 's/^/     input: fuzz\//'
+        grep -oE 'artifacts/[^ ]+/(crash|leak|timeout|oom|slow-unit)-[0-9a-f]+' "$log" | sort -u |
+            sed 's|^|     input: fuzz/|'
     else
         status=ok
     fi

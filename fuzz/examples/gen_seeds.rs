@@ -375,6 +375,16 @@ fn main() {
         })),
     );
 
+    // ---------------------------------------------------------------- regressions
+    // A JWE with a 15-byte IV and a CBC `enc` made OpenSSL panic inside josekit (found by
+    // the `jwe` target). With ECDH-ES any curve point yields a content key, so this needs no
+    // secret at all: the generator point as `epk`, zero IV, ciphertext and tag.
+    let short_iv = short_cbc_iv_jwe();
+    out.put("jwe", "regression-short-cbc-iv", &short_iv);
+    out.put("id_token", "regression-short-cbc-iv", &short_iv);
+    out.put("logout", "regression-short-cbc-iv", format!("logout_token={short_iv}"));
+    out.put("userinfo", "regression-short-cbc-iv", format!("200\nContent-Type: application/jwt\n\n{short_iv}"));
+
     eprintln!("wrote {} seeds", out.count);
 }
 
@@ -401,6 +411,27 @@ fn jws(key: &SigningKey, header: &Value, payload: &[u8]) -> String {
     let input = format!("{}.{}", b64::encode(header.to_string().as_bytes()), b64::encode(payload));
     let sig = key.sign(input.as_bytes()).unwrap();
     format!("{input}.{}", b64::encode(&sig))
+}
+
+/// An `ECDH-ES` / `A128CBC-HS256` JWE whose IV is one byte short (see the regressions).
+fn short_cbc_iv_jwe() -> String {
+    const P256_GX: &str = "6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296";
+    const P256_GY: &str = "4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5";
+    let hex = |h: &str| -> Vec<u8> {
+        (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect()
+    };
+    let header = format!(
+        r#"{{"alg":"ECDH-ES","enc":"A128CBC-HS256","epk":{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}}}"#,
+        b64::encode(&hex(P256_GX)),
+        b64::encode(&hex(P256_GY))
+    );
+    format!(
+        "{}..{}.{}.{}",
+        b64::encode(header.as_bytes()),
+        b64::encode(&[0; 15]),
+        b64::encode(&[0; 16]),
+        b64::encode(&[0; 16])
+    )
 }
 
 fn jwe_header(enc: &str) -> JweHeader {
