@@ -143,8 +143,9 @@ fn malformed(what: &str) -> JoseError {
 const KEY_MANAGEMENT: [&str; 6] =
     ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"];
 
-/// The protected header of a JWE, checked against what rpkit accepts. Returns `alg`.
-fn check_header(encoded: &str) -> Result<String, JoseError> {
+/// The protected header of a JWE, checked against what rpkit accepts. Returns `alg` and
+/// `enc`.
+fn check_header(encoded: &str) -> Result<(String, String), JoseError> {
     if encoded.len() > super::jws::MAX_HEADER_BYTES {
         return Err(malformed("header too large"));
     }
@@ -166,7 +167,21 @@ fn check_header(encoded: &str) -> Result<String, JoseError> {
         // Decompression before authentication-checked size limits invites zip bombs.
         return Err(JoseError::UnsupportedAlgorithm { alg: "zip".into() });
     }
-    Ok(alg.to_owned())
+    Ok((alg.to_owned(), enc.to_owned()))
+}
+
+/// The initialization vector and authentication tag lengths, in bytes, that `enc`
+/// requires ([RFC 7518 §5.2.2](https://www.rfc-editor.org/rfc/rfc7518#section-5.2.2),
+/// [§5.2.3–5.2.5](https://www.rfc-editor.org/rfc/rfc7518#section-5.2.3),
+/// [§5.3](https://www.rfc-editor.org/rfc/rfc7518#section-5.3)).
+fn iv_and_tag_len(enc: &str) -> Option<(usize, usize)> {
+    Some(match enc {
+        "A128CBC-HS256" => (16, 16),
+        "A192CBC-HS384" => (16, 24),
+        "A256CBC-HS512" => (16, 32),
+        "A128GCM" | "A192GCM" | "A256GCM" => (12, 16),
+        _ => return None,
+    })
 }
 
 /// Decrypts a JWE compact serialization and returns the plaintext (for an encrypted ID
@@ -187,8 +202,18 @@ pub fn decrypt(compact: &str, key: &DecryptionKey) -> Result<Vec<u8>, Error> {
     if !super::is_jwe(compact) {
         return Err(malformed("not five dot-separated parts").into());
     }
-    let header = compact.split('.').next().unwrap_or_default();
-    let alg = check_header(header)?;
+    let mut parts = compact.split('.');
+    let (alg, enc) = check_header(parts.next().unwrap_or_default())?;
+    // josekit hands the IV to OpenSSL unchecked, and OpenSSL's CBC setup panics on one shorter
+    // than a block: check the lengths RFC 7518 fixes before anything is decrypted.
+    let (iv, tag) = (parts.nth(1).unwrap_or_default(), parts.nth(1).unwrap_or_default());
+    let (iv_len, tag_len) = iv_and_tag_len(&enc).ok_or_else(|| malformed("unsupported `enc`"))?;
+    if b64::decode(iv).map(|v| v.len()) != Some(iv_len) {
+        return Err(malformed("initialization vector of the wrong length").into());
+    }
+    if b64::decode(tag).map(|t| t.len()) != Some(tag_len) {
+        return Err(malformed("authentication tag of the wrong length").into());
+    }
     let decrypter = key.decrypter(&alg)?;
     let (plaintext, _) = josekit::jwe::deserialize_compact(compact, decrypter).map_err(|_| JoseError::Decryption)?;
     Ok(plaintext)
@@ -318,6 +343,26 @@ pub(crate) mod tests {
         let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
         parts[3] = b64::encode(b"tampered ciphertext!");
         assert_eq!(jose_err(decrypt(&parts.join("."), &key(RSA1_PEM))), JoseError::Decryption);
+    }
+
+    /// Found by the `jwe` fuzz target: a 15-byte IV with a CBC `enc` made OpenSSL panic
+    /// (`assertion failed: iv_len <= iv.len()`) — before the tag check, and with ECDH-ES any
+    /// point on the curve yields a content key, so anyone could send it.
+    #[test]
+    fn an_iv_or_tag_of_the_wrong_length_is_malformed_not_a_panic() {
+        for enc in CONTENT_ENCRYPTIONS {
+            for (alg, pem) in [("ECDH-ES", P256_PEM), ("ECDH-ES+A128KW", P256_PEM), ("RSA-OAEP", RSA1_PEM)] {
+                let jwe = encrypt(b"x", pem, alg, enc);
+                let parts: Vec<&str> = jwe.split('.').collect();
+                let (iv_len, tag_len) = iv_and_tag_len(enc).unwrap();
+                for (index, len) in [(2, iv_len - 1), (2, iv_len + 1), (2, 0), (4, tag_len - 1), (4, 0)] {
+                    let mut bad: Vec<String> = parts.iter().map(|p| (*p).to_owned()).collect();
+                    bad[index] = b64::encode(&vec![0; len]);
+                    let err = jose_err(decrypt(&bad.join("."), &key(pem)));
+                    assert!(matches!(err, JoseError::Malformed { .. }), "{alg} {enc} part {index} len {len}: {err:?}");
+                }
+            }
+        }
     }
 
     #[test]
