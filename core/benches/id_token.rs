@@ -6,9 +6,13 @@
 //! - `ring_floor`: `ring` verifying pre-decoded signing input and signature with a
 //!   pre-decoded key — no parsing, no claims: the floor any validator sits on.
 //! - `rpkit_verify_jws`: rpkit's JWS check alone (parse, key by kid, verify, decode payload).
-//! - `rpkit`: full OIDC Core §3.1.3.7 validation, claims returned as a JSON map.
+//! - `aws_lc_floor` (with `--features aws-lc-rs`): the same floor with `aws-lc-rs`.
+//! - `rpkit`: full OIDC Core §3.1.3.7 validation, then `sub` read from the returned claims
+//!   (the claims' map is not built: nothing asked for it).
+//! - `rpkit_map`: the same, then the whole claims map (`as_map`), as before claims were lazy.
 //! - `jsonwebtoken`: v11 with `aws_lc_rs`: `decode_header`, key by kid, `decode` with
-//!   issuer, audience and required claims.
+//!   issuer, audience and required claims, into a JSON map.
+//! - `jsonwebtoken_sub`: the same into a struct holding only `sub`.
 //! - `openidconnect`: v4 `CoreIdToken::from_str` + `claims(&verifier, &nonce)`.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
@@ -176,7 +180,39 @@ struct Setup {
     oidc_nonce: openidconnect::Nonce,
 }
 
-const CONTENDERS: [&str; 5] = ["ring_floor", "rpkit_verify_jws", "rpkit", "jsonwebtoken", "openidconnect"];
+const CONTENDERS: &[&str] = &[
+    "ring_floor",
+    #[cfg(feature = "aws-lc-rs")]
+    "aws_lc_floor",
+    "rpkit_verify_jws",
+    "rpkit",
+    "rpkit_map",
+    "jsonwebtoken",
+    "jsonwebtoken_sub",
+    "openidconnect",
+];
+
+/// The claims `jsonwebtoken_sub` asks for.
+#[derive(serde::Deserialize)]
+struct Sub {
+    sub: String,
+}
+
+#[cfg(feature = "aws-lc-rs")]
+fn aws_lc_floor(case: &Case) -> bool {
+    use aws_lc_rs::signature as alc;
+    match &case.floor_key {
+        FloorKey::Rsa { n, e } => alc::RsaPublicKeyComponents { n, e }
+            .verify(&alc::RSA_PKCS1_2048_8192_SHA256, &case.signing_input, &case.signature)
+            .is_ok(),
+        FloorKey::Ec(_, point) => alc::UnparsedPublicKey::new(&alc::ECDSA_P256_SHA256_FIXED, point)
+            .verify(&case.signing_input, &case.signature)
+            .is_ok(),
+        FloorKey::Point(_, raw) => {
+            alc::UnparsedPublicKey::new(&alc::ED25519, raw).verify(&case.signing_input, &case.signature).is_ok()
+        }
+    }
+}
 
 impl Setup {
     fn new(case: &Case, now: UnixTime) -> Self {
@@ -212,23 +248,26 @@ impl Setup {
         }
     }
 
-    /// Runs contender `which` (an index into [`CONTENDERS`]) once; returns a claim count
-    /// or length so the work cannot be optimized away.
-    fn run(&self, which: usize, case: &Case) -> usize {
+    fn jsonwebtoken<T: serde::de::DeserializeOwned>(&self, token: &str) -> T {
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        let kid = header.kid.as_deref().unwrap();
+        let key = &self.jwt_keys.iter().find(|(k, _)| k == kid).unwrap().1;
+        jsonwebtoken::decode::<T>(token, key, &self.jwt_validation).unwrap().claims
+    }
+
+    /// Runs contender `which` (one of [`CONTENDERS`]) once; returns a claim count or length
+    /// so the work cannot be optimized away.
+    fn run(&self, which: &str, case: &Case) -> usize {
         let token = black_box(case.token.as_str());
         match which {
-            0 => usize::from(floor(case)),
-            1 => verify_jws(token, &self.keys, &self.policy, None).unwrap().payload.len(),
-            2 => self.validator.validate(token, &self.keys, self.now).unwrap().as_map().len(),
-            3 => {
-                let header = jsonwebtoken::decode_header(token).unwrap();
-                let kid = header.kid.as_deref().unwrap();
-                let key = &self.jwt_keys.iter().find(|(k, _)| k == kid).unwrap().1;
-                jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, key, &self.jwt_validation)
-                    .unwrap()
-                    .claims
-                    .len()
-            }
+            "ring_floor" => usize::from(floor(case)),
+            #[cfg(feature = "aws-lc-rs")]
+            "aws_lc_floor" => usize::from(aws_lc_floor(case)),
+            "rpkit_verify_jws" => verify_jws(token, &self.keys, &self.policy, None).unwrap().payload.len(),
+            "rpkit" => self.validator.validate(token, &self.keys, self.now).unwrap().sub().unwrap().len(),
+            "rpkit_map" => self.validator.validate(token, &self.keys, self.now).unwrap().as_map().len(),
+            "jsonwebtoken" => self.jsonwebtoken::<serde_json::Map<String, Value>>(token).len(),
+            "jsonwebtoken_sub" => self.jsonwebtoken::<Sub>(token).sub.len(),
             _ => {
                 let t = openidconnect::core::CoreIdToken::from_str(token).unwrap();
                 t.claims(&self.oidc_verifier, &self.oidc_nonce).unwrap().subject().len()
@@ -241,13 +280,13 @@ fn bench(c: &mut Criterion) {
     let now = UnixTime::from_system_time(SystemTime::now());
     for case in cases(now.as_secs()) {
         let setup = Setup::new(&case, now);
-        assert_eq!(setup.run(0, &case), 1);
-        assert_eq!(setup.run(2, &case), 19);
-        assert_eq!(setup.run(3, &case), 19);
-        assert_eq!(setup.run(4, &case), 12);
+        let expected = [("rpkit", 12), ("rpkit_map", 19), ("jsonwebtoken", 19), ("jsonwebtoken_sub", 12)];
+        for (which, n) in expected.into_iter().chain([("openidconnect", 12), ("ring_floor", 1)]) {
+            assert_eq!(setup.run(which, &case), n, "{which}");
+        }
         let mut group = c.benchmark_group(format!("id_token/{}", case.name));
-        for (which, name) in CONTENDERS.iter().enumerate() {
-            group.bench_function(*name, |b| b.iter(|| setup.run(which, &case)));
+        for name in CONTENDERS {
+            group.bench_function(*name, |b| b.iter(|| setup.run(name, &case)));
         }
         group.finish();
     }
@@ -261,12 +300,12 @@ fn interleaved(rounds: usize, batch: usize) {
     println!("\ninterleaved minimum per call ({rounds} rounds x {batch} calls), ratio to ring_floor:");
     for case in cases(now.as_secs()) {
         let setup = Setup::new(&case, now);
-        let mut best = [f64::INFINITY; CONTENDERS.len()];
+        let mut best = vec![f64::INFINITY; CONTENDERS.len()];
         for _ in 0..rounds {
-            for (which, best) in best.iter_mut().enumerate() {
+            for (name, best) in CONTENDERS.iter().zip(&mut best) {
                 let start = std::time::Instant::now();
                 for _ in 0..batch {
-                    black_box(setup.run(which, &case));
+                    black_box(setup.run(name, &case));
                 }
                 *best = best.min(start.elapsed().as_secs_f64() * 1e6 / batch as f64);
             }

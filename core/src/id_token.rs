@@ -10,7 +10,7 @@
 //! key is unknown ([`should_refetch_jwks`]), fetch the JWK Set once (rate-limited by
 //! [`JwksCache`](crate::jwks::JwksCache)) and validate again.
 
-use crate::claims::Claims;
+use crate::claims::{Claim, Claims, ClaimsView, Member};
 use crate::config::{ClientConfig, DEFAULT_LEEWAY};
 use crate::discovery::ProviderMetadata;
 use crate::error::Error;
@@ -20,7 +20,6 @@ use crate::jose::{b64, is_jwe, jws, truncated, AlgPolicy, JoseError};
 use crate::jwks::JwkSet;
 use crate::secret::{constant_time_eq, AccessToken, AuthorizationCode, ClientSecret, Nonce};
 use crate::time::UnixTime;
-use serde_json::Value;
 use std::fmt;
 
 /// The default oldest acceptable `iat`, in seconds before now.
@@ -392,91 +391,100 @@ impl IdTokenValidator {
         }
         let payload = jws::verify_parsed(default_provider(), &parsed, keys, &self.algs, self.hmac_secret.as_ref())
             .map_err(id_token_error)?;
-        let not_claims = || JoseError::malformed("ID token payload: not a JSON object");
-        // `from_str` after one UTF-8 check is faster than `from_slice` checking each string.
-        let text = std::str::from_utf8(&payload).map_err(|_| not_claims())?;
-        let claims: Claims = serde_json::from_str(text).map_err(|_| not_claims())?;
-        self.check_claims(&claims, alg, now, mode)?;
-        Ok(claims)
+        let not_claims = || Error::from(JoseError::malformed("ID token payload: not a JSON object"));
+        // One UTF-8 check, then `from_str`: faster than `from_slice` checking each string.
+        let text = String::from_utf8(payload).map_err(|_| not_claims())?;
+        // The registered claims are checked from a borrowed view; the full map is built
+        // only if the caller asks for it.
+        Claims::parse_checked(text, not_claims, |view| Ok(self.check_claims(view, alg, now, mode)?))
     }
 
-    fn check_claims(&self, claims: &Claims, alg: Algorithm, now: UnixTime, mode: Mode) -> Result<(), IdTokenError> {
+    fn check_claims(
+        &self,
+        claims: &ClaimsView<'_>,
+        alg: Algorithm,
+        now: UnixTime,
+        mode: Mode,
+    ) -> Result<(), IdTokenError> {
         use IdTokenError as E;
         let missing = |name| E::MissingClaim { name };
         let now = now.as_secs();
         let leeway = self.leeway;
 
-        if claims.get("events").is_some() {
+        if !claims.get(Claim::Events).is_absent() {
             return Err(E::NotAnIdToken);
         }
 
-        let iss = claims.iss().ok_or(missing("iss"))?;
+        let iss = claims.get(Claim::Iss).as_str().ok_or(missing("iss"))?;
         if iss != self.issuer {
             return Err(E::Issuer { expected: self.issuer.clone(), found: truncated(iss, 256) });
         }
 
-        let (has_client, several) = match claims.get("aud").ok_or(missing("aud"))? {
-            Value::String(aud) => (*aud == self.client_id, false),
-            Value::Array(items) => {
-                let mut has_client = false;
-                for aud in items {
-                    has_client |= aud.as_str().ok_or(E::Audience)? == self.client_id;
-                }
-                (has_client, items.len() > 1)
-            }
+        let (has_client, several) = match claims.get(Claim::Aud) {
+            Member::Absent => return Err(missing("aud")),
+            Member::Str(aud) => (*aud == self.client_id, false),
+            // Every member is a string (else the view holds `Other`).
+            Member::StrList(items) => (items.iter().any(|aud| *aud == self.client_id), items.len() > 1),
             _ => return Err(E::Audience),
         };
         if !has_client {
             return Err(E::Audience);
         }
-        match claims.get("azp") {
-            Some(Value::String(azp)) if *azp == self.client_id => {}
-            Some(_) => return Err(E::AuthorizedParty),
-            None if several => return Err(E::AuthorizedParty),
-            None => {}
+        match claims.get(Claim::Azp) {
+            Member::Str(azp) if *azp == self.client_id => {}
+            Member::Absent if several => return Err(E::AuthorizedParty),
+            Member::Absent => {}
+            _ => return Err(E::AuthorizedParty),
         }
 
-        let exp = claims.exp().ok_or(missing("exp"))?;
+        let exp = claims.get(Claim::Exp).as_time().ok_or(missing("exp"))?;
         if exp.saturating_add(leeway) <= now {
             return Err(E::Expired);
         }
-        let iat = claims.iat().ok_or(missing("iat"))?;
+        let iat = claims.get(Claim::Iat).as_time().ok_or(missing("iat"))?;
         if iat > now.saturating_add(leeway) {
             return Err(E::IssuedInFuture);
         }
         if iat.saturating_add(self.max_iat_age).saturating_add(leeway) < now {
             return Err(E::IssuedTooLongAgo);
         }
-        if let Some(nbf) = claims.get("nbf") {
-            let nbf = claims.nbf().filter(|_| !nbf.is_null()).ok_or(missing("nbf"))?;
+        let nbf = claims.get(Claim::Nbf);
+        if !nbf.is_absent() {
+            let nbf = nbf.as_time().ok_or(missing("nbf"))?;
             if nbf > now.saturating_add(leeway) {
                 return Err(E::NotYetValid);
             }
         }
 
-        match claims.sub() {
+        match claims.get(Claim::Sub).as_str() {
             Some(sub) if !sub.is_empty() => {}
             _ => return Err(missing("sub")),
         }
 
         if mode == Mode::Fresh {
             if let Some(expected) = &self.nonce {
-                let found = claims.nonce().ok_or(missing("nonce"))?;
+                let found = claims.get(Claim::Nonce).as_str().ok_or(missing("nonce"))?;
                 if !expected.ct_eq(found) {
                     return Err(E::Nonce);
                 }
             }
         }
 
-        check_hash(claims, "at_hash", self.access_token.as_ref().map(AccessToken::secret), self.require_at_hash, alg)
-            .map_err(|e| e.unwrap_or(E::AtHash))?;
+        check_hash(
+            claims,
+            Claim::AtHash,
+            self.access_token.as_ref().map(AccessToken::secret),
+            self.require_at_hash,
+            alg,
+        )
+        .map_err(|e| e.unwrap_or(E::AtHash))?;
         if mode == Mode::Fresh {
-            check_hash(claims, "c_hash", self.code.as_ref().map(|c| c.0.as_str()), self.require_c_hash, alg)
+            check_hash(claims, Claim::CHash, self.code.as_ref().map(|c| c.0.as_str()), self.require_c_hash, alg)
                 .map_err(|e| e.unwrap_or(E::CHash))?;
         }
 
         if let (Some(max_age), Mode::Fresh) = (self.max_age, mode) {
-            let auth_time = claims.auth_time().ok_or(missing("auth_time"))?;
+            let auth_time = claims.get(Claim::AuthTime).as_time().ok_or(missing("auth_time"))?;
             if auth_time.saturating_add(max_age).saturating_add(leeway) < now || auth_time > now.saturating_add(leeway)
             {
                 return Err(E::AuthTime);
@@ -503,15 +511,16 @@ enum Mode {
 /// Checks an `at_hash`/`c_hash` claim: `Err(Some(..))` for a missing required claim,
 /// `Err(None)` for a mismatch.
 fn check_hash(
-    claims: &Claims,
-    name: &'static str,
+    claims: &ClaimsView<'_>,
+    name: Claim,
     value: Option<&str>,
     required: bool,
     alg: Algorithm,
 ) -> Result<(), Option<IdTokenError>> {
-    let Some(claim) = claims.get(name) else {
-        return if required { Err(Some(IdTokenError::MissingClaim { name })) } else { Ok(()) };
-    };
+    let claim = claims.get(name);
+    if claim.is_absent() {
+        return if required { Err(Some(IdTokenError::MissingClaim { name: name.as_str() })) } else { Ok(()) };
+    }
     let Some(value) = value else {
         // Nothing to compare with (the caller did not pass the token or code).
         return Ok(());

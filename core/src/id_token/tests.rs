@@ -656,3 +656,58 @@ proptest! {
         let _ = check_with(&v, &Signer::ed25519(1), &c);
     }
 }
+
+// --- claims parsed from a borrowed view ---
+
+fn check_text(payload: &str) -> Result<Claims, Error> {
+    let s = rs();
+    let token = s.sign_with_header(&s.header(), payload.as_bytes());
+    validator().validate(&token, &s.jwks(), now())
+}
+
+fn payload(extra: &str) -> String {
+    format!(
+        r#"{{"iss":"{ISS}","sub":"248289761001","aud":"{CLIENT}","exp":{},"iat":{},"nonce":"{NONCE}"{extra}}}"#,
+        NOW + 300,
+        NOW - 10
+    )
+}
+
+#[test]
+fn duplicated_claims_are_checked_by_their_last_value() {
+    // RFC 7519 §4: reject, or use the lexically last member; the map and the checks agree.
+    let c = check_text(&payload(r#","sub":"last""#)).unwrap();
+    assert_eq!(c.sub(), Some("last"));
+    assert_eq!(c.get("sub"), Some(&json!("last")));
+    let err = id_err(check_text(&payload(r#","iss":"https://evil.example""#)));
+    assert!(matches!(err, IdTokenError::Issuer { .. }));
+    assert_eq!(id_err(check_text(&payload(r#","aud":"other""#))), IdTokenError::Audience);
+    assert_eq!(id_err(check_text(&payload(r#","exp":"soon""#))), IdTokenError::MissingClaim { name: "exp" });
+}
+
+#[test]
+fn escaped_claims_are_compared_unescaped() {
+    let c = check_text(&payload(r#","iss":"https:\/\/op.example","aud":["client\u002d1"],"sub":"\u00e9""#)).unwrap();
+    assert_eq!(c.iss(), Some(ISS));
+    assert_eq!(c.sub(), Some("é"));
+    assert_eq!(c.audiences(), Some(vec![CLIENT]));
+}
+
+#[test]
+fn a_payload_the_map_would_reject_is_malformed() {
+    for extra in [r#","x":"\ud800""#, r#","x":1e400"#, r#"} "#] {
+        let err = jose_err(check_text(&payload(extra)));
+        assert!(matches!(err, JoseError::Malformed { .. }), "{extra}: {err:?}");
+    }
+}
+
+#[test]
+fn validated_claims_build_the_same_map_as_an_eager_parse() {
+    let text = payload(r#","amr":["pwd"],"email_verified":true,"nbf":1.5,"name":"J\u00e9""#);
+    let c = check_text(&text).unwrap();
+    assert_eq!(c, Claims::from_json(&text).unwrap());
+    assert_eq!(c.exp(), Some(NOW + 300));
+    assert_eq!(c.nbf(), Some(1));
+    assert_eq!(c.name(), Some("Jé"));
+    assert_eq!(c.email_verified(), Some(true));
+}
