@@ -782,6 +782,27 @@ async fn without_a_discovery_url_the_configured_endpoints_are_used() {
     assert_eq!(bed.op.seen().discovery, 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_nobody_asked_for_is_dropped_unvalidated() {
+    // A plain OAuth 2.0 client (no `openid` scope, no issuer, no JWKS): an ID token in the
+    // response cannot be validated, so it must neither fail the login nor be kept.
+    let cfg = rpkit::ClientConfig::new("plain")
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .authorize_url("https://op.example/authorize")
+        .access_token_url("https://op.example/token")
+        .redirect_uri(REDIRECT_URI);
+    let bed = Bed::with_config(cfg);
+    bed.op.with(|s| s.unsolicited_id_token = true);
+    let mut session = PendingSet::new();
+    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap();
+    let params = CallbackParams::from_query(&bed.op.authorize(&url)).unwrap();
+    let token = bed.client.authorize_access_token(&mut session, &params).await.unwrap();
+    assert!(token.id_token.is_none());
+    assert!(token.userinfo.is_none());
+    assert_eq!(bed.op.seen().jwks, 0);
+}
+
 // ---------------------------------------------------------------------------------------
 // 7. Refresh outcomes
 // ---------------------------------------------------------------------------------------

@@ -127,6 +127,8 @@ pub struct OpState {
     /// A `kid` put in the ID token header instead of the signing key's.
     pub id_token_kid: Option<String>,
     pub tamper_id_token: bool,
+    /// Send an ID token even when the request had no `openid` scope.
+    pub unsolicited_id_token: bool,
     pub expires_in: u64,
     pub refresh_mode: RefreshMode,
     /// When set, refresh responses carry an ID token with this `sub`.
@@ -175,6 +177,7 @@ impl FakeOp {
                 id_token_overrides: Map::new(),
                 id_token_kid: None,
                 tamper_id_token: false,
+                unsolicited_id_token: false,
                 expires_in: 3600,
                 refresh_mode: RefreshMode::Rotate,
                 refresh_id_token_sub: None,
@@ -365,7 +368,7 @@ impl FakeOp {
                     "expires_in": expires_in,
                     "refresh_token": rt,
                 });
-                if grant.openid {
+                if grant.openid || st.unsolicited_id_token {
                     let claims = self.id_token_claims(&grant.sub, grant.nonce.as_deref());
                     body["id_token"] = Self::sign_id_token(&st, claims).into();
                     body["scope"] = "openid email".into();
