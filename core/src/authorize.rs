@@ -335,7 +335,8 @@ fn append_query(url: &mut url::Url, ours: &[(&str, &str)]) {
     let sent_by_us = |name: &str| ours.iter().any(|(o, _)| *o == name);
     let mut kept = Vec::new();
     if url.query().is_some() && url.query_pairs().any(|(k, _)| sent_by_us(&k)) {
-        kept = url.query_pairs().filter(|(k, _)| !sent_by_us(k)).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        kept =
+            url.query_pairs().filter(|(k, _)| !sent_by_us(k)).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         url.set_query(None);
     }
     // One serializer for everything: the URL's query is finished once.
@@ -366,20 +367,23 @@ pub fn pkce_verifier(rng: &dyn SecureRandom) -> Result<PkceVerifier, Error> {
 /// [`PKCE_VERIFIER_LEN`] bytes have been accepted.
 fn verifier_from(rng: &dyn SecureRandom, pool: &mut [u8]) -> Result<PkceVerifier, Error> {
     const LIMIT: u8 = (PKCE_ALPHABET.len() * 3) as u8;
-    let mut out = String::with_capacity(PKCE_VERIFIER_LEN);
+    let mut out = [0u8; PKCE_VERIFIER_LEN];
+    let mut len = 0;
     // A healthy source accepts 77% of bytes; 32 rounds without 64 accepted bytes means
     // the source is broken, which must not become an endless loop.
     for round in 0..32 {
         if round > 0 {
             rng.fill(pool)?;
         }
-        for &b in pool.iter() {
-            if b < LIMIT && out.len() < PKCE_VERIFIER_LEN {
-                out.push(char::from(PKCE_ALPHABET[usize::from(b) % PKCE_ALPHABET.len()]));
-            }
+        for &b in pool.iter().filter(|&&b| b < LIMIT) {
+            let Some(slot) = out.get_mut(len) else { break };
+            *slot = PKCE_ALPHABET[usize::from(b) % PKCE_ALPHABET.len()];
+            len += 1;
         }
-        if out.len() == PKCE_VERIFIER_LEN {
-            return Ok(PkceVerifier::new(out));
+        if len == PKCE_VERIFIER_LEN {
+            // Every byte comes from the ASCII alphabet.
+            let text = std::str::from_utf8(&out).map_err(|_| Error::Random)?;
+            return Ok(PkceVerifier::new(text));
         }
     }
     Err(Error::Random)
@@ -823,6 +827,43 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), PKCE_ALPHABET.len(), "every alphabet character eventually appears");
+    }
+
+    #[test]
+    fn build_draws_randomness_once_and_refills_only_pkce_when_rejection_runs_out() {
+        struct Counting(std::sync::atomic::AtomicUsize, bool);
+        impl SecureRandom for Counting {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+                let call = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // With `self.1`, the first draw yields only bytes the PKCE sampling rejects.
+                dest.fill(if self.1 && call == 0 { 0xff } else { 0x41 });
+                Ok(())
+            }
+        }
+        let cfg = config();
+        let rng = Counting(0.into(), false);
+        let (url, pending) = AuthorizationRequest::new(&cfg).build(&rng, NOW).unwrap();
+        assert_eq!(rng.0.into_inner(), 1);
+        assert_eq!(pending.code_verifier().unwrap().secret(), "~".repeat(PKCE_VERIFIER_LEN)); // 0x41 = 65
+        assert_eq!(query_map(&url)["code_challenge"], pkce_challenge(pending.code_verifier().unwrap()));
+
+        let rng = Counting(0.into(), true);
+        let (_, pending) = AuthorizationRequest::new(&cfg).build(&rng, NOW).unwrap();
+        assert_eq!(rng.0.into_inner(), 2);
+        assert_eq!(pending.code_verifier().unwrap().secret().len(), PKCE_VERIFIER_LEN);
+    }
+
+    #[test]
+    fn build_fails_on_a_source_that_only_yields_rejected_bytes() {
+        struct Stuck;
+        impl SecureRandom for Stuck {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+                dest.fill(0xff);
+                Ok(())
+            }
+        }
+        let cfg = config();
+        assert_eq!(AuthorizationRequest::new(&cfg).build(&Stuck, NOW).unwrap_err(), Error::Random);
     }
 
     #[test]
