@@ -367,27 +367,95 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
 /// `error_description` and `error_uri` stay in `extra`, as they always have.
 #[derive(Default)]
 struct Members {
-    access_token: Option<Value>,
-    token_type: Option<Value>,
-    expires_in: Option<Value>,
-    refresh_expires_in: Option<Value>,
-    refresh_token: Option<Value>,
-    id_token: Option<Value>,
-    scope: Option<Value>,
+    access_token: Option<Raw>,
+    token_type: Option<Raw>,
+    expires_in: Option<Raw>,
+    refresh_expires_in: Option<Raw>,
+    refresh_token: Option<Raw>,
+    id_token: Option<Raw>,
+    scope: Option<Raw>,
     extra: Map<String, Value>,
+}
+
+/// A known member's value, as much of it as the checks need (a `Value` is 72 bytes; this
+/// is 32). Objects and booleans are parsed and validated all the same, then dropped.
+enum Raw {
+    Null,
+    Str(String),
+    Num(serde_json::Number),
+    Array(Vec<Value>),
+    Other,
+}
+
+impl Raw {
+    fn from_value(value: Value) -> Raw {
+        match value {
+            Value::Null => Raw::Null,
+            Value::String(s) => Raw::Str(s),
+            Value::Number(n) => Raw::Num(n),
+            Value::Array(items) => Raw::Array(items),
+            Value::Bool(_) | Value::Object(_) => Raw::Other,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawVisitor;
+        impl<'de> serde::de::Visitor<'de> for RawVisitor {
+            type Value = Raw;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Raw, E> {
+                Ok(Raw::Other)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Raw, E> {
+                Ok(Raw::Num(n.into()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Raw, E> {
+                Ok(Raw::Num(n.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Raw, E> {
+                Ok(serde_json::Number::from_f64(n).map_or(Raw::Other, Raw::Num))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Raw, E> {
+                Ok(Raw::Str(s.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Raw, E> {
+                Ok(Raw::Str(s))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Value>()? {
+                    items.push(item);
+                }
+                Ok(Raw::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+                while map.next_entry::<String, Value>()?.is_some() {}
+                Ok(Raw::Other)
+            }
+        }
+        deserializer.deserialize_any(RawVisitor)
+    }
 }
 
 impl Members {
     /// Takes the known members out of a form-decoded map.
     fn from_map(mut object: Map<String, Value>) -> Self {
+        let mut take = |name: &str| object.remove(name).map(Raw::from_value);
         let mut members = Members {
-            access_token: object.remove("access_token"),
-            token_type: object.remove("token_type"),
-            expires_in: object.remove("expires_in"),
-            refresh_expires_in: object.remove("refresh_expires_in"),
-            refresh_token: object.remove("refresh_token"),
-            id_token: object.remove("id_token"),
-            scope: object.remove("scope"),
+            access_token: take("access_token"),
+            token_type: take("token_type"),
+            expires_in: take("expires_in"),
+            refresh_expires_in: take("refresh_expires_in"),
+            refresh_token: take("refresh_token"),
+            id_token: take("id_token"),
+            scope: take("scope"),
             extra: Map::new(),
         };
         // Only rpkit sets these: a provider-sent `userinfo` must never become trusted
@@ -398,7 +466,7 @@ impl Members {
         members
     }
 
-    fn slot(&mut self, field: &Field) -> Option<&mut Option<Value>> {
+    fn slot(&mut self, field: &Field) -> Option<&mut Option<Raw>> {
         Some(match field {
             Field::AccessToken => &mut self.access_token,
             Field::TokenType => &mut self.token_type,
@@ -464,10 +532,8 @@ impl<'de> Deserialize<'de> for Field {
 
 /// A JSON body: an object's members, or anything else (still fully parsed, so that
 /// invalid JSON is told apart from a valid non-object).
-enum JsonBody {
-    Object(Members),
-    NotObject,
-}
+/// (`None`: a valid non-object.)
+struct JsonBody(Option<Members>);
 
 impl<'de> Deserialize<'de> for JsonBody {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -487,46 +553,45 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonBody, A::Error> {
         let mut members = Members::default();
         while let Some(field) = map.next_key::<Field>()? {
-            let value: Value = map.next_value()?;
-            match members.slot(&field) {
-                Some(slot) => *slot = Some(value),
-                None => {
-                    if let Field::Other(name) = field {
-                        members.extra.insert(name, value);
-                    }
+            match (members.slot(&field), field) {
+                (Some(slot), _) => *slot = Some(map.next_value()?),
+                (None, Field::Other(name)) => {
+                    let value = map.next_value()?;
+                    members.extra.insert(name, value);
                 }
+                (None, _) => drop(map.next_value::<Value>()?),
             }
         }
-        Ok(JsonBody::Object(members))
+        Ok(JsonBody(Some(members)))
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonBody, A::Error> {
         while seq.next_element::<Value>()?.is_some() {}
-        Ok(JsonBody::NotObject)
+        Ok(JsonBody(None))
     }
 
     fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<JsonBody, E> {
-        Ok(JsonBody::NotObject)
+        Ok(JsonBody(None))
     }
 
     fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<JsonBody, E> {
-        Ok(JsonBody::NotObject)
+        Ok(JsonBody(None))
     }
 
     fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<JsonBody, E> {
-        Ok(JsonBody::NotObject)
+        Ok(JsonBody(None))
     }
 
     fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<JsonBody, E> {
-        Ok(JsonBody::NotObject)
+        Ok(JsonBody(None))
     }
 
     fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<JsonBody, E> {
-        Ok(JsonBody::NotObject)
+        Ok(JsonBody(None))
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<JsonBody, E> {
-        Ok(JsonBody::NotObject)
+        Ok(JsonBody(None))
     }
 }
 
@@ -536,8 +601,8 @@ fn decode_body(body: &[u8], media_type: Option<&str>) -> Result<Members, Error> 
     if json_type || starts_like_json {
         // Straight into the members: no intermediate map of the whole body.
         return match serde_json::from_slice::<JsonBody>(body) {
-            Ok(JsonBody::Object(members)) => Ok(members),
-            Ok(JsonBody::NotObject) => Err(Error::malformed("token response: not a JSON object")),
+            Ok(JsonBody(Some(members))) => Ok(members),
+            Ok(JsonBody(None)) => Err(Error::malformed("token response: not a JSON object")),
             Err(_) => Err(Error::malformed("token response: invalid JSON")),
         };
     }
@@ -566,13 +631,13 @@ fn decode_form(body: &[u8]) -> Result<Map<String, Value>, Error> {
 
 fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<Token, Error> {
     let access_token = match members.access_token {
-        Some(Value::String(s)) if !s.is_empty() => AccessToken::new(s),
-        None | Some(Value::Null | Value::String(_)) => return Err(TokenError::MissingAccessToken.into()),
+        Some(Raw::Str(s)) if !s.is_empty() => AccessToken::new(s),
+        None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingAccessToken.into()),
         Some(_) => return Err(invalid("access_token", "a string")),
     };
     let token_type = match members.token_type {
-        Some(Value::String(s)) if !s.is_empty() => s,
-        None | Some(Value::Null | Value::String(_)) => return Err(TokenError::MissingTokenType.into()),
+        Some(Raw::Str(s)) if !s.is_empty() => s,
+        None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingTokenType.into()),
         Some(_) => return Err(invalid("token_type", "a string")),
     };
     if !token_type.eq_ignore_ascii_case("bearer") {
@@ -583,10 +648,10 @@ fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<T
     let refresh_token = opt_string(members.refresh_token, "refresh_token")?.map(RefreshToken::new);
     let id_token = opt_string(members.id_token, "id_token")?.map(IdTokenString::new);
     let scope = match members.scope {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
+        None | Some(Raw::Null) => None,
+        Some(Raw::Str(s)) => Some(s),
         // Non-standard but seen in the wild: a list of scopes.
-        Some(Value::Array(items)) => Some(
+        Some(Raw::Array(items)) => Some(
             items
                 .iter()
                 .map(|i| i.as_str().ok_or_else(|| invalid("scope", "a string")))
@@ -616,12 +681,12 @@ fn invalid(member: &'static str, expected: &'static str) -> Error {
     TokenError::InvalidMember { member, expected }.into()
 }
 
-fn seconds(value: Option<Value>, member: &'static str) -> Result<Option<u64>, Error> {
+fn seconds(value: Option<Raw>, member: &'static str) -> Result<Option<u64>, Error> {
     let from_f64 = |f: f64| (f.is_finite() && f >= 0.0).then_some(f as u64);
     let parsed = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().and_then(from_f64)),
-        Some(Value::String(s)) => {
+        None | Some(Raw::Null) => return Ok(None),
+        Some(Raw::Num(n)) => n.as_u64().or_else(|| n.as_f64().and_then(from_f64)),
+        Some(Raw::Str(s)) => {
             let s = s.trim();
             s.parse::<u64>().ok().or_else(|| s.parse::<f64>().ok().and_then(from_f64))
         }
@@ -630,11 +695,11 @@ fn seconds(value: Option<Value>, member: &'static str) -> Result<Option<u64>, Er
     parsed.map(Some).ok_or_else(|| invalid(member, "a non-negative number of seconds"))
 }
 
-fn opt_string(value: Option<Value>, member: &'static str) -> Result<Option<String>, Error> {
+fn opt_string(value: Option<Raw>, member: &'static str) -> Result<Option<String>, Error> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
+        None | Some(Raw::Null) => Ok(None),
+        Some(Raw::Str(s)) if s.is_empty() => Ok(None),
+        Some(Raw::Str(s)) => Ok(Some(s)),
         Some(_) => Err(invalid(member, "a string")),
     }
 }
