@@ -530,9 +530,8 @@ impl<'de> Deserialize<'de> for Field {
     }
 }
 
-/// A JSON body: an object's members, or anything else (still fully parsed, so that
-/// invalid JSON is told apart from a valid non-object).
-/// (`None`: a valid non-object.)
+/// A JSON body: an object's members, or `None` for any other valid JSON value (still
+/// fully parsed, so that invalid JSON is told apart from a valid non-object).
 struct JsonBody(Option<Members>);
 
 impl<'de> Deserialize<'de> for JsonBody {
