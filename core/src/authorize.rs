@@ -14,7 +14,7 @@
 use crate::config::{ClientConfig, CodeChallengeMethod, DEFAULT_MAX_PENDING, DEFAULT_PENDING_TTL};
 use crate::discovery::ProviderMetadata;
 use crate::error::{ConfigError, Error, StateError};
-use crate::rand::{random_token, SecureRandom};
+use crate::rand::SecureRandom;
 use crate::secret::{Nonce, PkceVerifier};
 use crate::time::UnixTime;
 use ring::digest;
@@ -185,8 +185,8 @@ impl<'a> AuthorizationRequest<'a> {
         let client_id =
             config.client_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| config.missing("client_id"))?;
 
-        let mut redirect_uri = config.redirect_uri.clone().or_else(|| config.client_kwargs.redirect_uri.clone());
-        let mut scope = config.client_kwargs.scope.clone();
+        let mut redirect_uri = config.redirect_uri.as_deref().or(config.client_kwargs.redirect_uri.as_deref());
+        let mut scope = config.client_kwargs.scope.as_deref();
         let mut extras = Extras::default();
         if let Some(mode) = &config.client_kwargs.response_mode {
             extras.set("response_mode", mode);
@@ -199,8 +199,8 @@ impl<'a> AuthorizationRequest<'a> {
                 return Err(invalid(config, &key, "a parameter rpkit does not generate itself"));
             }
             match key.as_str() {
-                "redirect_uri" => redirect_uri = Some(value.clone()),
-                "scope" => scope = Some(value.clone()),
+                "redirect_uri" => redirect_uri = Some(value),
+                "scope" => scope = Some(value),
                 _ => extras.set(key, value),
             }
         }
@@ -210,45 +210,41 @@ impl<'a> AuthorizationRequest<'a> {
             Some(text) => Some(text.parse::<u64>().map_err(|_| invalid(config, "max_age", "a non-negative integer"))?),
             None => None,
         };
-        let response_mode = extras.get("response_mode").map(str::to_owned);
-        let openid = scope.as_deref().is_some_and(|s| s.split_ascii_whitespace().any(|x| x == "openid"));
+        let openid = scope.is_some_and(|s| s.split_ascii_whitespace().any(|x| x == "openid"));
+        let pkce = config.client_kwargs.code_challenge_method == CodeChallengeMethod::S256;
 
-        let state = Nonce::new(random_token(rng, STATE_BYTES)?);
-        let nonce = if openid { Some(Nonce::new(random_token(rng, STATE_BYTES)?)) } else { None };
-        let code_verifier = match config.client_kwargs.code_challenge_method {
-            CodeChallengeMethod::S256 => Some(pkce_verifier(rng)?),
-            CodeChallengeMethod::Disabled => None,
-        };
-        let challenge = code_verifier.as_ref().map(pkce_challenge);
+        let secrets = Secrets::draw(rng, openid, pkce)?;
+        let challenge = secrets.code_verifier.as_ref().map(pkce_challenge);
 
-        let mut ours: Vec<(&str, &str)> = vec![("response_type", "code"), ("client_id", client_id)];
-        if let Some(r) = &redirect_uri {
+        let mut ours: Vec<(&str, &str)> = Vec::with_capacity(8 + extras.0.len());
+        ours.extend([("response_type", "code"), ("client_id", client_id)]);
+        if let Some(r) = redirect_uri {
             ours.push(("redirect_uri", r));
         }
-        if let Some(s) = &scope {
+        if let Some(s) = scope {
             ours.push(("scope", s));
         }
-        ours.push(("state", state.secret()));
-        if let Some(n) = &nonce {
+        ours.push(("state", secrets.state.secret()));
+        if let Some(n) = &secrets.nonce {
             ours.push(("nonce", n.secret()));
         }
         if let Some(c) = &challenge {
             ours.push(("code_challenge", c));
             ours.push(("code_challenge_method", "S256"));
         }
-        ours.extend(extras.0.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        ours.extend_from_slice(&extras.0);
         append_query(&mut url, &ours);
 
         let pending = PendingAuthorization {
             client: config.name.clone(),
-            state,
-            nonce,
-            code_verifier,
-            redirect_uri,
-            scope,
+            state: secrets.state,
+            nonce: secrets.nonce,
+            code_verifier: secrets.code_verifier,
+            redirect_uri: redirect_uri.map(str::to_owned),
+            scope: scope.map(str::to_owned),
             max_age,
             created_at: now,
-            response_mode,
+            response_mode: extras.get("response_mode").map(str::to_owned),
         };
         Ok((url, pending))
     }
@@ -268,20 +264,54 @@ impl<'a> AuthorizationRequest<'a> {
     }
 }
 
-/// Ordered parameters where setting a key again replaces its value in place.
+/// Ordered parameters where setting a key again replaces its value in place (borrowed
+/// from the configuration and the builder: nothing is copied).
 #[derive(Default)]
-struct Extras(Vec<(String, String)>);
+struct Extras<'a>(Vec<(&'a str, &'a str)>);
 
-impl Extras {
-    fn set(&mut self, key: &str, value: &str) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => value.clone_into(&mut slot.1),
-            None => self.0.push((key.to_owned(), value.to_owned())),
+impl<'a> Extras<'a> {
+    fn set(&mut self, key: &'a str, value: &'a str) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
         }
     }
 
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+}
+
+/// Bytes drawn for the PKCE verifier in the single draw: 64 characters need about 83
+/// bytes at the 77 % acceptance rate; with 128, running short (and drawing again) has a
+/// probability of about 4 × 10⁻¹².
+const PKCE_POOL: usize = 128;
+
+/// The secrets of one authorization request, drawn with a single call to the source.
+struct Secrets {
+    state: Nonce,
+    nonce: Option<Nonce>,
+    code_verifier: Option<PkceVerifier>,
+}
+
+impl Secrets {
+    /// One `rng.fill` for `state`, `nonce` (when `openid`) and the PKCE verifier's bytes
+    /// (when `pkce`); the verifier's part is drawn again only if rejection sampling runs
+    /// out of accepted bytes.
+    fn draw(rng: &dyn SecureRandom, openid: bool, pkce: bool) -> Result<Self, Error> {
+        let mut buf = [0u8; 2 * STATE_BYTES + PKCE_POOL];
+        let nonce_len = if openid { STATE_BYTES } else { 0 };
+        let pool_len = if pkce { PKCE_POOL } else { 0 };
+        let used = &mut buf[..STATE_BYTES + nonce_len + pool_len];
+        rng.fill(used)?;
+        let (state, rest) = used.split_at_mut(STATE_BYTES);
+        let (nonce, pool) = rest.split_at_mut(nonce_len);
+        let code_verifier = if pkce { Some(verifier_from(rng, pool)?) } else { None };
+        Ok(Secrets {
+            state: Nonce::new(crate::jose::b64::encode(state)),
+            nonce: openid.then(|| Nonce::new(crate::jose::b64::encode(nonce))),
+            code_verifier,
+        })
     }
 }
 
@@ -302,20 +332,18 @@ fn absolute_without_fragment(text: &str) -> Option<url::Url> {
 /// those with a name we send: RFC 6749 §3.1 forbids a parameter appearing twice, and ours
 /// must be the one the provider sees.
 fn append_query(url: &mut url::Url, ours: &[(&str, &str)]) {
-    let collides = url.query_pairs().any(|(k, _)| ours.iter().any(|(o, _)| *o == k));
-    if collides {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| !ours.iter().any(|(o, _)| *o == k))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+    let sent_by_us = |name: &str| ours.iter().any(|(o, _)| *o == name);
+    let mut kept = Vec::new();
+    if url.query().is_some() && url.query_pairs().any(|(k, _)| sent_by_us(&k)) {
+        kept =
+            url.query_pairs().filter(|(k, _)| !sent_by_us(k)).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         url.set_query(None);
-        let mut q = url.query_pairs_mut();
-        for (k, v) in &kept {
-            q.append_pair(k, v);
-        }
     }
+    // One serializer for everything: the URL's query is finished once.
     let mut q = url.query_pairs_mut();
+    for (k, v) in &kept {
+        q.append_pair(k, v);
+    }
     for (k, v) in ours {
         q.append_pair(k, v);
     }
@@ -330,20 +358,32 @@ fn append_query(url: &mut url::Url, ours: &[(&str, &str)]) {
 /// # Errors
 /// [`Error::Random`] when the source fails, or keeps producing only rejected bytes.
 pub fn pkce_verifier(rng: &dyn SecureRandom) -> Result<PkceVerifier, Error> {
+    let mut pool = [0u8; PKCE_VERIFIER_LEN];
+    rng.fill(&mut pool)?;
+    verifier_from(rng, &mut pool)
+}
+
+/// A verifier from the random bytes in `pool`, refilling `pool` from `rng` while fewer than
+/// [`PKCE_VERIFIER_LEN`] bytes have been accepted.
+fn verifier_from(rng: &dyn SecureRandom, pool: &mut [u8]) -> Result<PkceVerifier, Error> {
     const LIMIT: u8 = (PKCE_ALPHABET.len() * 3) as u8;
-    let mut out = String::with_capacity(PKCE_VERIFIER_LEN);
-    let mut buf = [0u8; PKCE_VERIFIER_LEN];
+    let mut out = [0u8; PKCE_VERIFIER_LEN];
+    let mut len = 0;
     // A healthy source accepts 77% of bytes; 32 rounds without 64 accepted bytes means
     // the source is broken, which must not become an endless loop.
-    for _ in 0..32 {
-        rng.fill(&mut buf)?;
-        for &b in &buf {
-            if b < LIMIT && out.len() < PKCE_VERIFIER_LEN {
-                out.push(char::from(PKCE_ALPHABET[usize::from(b) % PKCE_ALPHABET.len()]));
-            }
+    for round in 0..32 {
+        if round > 0 {
+            rng.fill(pool)?;
         }
-        if out.len() == PKCE_VERIFIER_LEN {
-            return Ok(PkceVerifier::new(out));
+        for &b in pool.iter().filter(|&&b| b < LIMIT) {
+            let Some(slot) = out.get_mut(len) else { break };
+            *slot = PKCE_ALPHABET[usize::from(b) % PKCE_ALPHABET.len()];
+            len += 1;
+        }
+        if len == PKCE_VERIFIER_LEN {
+            // Every byte comes from the ASCII alphabet.
+            let text = std::str::from_utf8(&out).map_err(|_| Error::Random)?;
+            return Ok(PkceVerifier::new(text));
         }
     }
     Err(Error::Random)
@@ -787,6 +827,43 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), PKCE_ALPHABET.len(), "every alphabet character eventually appears");
+    }
+
+    #[test]
+    fn build_draws_randomness_once_and_refills_only_pkce_when_rejection_runs_out() {
+        struct Counting(std::sync::atomic::AtomicUsize, bool);
+        impl SecureRandom for Counting {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+                let call = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // With `self.1`, the first draw yields only bytes the PKCE sampling rejects.
+                dest.fill(if self.1 && call == 0 { 0xff } else { 0x41 });
+                Ok(())
+            }
+        }
+        let cfg = config();
+        let rng = Counting(0.into(), false);
+        let (url, pending) = AuthorizationRequest::new(&cfg).build(&rng, NOW).unwrap();
+        assert_eq!(rng.0.into_inner(), 1);
+        assert_eq!(pending.code_verifier().unwrap().secret(), "~".repeat(PKCE_VERIFIER_LEN)); // 0x41 = 65
+        assert_eq!(query_map(&url)["code_challenge"], pkce_challenge(pending.code_verifier().unwrap()));
+
+        let rng = Counting(0.into(), true);
+        let (_, pending) = AuthorizationRequest::new(&cfg).build(&rng, NOW).unwrap();
+        assert_eq!(rng.0.into_inner(), 2);
+        assert_eq!(pending.code_verifier().unwrap().secret().len(), PKCE_VERIFIER_LEN);
+    }
+
+    #[test]
+    fn build_fails_on_a_source_that_only_yields_rejected_bytes() {
+        struct Stuck;
+        impl SecureRandom for Stuck {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+                dest.fill(0xff);
+                Ok(())
+            }
+        }
+        let cfg = config();
+        assert_eq!(AuthorizationRequest::new(&cfg).build(&Stuck, NOW).unwrap_err(), Error::Random);
     }
 
     #[test]

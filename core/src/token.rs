@@ -335,7 +335,8 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
     let body = wire::body_of(response, Endpoint::Token)?;
     let status = response.status();
     let decoded = decode_body(body, wire::media_type(response).as_deref());
-    if let Ok(object) = &decoded {
+    if let Ok(members) = &decoded {
+        let object = &members.extra;
         match object.get("error") {
             Some(Value::String(code)) => {
                 let text = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_owned);
@@ -358,21 +359,254 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
     if !status.is_success() {
         return Err(Error::Http { endpoint: Endpoint::Token, status: status.as_u16() });
     }
-    token_from_object(decoded?, now, grant)
+    token_from_members(decoded?, now, grant)
 }
 
-fn decode_body(body: &[u8], media_type: Option<&str>) -> Result<Map<String, Value>, Error> {
+/// A decoded response body: the members rpkit interprets, each as sent (the last one when
+/// repeated, as a JSON map would keep it), and every other member in `extra`. `error`,
+/// `error_description` and `error_uri` stay in `extra`, as they always have.
+#[derive(Default)]
+struct Members {
+    access_token: Option<Raw>,
+    token_type: Option<Raw>,
+    expires_in: Option<Raw>,
+    refresh_expires_in: Option<Raw>,
+    refresh_token: Option<Raw>,
+    id_token: Option<Raw>,
+    scope: Option<Raw>,
+    extra: Map<String, Value>,
+}
+
+/// A known member's value, as much of it as the checks need (a `Value` is 72 bytes; this
+/// is 32). Objects and booleans are parsed and validated all the same, then dropped.
+enum Raw {
+    Null,
+    Str(String),
+    Num(serde_json::Number),
+    Array(Vec<Value>),
+    Other,
+}
+
+impl Raw {
+    fn from_value(value: Value) -> Raw {
+        match value {
+            Value::Null => Raw::Null,
+            Value::String(s) => Raw::Str(s),
+            Value::Number(n) => Raw::Num(n),
+            Value::Array(items) => Raw::Array(items),
+            Value::Bool(_) | Value::Object(_) => Raw::Other,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawVisitor;
+        impl<'de> serde::de::Visitor<'de> for RawVisitor {
+            type Value = Raw;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Raw, E> {
+                Ok(Raw::Null)
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Raw, E> {
+                Ok(Raw::Other)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Raw, E> {
+                Ok(Raw::Num(n.into()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Raw, E> {
+                Ok(Raw::Num(n.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Raw, E> {
+                Ok(serde_json::Number::from_f64(n).map_or(Raw::Other, Raw::Num))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Raw, E> {
+                Ok(Raw::Str(s.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Raw, E> {
+                Ok(Raw::Str(s))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Value>()? {
+                    items.push(item);
+                }
+                Ok(Raw::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+                while map.next_entry::<String, Value>()?.is_some() {}
+                Ok(Raw::Other)
+            }
+        }
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+impl Members {
+    /// Takes the known members out of a form-decoded map.
+    fn from_map(mut object: Map<String, Value>) -> Self {
+        let mut take = |name: &str| object.remove(name).map(Raw::from_value);
+        let mut members = Members {
+            access_token: take("access_token"),
+            token_type: take("token_type"),
+            expires_in: take("expires_in"),
+            refresh_expires_in: take("refresh_expires_in"),
+            refresh_token: take("refresh_token"),
+            id_token: take("id_token"),
+            scope: take("scope"),
+            extra: Map::new(),
+        };
+        // Only rpkit sets these: a provider-sent `userinfo` must never become trusted
+        // claims after a serialize/deserialize round trip.
+        object.remove("userinfo");
+        object.remove("expires_at");
+        members.extra = object;
+        members
+    }
+
+    fn slot(&mut self, field: &Field) -> Option<&mut Option<Raw>> {
+        Some(match field {
+            Field::AccessToken => &mut self.access_token,
+            Field::TokenType => &mut self.token_type,
+            Field::ExpiresIn => &mut self.expires_in,
+            Field::RefreshExpiresIn => &mut self.refresh_expires_in,
+            Field::RefreshToken => &mut self.refresh_token,
+            Field::IdToken => &mut self.id_token,
+            Field::Scope => &mut self.scope,
+            Field::Dropped | Field::Other(_) => return None,
+        })
+    }
+}
+
+/// A member name of a JSON token response; only unknown names are allocated.
+enum Field {
+    AccessToken,
+    TokenType,
+    ExpiresIn,
+    RefreshExpiresIn,
+    RefreshToken,
+    IdToken,
+    Scope,
+    /// `userinfo` and `expires_at`: only rpkit sets these, so a provider-sent one is
+    /// parsed (with the same validation as any member) and dropped.
+    Dropped,
+    Other(String),
+}
+
+impl Field {
+    fn known(name: &str) -> Option<Field> {
+        Some(match name {
+            "access_token" => Field::AccessToken,
+            "token_type" => Field::TokenType,
+            "expires_in" => Field::ExpiresIn,
+            "refresh_expires_in" => Field::RefreshExpiresIn,
+            "refresh_token" => Field::RefreshToken,
+            "id_token" => Field::IdToken,
+            "scope" => Field::Scope,
+            "userinfo" | "expires_at" => Field::Dropped,
+            _ => return None,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl serde::de::Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Field, E> {
+                Ok(Field::known(name).unwrap_or_else(|| Field::Other(name.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, name: String) -> Result<Field, E> {
+                Ok(Field::known(&name).unwrap_or(Field::Other(name)))
+            }
+        }
+        deserializer.deserialize_str(FieldVisitor)
+    }
+}
+
+/// A JSON body: an object's members, or `None` for any other valid JSON value (still
+/// fully parsed, so that invalid JSON is told apart from a valid non-object).
+struct JsonBody(Option<Members>);
+
+impl<'de> Deserialize<'de> for JsonBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(BodyVisitor)
+    }
+}
+
+struct BodyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BodyVisitor {
+    type Value = JsonBody;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonBody, A::Error> {
+        let mut members = Members::default();
+        while let Some(field) = map.next_key::<Field>()? {
+            match (members.slot(&field), field) {
+                (Some(slot), _) => *slot = Some(map.next_value()?),
+                (None, Field::Other(name)) => {
+                    let value = map.next_value()?;
+                    members.extra.insert(name, value);
+                }
+                (None, _) => drop(map.next_value::<Value>()?),
+            }
+        }
+        Ok(JsonBody(Some(members)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonBody, A::Error> {
+        while seq.next_element::<Value>()?.is_some() {}
+        Ok(JsonBody(None))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<JsonBody, E> {
+        Ok(JsonBody(None))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<JsonBody, E> {
+        Ok(JsonBody(None))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<JsonBody, E> {
+        Ok(JsonBody(None))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<JsonBody, E> {
+        Ok(JsonBody(None))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<JsonBody, E> {
+        Ok(JsonBody(None))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<JsonBody, E> {
+        Ok(JsonBody(None))
+    }
+}
+
+fn decode_body(body: &[u8], media_type: Option<&str>) -> Result<Members, Error> {
     let starts_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let json_type = media_type.is_some_and(|m| m == "application/json" || m.ends_with("+json"));
     if json_type || starts_like_json {
-        return match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(Error::malformed("token response: not a JSON object")),
+        // Straight into the members: no intermediate map of the whole body.
+        return match serde_json::from_slice::<JsonBody>(body) {
+            Ok(JsonBody(Some(members))) => Ok(members),
+            Ok(JsonBody(None)) => Err(Error::malformed("token response: not a JSON object")),
             Err(_) => Err(Error::malformed("token response: invalid JSON")),
         };
     }
     match media_type {
-        None | Some("application/x-www-form-urlencoded" | "text/plain") => decode_form(body),
+        None | Some("application/x-www-form-urlencoded" | "text/plain") => decode_form(body).map(Members::from_map),
         Some(other) => Err(Error::malformed(format!(
             "token response: unexpected content type `{}` (expected JSON)",
             truncate(other, 64)
@@ -394,29 +628,29 @@ fn decode_form(body: &[u8]) -> Result<Map<String, Value>, Error> {
     Ok(map)
 }
 
-fn token_from_object(mut object: Map<String, Value>, now: UnixTime, grant: Grant) -> Result<Token, Error> {
-    let access_token = match object.remove("access_token") {
-        Some(Value::String(s)) if !s.is_empty() => AccessToken::new(s),
-        None | Some(Value::Null | Value::String(_)) => return Err(TokenError::MissingAccessToken.into()),
+fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<Token, Error> {
+    let access_token = match members.access_token {
+        Some(Raw::Str(s)) if !s.is_empty() => AccessToken::new(s),
+        None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingAccessToken.into()),
         Some(_) => return Err(invalid("access_token", "a string")),
     };
-    let token_type = match object.remove("token_type") {
-        Some(Value::String(s)) if !s.is_empty() => s,
-        None | Some(Value::Null | Value::String(_)) => return Err(TokenError::MissingTokenType.into()),
+    let token_type = match members.token_type {
+        Some(Raw::Str(s)) if !s.is_empty() => s,
+        None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingTokenType.into()),
         Some(_) => return Err(invalid("token_type", "a string")),
     };
     if !token_type.eq_ignore_ascii_case("bearer") {
         return Err(TokenError::UnsupportedTokenType { token_type: truncate(&token_type, 64) }.into());
     }
-    let expires_in = seconds(object.remove("expires_in"), "expires_in")?;
-    let refresh_expires_in = seconds(object.remove("refresh_expires_in"), "refresh_expires_in")?;
-    let refresh_token = opt_string(object.remove("refresh_token"), "refresh_token")?.map(RefreshToken::new);
-    let id_token = opt_string(object.remove("id_token"), "id_token")?.map(IdTokenString::new);
-    let scope = match object.remove("scope") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
+    let expires_in = seconds(members.expires_in, "expires_in")?;
+    let refresh_expires_in = seconds(members.refresh_expires_in, "refresh_expires_in")?;
+    let refresh_token = opt_string(members.refresh_token, "refresh_token")?.map(RefreshToken::new);
+    let id_token = opt_string(members.id_token, "id_token")?.map(IdTokenString::new);
+    let scope = match members.scope {
+        None | Some(Raw::Null) => None,
+        Some(Raw::Str(s)) => Some(s),
         // Non-standard but seen in the wild: a list of scopes.
-        Some(Value::Array(items)) => Some(
+        Some(Raw::Array(items)) => Some(
             items
                 .iter()
                 .map(|i| i.as_str().ok_or_else(|| invalid("scope", "a string")))
@@ -428,10 +662,6 @@ fn token_from_object(mut object: Map<String, Value>, now: UnixTime, grant: Grant
     if grant == (Grant::AuthorizationCode { openid: true }) && id_token.is_none() {
         return Err(TokenError::MissingIdToken.into());
     }
-    // Only rpkit sets these: a provider-sent `userinfo` must never become trusted claims
-    // after a serialize/deserialize round trip.
-    object.remove("userinfo");
-    object.remove("expires_at");
     Ok(Token {
         access_token,
         token_type,
@@ -442,7 +672,7 @@ fn token_from_object(mut object: Map<String, Value>, now: UnixTime, grant: Grant
         scope,
         id_token,
         userinfo: None,
-        extra: object,
+        extra: members.extra,
     })
 }
 
@@ -450,12 +680,12 @@ fn invalid(member: &'static str, expected: &'static str) -> Error {
     TokenError::InvalidMember { member, expected }.into()
 }
 
-fn seconds(value: Option<Value>, member: &'static str) -> Result<Option<u64>, Error> {
+fn seconds(value: Option<Raw>, member: &'static str) -> Result<Option<u64>, Error> {
     let from_f64 = |f: f64| (f.is_finite() && f >= 0.0).then_some(f as u64);
     let parsed = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().and_then(from_f64)),
-        Some(Value::String(s)) => {
+        None | Some(Raw::Null) => return Ok(None),
+        Some(Raw::Num(n)) => n.as_u64().or_else(|| n.as_f64().and_then(from_f64)),
+        Some(Raw::Str(s)) => {
             let s = s.trim();
             s.parse::<u64>().ok().or_else(|| s.parse::<f64>().ok().and_then(from_f64))
         }
@@ -464,11 +694,11 @@ fn seconds(value: Option<Value>, member: &'static str) -> Result<Option<u64>, Er
     parsed.map(Some).ok_or_else(|| invalid(member, "a non-negative number of seconds"))
 }
 
-fn opt_string(value: Option<Value>, member: &'static str) -> Result<Option<String>, Error> {
+fn opt_string(value: Option<Raw>, member: &'static str) -> Result<Option<String>, Error> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
+        None | Some(Raw::Null) => Ok(None),
+        Some(Raw::Str(s)) if s.is_empty() => Ok(None),
+        Some(Raw::Str(s)) => Ok(Some(s)),
         Some(_) => Err(invalid(member, "a string")),
     }
 }
@@ -878,6 +1108,51 @@ mod tests {
         assert_eq!(merged.refresh_token.as_ref().map(RefreshToken::secret), Some("new-rt"));
     }
 
+    /// The members as the previous parse saw them: the whole body as a `serde_json` map,
+    /// known members taken out of it.
+    fn via_map(body: &str) -> Result<Token, Error> {
+        match serde_json::from_str::<Value>(body) {
+            Ok(Value::Object(map)) => token_from_members(Members::from_map(map), NOW, CODE),
+            Ok(_) => Err(Error::malformed("token response: not a JSON object")),
+            Err(_) => Err(Error::malformed("token response: invalid JSON")),
+        }
+    }
+
+    #[test]
+    fn repeated_members_keep_the_last_value_as_a_map_would() {
+        let body = r#"{"expires_in":"soon","access_token":"a","token_type":"bearer","expires_in":5,"x":1,"x":2}"#;
+        let t = parse_token_response(&json(200, body), NOW, CODE).unwrap();
+        assert_eq!(t.expires_in, Some(5));
+        assert_eq!(t.extra.get("x"), Some(&Value::from(2)));
+        assert_eq!(Ok(t), via_map(body));
+        let body = r#"{"access_token":"a","token_type":"bearer","expires_in":5,"expires_in":"soon"}"#;
+        let err = parse_token_response(&json(200, body), NOW, CODE).unwrap_err();
+        assert!(matches!(err, Error::Token(TokenError::InvalidMember { member: "expires_in", .. })));
+    }
+
+    #[test]
+    fn escaped_member_names_are_recognised() {
+        let body = r#"{"access\u005ftoken":"a","token_type":"bearer","s\u0063ope":"x","\u0078":1}"#;
+        let t = parse_token_response(&json(200, body), NOW, CODE).unwrap();
+        assert_eq!(t.access_token.secret(), "a");
+        assert_eq!(t.scope.as_deref(), Some("x"));
+        assert_eq!(t.extra.get("x"), Some(&Value::from(1)));
+    }
+
+    #[test]
+    fn non_object_json_is_not_an_object_and_broken_json_is_invalid() {
+        for body in ["[1,{\"a\":[]}]", "\"text\"", "5", "-1.5", "true", "null"] {
+            let err = parse_token_response(&json(200, body), NOW, CODE).unwrap_err();
+            assert_eq!(err, Error::malformed("token response: not a JSON object"), "{body}");
+        }
+        for body in ["[1,", "{\"a\":1} x", "{\"a\":\"\\ud800\"}", "{\"a\":1e999}", "{\"a\":1,}"] {
+            let err = parse_token_response(&json(200, body), NOW, CODE).unwrap_err();
+            assert_eq!(err, Error::malformed("token response: invalid JSON"), "{body}");
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert_eq!(parse_token_response(&json(200, &deep), NOW, CODE).unwrap_err(), via_map(&deep).unwrap_err());
+    }
+
     proptest! {
         #[test]
         fn parse_token_response_never_panics(
@@ -899,6 +1174,24 @@ mod tests {
             let resp = builder.body(body).unwrap();
             let grant = if refresh { Grant::Refresh } else { OIDC };
             let _ = parse_token_response(&resp, NOW, grant);
+        }
+
+        #[test]
+        fn direct_json_parse_agrees_with_a_map_parse(
+            members in proptest::collection::vec((
+                prop_oneof![Just("access_token"), Just("token_type"), Just("expires_in"), Just("scope"),
+                    Just("refresh_token"), Just("id_token"), Just("refresh_expires_in"), Just("userinfo"),
+                    Just("expires_at"), Just("error_description"), Just("x"), Just("access\\u005ftoken")],
+                prop_oneof![Just("null"), Just("true"), Just("\"\""), Just("\"a\""), Just("\"bearer\""),
+                    Just("\" 7 \""), Just("3600"), Just("-1"), Just("2.5"), Just("1e999"), Just("[\"a\",\"b\"]"),
+                    Just("[1]"), Just("{}"), Just("\"\\ud800\""), Just("\"\\u00e9\"")],
+            ), 0..9),
+        ) {
+            let body = format!(
+                "{{{}}}",
+                members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(",")
+            );
+            prop_assert_eq!(parse_token_response(&json(200, &body), NOW, CODE), via_map(&body));
         }
 
         #[test]
