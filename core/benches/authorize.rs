@@ -4,7 +4,7 @@
 //! interleaved table alone).
 //!
 //! - `rpkit_system`: `AuthorizationRequest::build` with `SystemRandom` (the OS CSPRNG through
-//!   `ring`, one `getrandom` per draw): 256-bit `state` and `nonce`, a 64-character PKCE
+//!   `ring`, one `getrandom` for the whole request): 256-bit `state` and `nonce`, a 64-character PKCE
 //!   verifier and its S256 challenge, the URL, and the `PendingAuthorization` to store.
 //! - `rpkit_seeded`: the same with `SeededRandom` (SHA-256 of seed and counter; tests only).
 //! - `oauth2`: v5 `BasicClient::authorize_url(CsrfToken::new_random)` with three scopes,
