@@ -372,60 +372,76 @@ fn mismatch(alg: Algorithm) -> JoseError {
     JoseError::KeyTypeMismatch { alg: alg.name().to_owned() }
 }
 
+/// The body of a [`CryptoProvider`] over a crate with ring's `signature` and `hmac` API
+/// (`ring` itself and `aws-lc-rs`), so both providers verify with the same table; `$p521`
+/// verifies ES512 (`point`, `message`, `signature` in scope).
+macro_rules! ring_like_provider {
+    ($provider:ty, $name:literal, $krate:ident, |$point:ident, $message:ident, $signature:ident| $p521:expr) => {
+        impl CryptoProvider for $provider {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn verify(
+                &self,
+                alg: Algorithm,
+                key: &PublicKey,
+                $message: &[u8],
+                $signature: &[u8],
+            ) -> Result<(), JoseError> {
+                use $krate::signature as sig;
+                let bad = |_| JoseError::BadSignature;
+                let ec = |params: &'static sig::EcdsaVerificationAlgorithm, point: &[u8]| {
+                    sig::UnparsedPublicKey::new(params, point).verify($message, $signature).map_err(bad)
+                };
+                match (&key.0, alg) {
+                    (KeyInner::Rsa { n, e }, _) => {
+                        let params: &sig::RsaParameters = match alg {
+                            Algorithm::Rs256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+                            Algorithm::Rs384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+                            Algorithm::Rs512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+                            Algorithm::Ps256 => &sig::RSA_PSS_2048_8192_SHA256,
+                            Algorithm::Ps384 => &sig::RSA_PSS_2048_8192_SHA384,
+                            Algorithm::Ps512 => &sig::RSA_PSS_2048_8192_SHA512,
+                            _ => return Err(mismatch(alg)),
+                        };
+                        sig::RsaPublicKeyComponents { n: &**n, e: &**e }
+                            .verify(params, $message, $signature)
+                            .map_err(bad)
+                    }
+                    (KeyInner::Ec { curve: Curve::P256, point }, Algorithm::Es256) => {
+                        ec(&sig::ECDSA_P256_SHA256_FIXED, point)
+                    }
+                    (KeyInner::Ec { curve: Curve::P384, point }, Algorithm::Es384) => {
+                        ec(&sig::ECDSA_P384_SHA384_FIXED, point)
+                    }
+                    (KeyInner::Ec { curve: Curve::P521, point: $point }, Algorithm::Es512) => $p521,
+                    (KeyInner::Ed25519(raw), Algorithm::EdDsa) => {
+                        sig::UnparsedPublicKey::new(&sig::ED25519, raw).verify($message, $signature).map_err(bad)
+                    }
+                    _ => Err(mismatch(alg)),
+                }
+            }
+
+            fn verify_hmac(&self, alg: Algorithm, secret: &[u8], message: &[u8], tag: &[u8]) -> Result<(), JoseError> {
+                use $krate::hmac;
+                let h = match alg {
+                    Algorithm::Hs256 => hmac::HMAC_SHA256,
+                    Algorithm::Hs384 => hmac::HMAC_SHA384,
+                    Algorithm::Hs512 => hmac::HMAC_SHA512,
+                    _ => return Err(JoseError::UnsupportedAlgorithm { alg: alg.name().to_owned() }),
+                };
+                hmac::verify(&hmac::Key::new(h, secret), message, tag).map_err(|_| JoseError::BadSignature)
+            }
+        }
+    };
+}
+
 /// The provider backed by `ring` (with OpenSSL for `ES512`, which `ring` lacks).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RingProvider;
 
-impl CryptoProvider for RingProvider {
-    fn name(&self) -> &'static str {
-        "ring"
-    }
-
-    fn verify(&self, alg: Algorithm, key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
-        use ring::signature as sig;
-        let bad = |_| JoseError::BadSignature;
-        match (&key.0, alg) {
-            (KeyInner::Rsa { n, e }, _) => {
-                let params: &sig::RsaParameters = match alg {
-                    Algorithm::Rs256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-                    Algorithm::Rs384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-                    Algorithm::Rs512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-                    Algorithm::Ps256 => &sig::RSA_PSS_2048_8192_SHA256,
-                    Algorithm::Ps384 => &sig::RSA_PSS_2048_8192_SHA384,
-                    Algorithm::Ps512 => &sig::RSA_PSS_2048_8192_SHA512,
-                    _ => return Err(mismatch(alg)),
-                };
-                sig::RsaPublicKeyComponents { n: &**n, e: &**e }.verify(params, message, signature).map_err(bad)
-            }
-            (KeyInner::Ec { curve: Curve::P256, point }, Algorithm::Es256) => {
-                sig::UnparsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, point)
-                    .verify(message, signature)
-                    .map_err(bad)
-            }
-            (KeyInner::Ec { curve: Curve::P384, point }, Algorithm::Es384) => {
-                sig::UnparsedPublicKey::new(&sig::ECDSA_P384_SHA384_FIXED, point)
-                    .verify(message, signature)
-                    .map_err(bad)
-            }
-            (KeyInner::Ec { curve: Curve::P521, point }, Algorithm::Es512) => p521::verify(point, message, signature),
-            (KeyInner::Ed25519(raw), Algorithm::EdDsa) => {
-                sig::UnparsedPublicKey::new(&sig::ED25519, raw).verify(message, signature).map_err(bad)
-            }
-            _ => Err(mismatch(alg)),
-        }
-    }
-
-    fn verify_hmac(&self, alg: Algorithm, secret: &[u8], message: &[u8], tag: &[u8]) -> Result<(), JoseError> {
-        use ring::hmac;
-        let h = match alg {
-            Algorithm::Hs256 => hmac::HMAC_SHA256,
-            Algorithm::Hs384 => hmac::HMAC_SHA384,
-            Algorithm::Hs512 => hmac::HMAC_SHA512,
-            _ => return Err(JoseError::UnsupportedAlgorithm { alg: alg.name().to_owned() }),
-        };
-        hmac::verify(&hmac::Key::new(h, secret), message, tag).map_err(|_| JoseError::BadSignature)
-    }
-}
+ring_like_provider!(RingProvider, "ring", ring, |point, message, signature| p521::verify(point, message, signature));
 
 /// ES512 through OpenSSL, for the `ring` provider.
 mod p521 {
@@ -463,60 +479,11 @@ mod p521 {
 pub struct AwsLcProvider;
 
 #[cfg(feature = "aws-lc-rs")]
-impl CryptoProvider for AwsLcProvider {
-    fn name(&self) -> &'static str {
-        "aws-lc-rs"
-    }
-
-    fn verify(&self, alg: Algorithm, key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
-        use aws_lc_rs::signature as sig;
-        let bad = |_| JoseError::BadSignature;
-        match (&key.0, alg) {
-            (KeyInner::Rsa { n, e }, _) => {
-                let params: &sig::RsaParameters = match alg {
-                    Algorithm::Rs256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-                    Algorithm::Rs384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-                    Algorithm::Rs512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-                    Algorithm::Ps256 => &sig::RSA_PSS_2048_8192_SHA256,
-                    Algorithm::Ps384 => &sig::RSA_PSS_2048_8192_SHA384,
-                    Algorithm::Ps512 => &sig::RSA_PSS_2048_8192_SHA512,
-                    _ => return Err(mismatch(alg)),
-                };
-                sig::RsaPublicKeyComponents { n: &**n, e: &**e }.verify(params, message, signature).map_err(bad)
-            }
-            (KeyInner::Ec { curve: Curve::P256, point }, Algorithm::Es256) => {
-                sig::UnparsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, point)
-                    .verify(message, signature)
-                    .map_err(bad)
-            }
-            (KeyInner::Ec { curve: Curve::P384, point }, Algorithm::Es384) => {
-                sig::UnparsedPublicKey::new(&sig::ECDSA_P384_SHA384_FIXED, point)
-                    .verify(message, signature)
-                    .map_err(bad)
-            }
-            (KeyInner::Ec { curve: Curve::P521, point }, Algorithm::Es512) => {
-                sig::UnparsedPublicKey::new(&sig::ECDSA_P521_SHA512_FIXED, point)
-                    .verify(message, signature)
-                    .map_err(bad)
-            }
-            (KeyInner::Ed25519(raw), Algorithm::EdDsa) => {
-                sig::UnparsedPublicKey::new(&sig::ED25519, raw).verify(message, signature).map_err(bad)
-            }
-            _ => Err(mismatch(alg)),
-        }
-    }
-
-    fn verify_hmac(&self, alg: Algorithm, secret: &[u8], message: &[u8], tag: &[u8]) -> Result<(), JoseError> {
-        use aws_lc_rs::hmac;
-        let h = match alg {
-            Algorithm::Hs256 => hmac::HMAC_SHA256,
-            Algorithm::Hs384 => hmac::HMAC_SHA384,
-            Algorithm::Hs512 => hmac::HMAC_SHA512,
-            _ => return Err(JoseError::UnsupportedAlgorithm { alg: alg.name().to_owned() }),
-        };
-        hmac::verify(&hmac::Key::new(h, secret), message, tag).map_err(|_| JoseError::BadSignature)
-    }
-}
+ring_like_provider!(AwsLcProvider, "aws-lc-rs", aws_lc_rs, |point, message, signature| {
+    aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P521_SHA512_FIXED, point)
+        .verify(message, signature)
+        .map_err(|_| JoseError::BadSignature)
+});
 
 /// The provider rpkit uses: `aws-lc-rs` with that cargo feature, else `ring`.
 pub fn default_provider() -> &'static dyn CryptoProvider {
