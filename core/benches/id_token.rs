@@ -323,8 +323,30 @@ criterion_group! {
     targets = bench
 }
 
+/// `--profile ALG CONTENDER SECONDS`: runs one contender in a loop, for `perf record`.
+fn profile(alg: &str, which: &str, seconds: u64) {
+    let now = UnixTime::from_system_time(SystemTime::now());
+    let case = cases(now.as_secs()).into_iter().find(|c| c.name == alg).expect("RS256, ES256 or EdDSA");
+    let setup = Setup::new(&case, now);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let mut calls = 0u64;
+    while std::time::Instant::now() < until {
+        for _ in 0..100 {
+            black_box(setup.run(which, &case));
+        }
+        calls += 100;
+    }
+    println!("{alg} {which}: {calls} calls");
+}
+
 fn main() {
-    let quick = std::env::args().any(|a| a == "--interleaved-only");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--profile") {
+        let arg = |k: usize| args.get(i + k).map(String::as_str);
+        profile(arg(1).unwrap_or("RS256"), arg(2).unwrap_or("rpkit"), arg(3).and_then(|s| s.parse().ok()).unwrap_or(5));
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--interleaved-only");
     if !quick {
         benches();
         Criterion::default().configure_from_args().final_summary();

@@ -124,7 +124,10 @@ impl Claims {
         check: impl FnOnce(&ClaimsView<'_>) -> Result<(), E>,
     ) -> Result<Claims, E> {
         let found = {
-            let view: ClaimsView<'_> = serde_json::from_str(&text).map_err(|_| not_an_object())?;
+            let view = match ClaimsView::walk(&text) {
+                Some(view) => view,
+                None => serde_json::from_str(&text).map_err(|_| not_an_object())?,
+            };
             check(&view)?;
             view.locate(&text)
         };
@@ -363,6 +366,29 @@ pub(crate) struct ClaimsView<'a> {
 impl<'a> ClaimsView<'a> {
     pub(crate) fn get(&self, name: Claim) -> &Member<'a> {
         self.members.get(name as usize).unwrap_or(&Member::Absent)
+    }
+
+    /// The view of `text` through the fast walk ([`crate::jsonscan`]); `None` when the
+    /// walk is not sure, and `serde_json` must decide. Where it answers, the view is the
+    /// one `serde_json` gives (a property test compares them).
+    fn walk(text: &'a str) -> Option<Self> {
+        use crate::jsonscan::{array_strings, walk_object, Value};
+        let mut view = ClaimsView { members: std::array::from_fn(|_| Member::Absent) };
+        walk_object(text, |name, value| {
+            if let Some(slot) = Claim::of(name).and_then(|c| view.members.get_mut(c as usize)) {
+                *slot = match value {
+                    Value::Str(s) => Member::Str(Cow::Borrowed(s)),
+                    Value::UInt(n) => Member::Number(Some(n)),
+                    Value::Bool(b) => Member::Bool(b),
+                    Value::Array { raw, strings_only: true } => {
+                        Member::StrList(array_strings(raw).map(Cow::Borrowed).collect())
+                    }
+                    Value::Null | Value::Object | Value::Array { .. } => Member::Other,
+                };
+            }
+            Some(())
+        })?;
+        Some(view)
     }
 
     /// Where each member is in `text` (the text this view was parsed from).
@@ -688,6 +714,20 @@ mod tests {
         assert_eq!(format!("{c:?}"), format!("{:?}", Claims::from_json(&json).unwrap()));
     }
 
+    #[test]
+    fn typical_claims_take_the_fast_walk() {
+        let text = r#"{"iss":"https://op.example","sub":"248289761001","aud":"client-1","exp":1700086400,
+            "iat":1699999990,"auth_time":1699999900,"nonce":"n-0S6_WzA2Mj","azp":"client-1",
+            "amr":["pwd","mfa"],"email_verified":true,"groups":["a","b"],"address":{"country":"NL"}}"#;
+        let walked = ClaimsView::walk(text).unwrap();
+        let parsed: ClaimsView<'_> = serde_json::from_str(text).unwrap();
+        assert_eq!(walked.members, parsed.members);
+        assert_eq!(walked.get(Claim::Sub).as_str(), Some("248289761001"));
+        // An escape is left to serde_json, which decodes it.
+        assert!(ClaimsView::walk(r#"{"sub":"\u0061"}"#).is_none());
+        assert_eq!(lazy(r#"{"sub":"\u0061"}"#).unwrap().sub(), Some("a"));
+    }
+
     proptest::proptest! {
         #[test]
         fn the_view_accepts_what_the_map_accepts(text in r#"\{("(sub|aud|exp|x|\\u0073ub)":(-?[0-9]{1,3}(\.[0-9])?(e[0-9]{1,3})?|"[a-z\\]{0,4}"|\[("[a-z]"|1|null)?\]|null|true|\{\}),?){0,4}\}"#) {
@@ -699,6 +739,17 @@ mod tests {
                 proptest::prop_assert_eq!(lazy.exp(), eager.exp());
                 proptest::prop_assert_eq!(lazy.audiences(), eager.audiences());
                 proptest::prop_assert_eq!(lazy.as_map(), eager.as_map());
+            }
+        }
+
+        #[test]
+        fn the_walked_view_is_the_serde_view(text in r#"\{ ?("(sub|aud|exp|iat|nbf|email_verified|x|\\u0073ub)" ?: ?(-?[0-9]{1,3}(\.[0-9])?(e[0-9]{1,3})?|"[a-z\\]{0,4}"|\[ ?("[a-z]{0,2}"|1|null|\[\]) ?(, ?"[a-z]")?\]|null|true|false|\{"a":\[\]\}),?){0,5}\} ?"#) {
+            if let Some(walked) = ClaimsView::walk(&text) {
+                let parsed = serde_json::from_str::<ClaimsView<'_>>(&text);
+                proptest::prop_assert!(parsed.is_ok(), "walked what serde_json rejects: {}", text);
+                if let Ok(parsed) = parsed {
+                    proptest::prop_assert_eq!(&walked.members[..], &parsed.members[..]);
+                }
             }
         }
 

@@ -36,6 +36,7 @@ pub mod discovery;
 pub mod error;
 pub mod id_token;
 pub mod jose;
+mod jsonscan;
 pub mod jwks;
 pub mod logout;
 pub mod rand;
