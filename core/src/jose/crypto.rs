@@ -230,8 +230,32 @@ pub const MAX_RSA_BITS: usize = 8192;
 /// Built from a JWK by [`Jwk`](super::jwk::Jwk); what it holds is plain bytes in the
 /// form the providers take directly (RSA `n`/`e` without leading zeros, an uncompressed EC
 /// point `04‖x‖y`, a raw Ed25519 key), so a verification never re-parses the JWK.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PublicKey(KeyInner);
+#[derive(Clone)]
+pub struct PublicKey {
+    inner: KeyInner,
+    /// The key as aws-lc-rs parses it, per algorithm, built on first use: an aws-lc-rs
+    /// verification then skips building the key (for RSA, its Montgomery constants) each time.
+    #[cfg(feature = "aws-lc-rs")]
+    aws_lc: aws_lc::ParsedKeys,
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl From<KeyInner> for PublicKey {
+    fn from(inner: KeyInner) -> Self {
+        PublicKey {
+            inner,
+            #[cfg(feature = "aws-lc-rs")]
+            aws_lc: aws_lc::ParsedKeys::default(),
+        }
+    }
+}
 
 #[derive(Clone, PartialEq, Eq)]
 enum KeyInner {
@@ -242,7 +266,7 @@ enum KeyInner {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
+        match &self.inner {
             KeyInner::Rsa { n, .. } => write!(f, "PublicKey(RSA-{})", n.len() * 8),
             KeyInner::Ec { curve, .. } => write!(f, "PublicKey(EC {})", curve.name()),
             KeyInner::Ed25519(_) => f.write_str("PublicKey(Ed25519)"),
@@ -275,7 +299,7 @@ impl PublicKey {
         if !e_ok {
             return Err(JoseError::UnusableKey { what: "RSA exponent out of range".into() });
         }
-        Ok(PublicKey(KeyInner::Rsa { n: n.into(), e: e.into() }))
+        Ok(KeyInner::Rsa { n: n.into(), e: e.into() }.into())
     }
 
     /// An EC key from its affine coordinates, each exactly the curve's coordinate length.
@@ -292,7 +316,7 @@ impl PublicKey {
         point.push(0x04);
         point.extend_from_slice(x);
         point.extend_from_slice(y);
-        Ok(PublicKey(KeyInner::Ec { curve, point: point.into() }))
+        Ok(KeyInner::Ec { curve, point: point.into() }.into())
     }
 
     /// An Ed25519 key from its 32 raw bytes.
@@ -302,12 +326,12 @@ impl PublicKey {
     pub fn ed25519(x: &[u8]) -> Result<Self, JoseError> {
         let raw: [u8; 32] =
             x.try_into().map_err(|_| JoseError::UnusableKey { what: "Ed25519 keys are 32 bytes".into() })?;
-        Ok(PublicKey(KeyInner::Ed25519(raw)))
+        Ok(KeyInner::Ed25519(raw).into())
     }
 
     /// What kind of key this is.
     pub fn kind(&self) -> KeyKind {
-        match &self.0 {
+        match &self.inner {
             KeyInner::Rsa { .. } => KeyKind::Rsa,
             KeyInner::Ec { curve, .. } => KeyKind::Ec(*curve),
             KeyInner::Ed25519(_) => KeyKind::Ed25519,
@@ -321,7 +345,7 @@ impl PublicKey {
 
     /// RSA modulus and exponent (big-endian, no leading zeros), for providers.
     pub fn rsa_components(&self) -> Option<(&[u8], &[u8])> {
-        match &self.0 {
+        match &self.inner {
             KeyInner::Rsa { n, e } => Some((n, e)),
             _ => None,
         }
@@ -329,7 +353,7 @@ impl PublicKey {
 
     /// The uncompressed EC point `04‖x‖y`, for providers.
     pub fn ec_point(&self) -> Option<(Curve, &[u8])> {
-        match &self.0 {
+        match &self.inner {
             KeyInner::Ec { curve, point } => Some((*curve, point)),
             _ => None,
         }
@@ -337,7 +361,7 @@ impl PublicKey {
 
     /// The raw Ed25519 public key, for providers.
     pub fn ed25519_bytes(&self) -> Option<&[u8; 32]> {
-        match &self.0 {
+        match &self.inner {
             KeyInner::Ed25519(raw) => Some(raw),
             _ => None,
         }
@@ -376,7 +400,11 @@ fn mismatch(alg: Algorithm) -> JoseError {
 /// (`ring` itself and `aws-lc-rs`), so both providers verify with the same table; `$p521`
 /// verifies ES512 (`point`, `message`, `signature` in scope).
 macro_rules! ring_like_provider {
-    ($provider:ty, $name:literal, $krate:ident, |$point:ident, $message:ident, $signature:ident| $p521:expr) => {
+    (
+        $provider:ty, $name:literal, $krate:ident,
+        |$point:ident, $message:ident, $signature:ident| $p521:expr,
+        |$key:ident, $alg:ident| $parsed:expr $(,)?
+    ) => {
         impl CryptoProvider for $provider {
             fn name(&self) -> &'static str {
                 $name
@@ -384,17 +412,21 @@ macro_rules! ring_like_provider {
 
             fn verify(
                 &self,
-                alg: Algorithm,
-                key: &PublicKey,
+                $alg: Algorithm,
+                $key: &PublicKey,
                 $message: &[u8],
                 $signature: &[u8],
             ) -> Result<(), JoseError> {
                 use $krate::signature as sig;
+                let (alg, key) = ($alg, $key);
                 let bad = |_| JoseError::BadSignature;
+                if let Some(result) = $parsed {
+                    return result;
+                }
                 let ec = |params: &'static sig::EcdsaVerificationAlgorithm, point: &[u8]| {
                     sig::UnparsedPublicKey::new(params, point).verify($message, $signature).map_err(bad)
                 };
-                match (&key.0, alg) {
+                match (&key.inner, alg) {
                     (KeyInner::Rsa { n, e }, _) => {
                         let params: &sig::RsaParameters = match alg {
                             Algorithm::Rs256 => &sig::RSA_PKCS1_2048_8192_SHA256,
@@ -441,7 +473,14 @@ macro_rules! ring_like_provider {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RingProvider;
 
-ring_like_provider!(RingProvider, "ring", ring, |point, message, signature| p521::verify(point, message, signature));
+ring_like_provider!(
+    RingProvider,
+    "ring",
+    ring,
+    |point, message, signature| p521::verify(point, message, signature),
+    // `ring` has no parsed public keys.
+    |key, alg| None::<Result<(), JoseError>>,
+);
 
 /// ES512 through OpenSSL, for the `ring` provider.
 mod p521 {
@@ -479,11 +518,69 @@ mod p521 {
 pub struct AwsLcProvider;
 
 #[cfg(feature = "aws-lc-rs")]
-ring_like_provider!(AwsLcProvider, "aws-lc-rs", aws_lc_rs, |point, message, signature| {
-    aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P521_SHA512_FIXED, point)
-        .verify(message, signature)
-        .map_err(|_| JoseError::BadSignature)
-});
+ring_like_provider!(
+    AwsLcProvider,
+    "aws-lc-rs",
+    aws_lc_rs,
+    |point, message, signature| {
+        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ECDSA_P521_SHA512_FIXED, point)
+            .verify(message, signature)
+            .map_err(|_| JoseError::BadSignature)
+    },
+    // A key aws-lc-rs could not parse (or a key of the wrong type) takes the general path,
+    // which gives the same error as before.
+    |key, alg| key
+        .aws_lc
+        .get(&key.inner, alg)
+        .map(|parsed| parsed.verify_sig(message, signature).map_err(|_| JoseError::BadSignature)),
+);
+
+/// Keys parsed by aws-lc-rs once and kept with the [`PublicKey`].
+#[cfg(feature = "aws-lc-rs")]
+mod aws_lc {
+    use super::{Algorithm, Curve, KeyInner};
+    use aws_lc_rs::signature::{self as sig, ParsedPublicKey};
+    use std::sync::OnceLock;
+
+    /// One slot per algorithm a key of its type can verify (six for RSA, one otherwise);
+    /// `None` in a slot: aws-lc-rs refused the key for that algorithm.
+    #[derive(Clone, Default)]
+    pub(super) struct ParsedKeys([OnceLock<Option<ParsedPublicKey>>; 6]);
+
+    impl ParsedKeys {
+        /// The key parsed for `alg`, parsing it on first use.
+        pub(super) fn get(&self, inner: &KeyInner, alg: Algorithm) -> Option<&ParsedPublicKey> {
+            let point: (&'static dyn sig::VerificationAlgorithm, &[u8]) = match (inner, alg) {
+                (KeyInner::Rsa { n, e }, _) => {
+                    let (slot, params): (usize, &'static sig::RsaParameters) = match alg {
+                        Algorithm::Rs256 => (0, &sig::RSA_PKCS1_2048_8192_SHA256),
+                        Algorithm::Rs384 => (1, &sig::RSA_PKCS1_2048_8192_SHA384),
+                        Algorithm::Rs512 => (2, &sig::RSA_PKCS1_2048_8192_SHA512),
+                        Algorithm::Ps256 => (3, &sig::RSA_PSS_2048_8192_SHA256),
+                        Algorithm::Ps384 => (4, &sig::RSA_PSS_2048_8192_SHA384),
+                        Algorithm::Ps512 => (5, &sig::RSA_PSS_2048_8192_SHA512),
+                        _ => return None,
+                    };
+                    let components = sig::RsaPublicKeyComponents { n: &**n, e: &**e };
+                    return self.0.get(slot)?.get_or_init(|| components.to_parsed_public_key(params).ok()).as_ref();
+                }
+                (KeyInner::Ec { curve: Curve::P256, point }, Algorithm::Es256) => {
+                    (&sig::ECDSA_P256_SHA256_FIXED, point)
+                }
+                (KeyInner::Ec { curve: Curve::P384, point }, Algorithm::Es384) => {
+                    (&sig::ECDSA_P384_SHA384_FIXED, point)
+                }
+                (KeyInner::Ec { curve: Curve::P521, point }, Algorithm::Es512) => {
+                    (&sig::ECDSA_P521_SHA512_FIXED, point)
+                }
+                (KeyInner::Ed25519(raw), Algorithm::EdDsa) => (&sig::ED25519, raw),
+                _ => return None,
+            };
+            let (params, bytes) = point;
+            self.0.first()?.get_or_init(|| ParsedPublicKey::new(params, bytes).ok()).as_ref()
+        }
+    }
+}
 
 /// The provider rpkit uses: `aws-lc-rs` with that cargo feature, else `ring`.
 pub fn default_provider() -> &'static dyn CryptoProvider {
@@ -556,6 +653,38 @@ mod tests {
         assert!(PublicKey::ec(Curve::P384, &[1; 48], &[2; 48]).is_ok());
         assert!(PublicKey::ec(Curve::P521, &[1; 65], &[2; 66]).is_err());
         assert!(PublicKey::ed25519(&[0; 31]).is_err());
+    }
+
+    /// The same key verifies with several algorithms, again and again, whatever the
+    /// provider keeps between calls; an unusable key is a bad signature every time.
+    #[test]
+    fn a_key_verifies_repeatedly_and_under_each_of_its_algorithms() {
+        use crate::jose::testkeys::Signer;
+        use crate::jose::{verify_jws, AlgPolicy};
+        let all = AlgPolicy::from_algorithms(Algorithm::ALL);
+        for alg in [Algorithm::Rs256, Algorithm::Ps256, Algorithm::Rs512, Algorithm::Ps384] {
+            let signer = Signer::rsa(1, alg);
+            let keys = Signer::rsa(1, Algorithm::Rs256).jwks();
+            for _ in 0..3 {
+                let token = signer.sign(&serde_json::json!({"sub": "x"}));
+                assert!(verify_jws(&token, &keys, &all, None).is_ok(), "{alg:?}");
+                let forged = format!("{}x", &token[..token.len() - 1]);
+                assert!(verify_jws(&forged, &keys, &all, None).is_err(), "{alg:?}");
+            }
+        }
+        for signer in [Signer::es256(), Signer::es384(), Signer::es512(), Signer::ed25519(1)] {
+            let keys = signer.jwks();
+            for _ in 0..3 {
+                let token = signer.sign(&serde_json::json!({"sub": "x"}));
+                assert!(verify_jws(&token, &keys, &all, None).is_ok(), "{:?}", signer.alg);
+            }
+        }
+        let off_curve = PublicKey::ec(Curve::P256, &[1; 32], &[2; 32]).unwrap();
+        for _ in 0..2 {
+            let err = default_provider().verify(Algorithm::Es256, &off_curve, b"m", &[1; 64]).unwrap_err();
+            assert_eq!(err, JoseError::BadSignature);
+        }
+        assert_eq!(off_curve.clone(), off_curve);
     }
 
     #[test]
