@@ -98,7 +98,8 @@ pub struct ClientKwargs {
     pub token_placement: TokenPlacement,
     /// Seconds of clock leeway for `exp`/`iat`/`nbf` and for "refresh before expiry" (default 60).
     pub leeway: Option<u64>,
-    /// Network timeout in seconds, for HTTP adapters (default 10).
+    /// Network timeout in seconds, for HTTP adapters (default 10, at most
+    /// [`MAX_TIMEOUT_SECS`]).
     pub timeout: Option<f64>,
     /// The redirect URI (also accepted at the top level).
     pub redirect_uri: Option<String>,
@@ -208,6 +209,11 @@ pub const DEFAULT_PENDING_TTL: u64 = 600;
 pub const DEFAULT_MAX_PENDING: usize = 8;
 /// Default HTTP timeout in seconds.
 pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+/// The longest HTTP timeout a configuration may set, in seconds: a provider that stalls
+/// must not hold a login (and the server's resources) for longer.
+pub const MAX_TIMEOUT_SECS: f64 = 600.0;
+
+const TIMEOUT_EXPECTED: &str = "a positive number of seconds, at most 600";
 
 const WELL_KNOWN_OIDC: &str = "/.well-known/openid-configuration";
 const WELL_KNOWN_OAUTH: &str = "/.well-known/oauth-authorization-server";
@@ -534,10 +540,10 @@ fn set_kwarg(client: &str, kw: &mut ClientKwargs, key: &str, v: &Value) -> Resul
                 Value::Null => None,
                 Value::Number(n) => Some(
                     n.as_f64()
-                        .filter(|t| *t > 0.0 && t.is_finite())
-                        .ok_or_else(|| invalid(client, p, "a positive number of seconds"))?,
+                        .filter(|t| *t > 0.0 && *t <= MAX_TIMEOUT_SECS)
+                        .ok_or_else(|| invalid(client, p, TIMEOUT_EXPECTED))?,
                 ),
-                _ => return Err(invalid(client, p, "a positive number of seconds")),
+                _ => return Err(invalid(client, p, TIMEOUT_EXPECTED)),
             }
         }
         "redirect_uri" => kw.redirect_uri = opt_string(client, p, v)?,
@@ -615,6 +621,23 @@ mod tests {
             Some(&["RS256".to_owned(), "ES256".to_owned()][..])
         );
         assert!(c.private_key.unwrap().secret().contains("EC"));
+    }
+
+    #[test]
+    fn a_timeout_must_be_positive_and_at_most_ten_minutes() {
+        for bad in [json!(0), json!(-1), json!(600.5), json!(1e300), json!("10"), json!(true)] {
+            let v = json!({"client_id": "c", "client_kwargs": {"timeout": bad}});
+            let err = ClientConfig::from_value("op", &v).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { key, expected, .. }
+                    if key == "client_kwargs.timeout" && expected == TIMEOUT_EXPECTED),
+                "{bad}: {err:?}"
+            );
+        }
+        for good in [json!(0.5), json!(600), json!(null)] {
+            let v = json!({"client_id": "c", "client_kwargs": {"timeout": good}});
+            assert!(ClientConfig::from_value("op", &v).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -503,7 +503,7 @@ fn env_value_of_the_wrong_type_says_what_was_expected() {
         SettingsError::Env { var, source: ConfigError::Invalid { key, expected, .. } } => {
             assert_eq!(var, "RPKIT_OAUTH_CLIENTS__X__CLIENT_KWARGS__TIMEOUT");
             assert_eq!(key, "client_kwargs.timeout");
-            assert_eq!(expected, "a positive number of seconds");
+            assert_eq!(expected, "a positive number of seconds, at most 600");
         }
         other => panic!("unexpected {other:?}"),
     }
