@@ -13,9 +13,11 @@
 //! - `rpkit_seeded`: the same with `SeededRandom` (SHA-256 of seed and counter; tests only).
 //! - `oauth2`: v5 `BasicClient::authorize_url(CsrfToken::new_random)` with three scopes,
 //!   `set_pkce_challenge(PkceCodeChallenge::new_random_sha256())` and a nonce
-//!   (`CsrfToken::new_random`) as an extra parameter, then `url()`. Its randomness is
-//!   `rand`'s `thread_rng` (a user-space ChaCha12 generator seeded from the OS); its `state`
-//!   and nonce are 128-bit, its PKCE verifier 32 bytes.
+//!   (`CsrfToken::new_random`) as an extra parameter, then `url()` (a `url::Url`; rpkit
+//!   returns the URL as a checked string, `AuthorizationUrl`). Its randomness is `rand`
+//!   0.8's `thread_rng` (a user-space ChaCha12 generator seeded from the OS, re-seeded after
+//!   a fork through `pthread_atfork`, no re-key per draw); its `state` and nonce are 128-bit,
+//!   its PKCE verifier 32 bytes like rpkit's.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 

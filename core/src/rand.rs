@@ -90,9 +90,15 @@ impl SecureRandom for SystemRandom {
 /// assert_ne!(x, y);
 /// # Ok::<(), rpkit::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct ThreadRandom {
     _private: (),
+}
+
+impl fmt::Debug for ThreadRandom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ThreadRandom")
+    }
 }
 
 impl ThreadRandom {
