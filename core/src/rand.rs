@@ -124,19 +124,25 @@ struct ThreadState {
 }
 
 impl ThreadState {
-    fn seeded(pid: u32) -> Result<Self, Error> {
+    fn seeded(os: &dyn SecureRandom, pid: u32) -> Result<Self, Error> {
         let mut seed = [0u8; 32];
-        SystemRandom::new().fill(&mut seed)?;
+        os.fill(&mut seed)?;
         let rng = ChaCha20Rng::from_seed(seed);
         seed.fill(0);
         Ok(ThreadState { rng, pid, left: RESEED_AFTER })
     }
 
-    fn fill(slot: &mut Option<ThreadState>, dest: &mut [u8]) -> Result<(), Error> {
+    /// Fills `dest` from the generator in `slot`, (re-)keying it from `os` first when
+    /// there is none, it comes from another process, or its budget is spent.
+    fn fill(slot: &mut Option<ThreadState>, os: &dyn SecureRandom, dest: &mut [u8]) -> Result<(), Error> {
         let pid = std::process::id();
         let state = match slot {
             Some(state) if state.pid == pid && state.left >= dest.len() => state,
-            _ => slot.insert(ThreadState::seeded(pid)?),
+            _ => {
+                // A generator that may not be used again is dropped even if re-keying fails.
+                *slot = None;
+                slot.insert(ThreadState::seeded(os, pid)?)
+            }
         };
         state.rng.fill_bytes(dest);
         state.left -= dest.len();
@@ -159,7 +165,7 @@ impl SecureRandom for ThreadRandom {
             return SystemRandom::new().fill(dest);
         }
         let drawn = THREAD_STATE.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut slot) => Some(ThreadState::fill(&mut slot, dest)),
+            Ok(mut slot) => Some(ThreadState::fill(&mut slot, &SystemRandom::new(), dest)),
             Err(_) => None,
         });
         match drawn {
@@ -286,14 +292,14 @@ mod tests {
     fn thread_random_rekeys_after_every_draw() {
         let mut slot = None;
         let mut x = [0u8; 16];
-        ThreadState::fill(&mut slot, &mut x).unwrap();
+        ThreadState::fill(&mut slot, &SystemRandom::new(), &mut x).unwrap();
         let state = slot.as_mut().unwrap();
         // A fresh key at stream position 0: the block `x` came from is gone.
         assert_eq!(state.rng.get_word_pos(), 0);
         assert_eq!(state.left, RESEED_AFTER - 16);
         let seed = state.rng.get_seed();
         let mut y = [0u8; 16];
-        ThreadState::fill(&mut slot, &mut y).unwrap();
+        ThreadState::fill(&mut slot, &SystemRandom::new(), &mut y).unwrap();
         assert_ne!(x, y);
         assert_ne!(slot.as_ref().unwrap().rng.get_seed(), seed);
         assert_eq!(slot.as_ref().unwrap().rng.get_word_pos(), 0);
@@ -303,18 +309,39 @@ mod tests {
     fn thread_random_reseeds_in_another_process_and_when_used_up() {
         let mut slot = None;
         let mut x = [0u8; 32];
-        ThreadState::fill(&mut slot, &mut x).unwrap();
+        ThreadState::fill(&mut slot, &SystemRandom::new(), &mut x).unwrap();
         // A generator inherited from another process (as after `fork`) is replaced.
         let state = slot.as_mut().unwrap();
         state.pid = state.pid.wrapping_add(1);
-        ThreadState::fill(&mut slot, &mut x).unwrap();
+        ThreadState::fill(&mut slot, &SystemRandom::new(), &mut x).unwrap();
         let state = slot.as_mut().unwrap();
         assert_eq!(state.pid, std::process::id());
         assert_eq!(state.left, RESEED_AFTER - 32);
         // One that has handed out its budget is replaced too.
         state.left = 10;
-        ThreadState::fill(&mut slot, &mut x).unwrap();
+        ThreadState::fill(&mut slot, &SystemRandom::new(), &mut x).unwrap();
         assert_eq!(slot.as_ref().unwrap().left, RESEED_AFTER - 32);
+    }
+
+    #[test]
+    fn thread_random_fails_with_random_when_the_os_source_fails_and_keeps_no_stale_generator() {
+        struct Broken;
+        impl SecureRandom for Broken {
+            fn fill(&self, _: &mut [u8]) -> Result<(), Error> {
+                Err(Error::Random)
+            }
+        }
+        let mut slot = None;
+        let mut x = [0u8; 32];
+        assert_eq!(ThreadState::fill(&mut slot, &Broken, &mut x).unwrap_err(), Error::Random);
+        assert!(slot.is_none());
+        // A generator that is due for re-keying is not used when re-keying fails.
+        ThreadState::fill(&mut slot, &SystemRandom::new(), &mut x).unwrap();
+        if let Some(state) = slot.as_mut() {
+            state.pid = state.pid.wrapping_add(1);
+        }
+        assert_eq!(ThreadState::fill(&mut slot, &Broken, &mut x).unwrap_err(), Error::Random);
+        assert!(slot.is_none());
     }
 
     #[test]
