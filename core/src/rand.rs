@@ -64,14 +64,16 @@ impl SecureRandom for SystemRandom {
 /// [`SystemRandom`] costs one `getrandom` system call per draw (about 0.8 µs on a Linux
 /// without the vDSO `getrandom`, several times the cost of building the rest of an
 /// authorization URL). `ThreadRandom` draws from a ChaCha20 keystream in user space
-/// instead (`rand_chacha`, the RustCrypto/rust-random implementation; the same design as
-/// `rand`'s `ThreadRng`, with 20 rounds rather than 12):
+/// instead (rust-random's `rand_chacha`; the same design as `rand`'s `ThreadRng`, with 20
+/// rounds rather than 12):
 ///
 /// - **Seeding**: each thread's generator is keyed with 32 bytes from [`SystemRandom`] on
 ///   first use, and again after every 64 KiB drawn.
 /// - **Fork safety**: the generator remembers the process id it was seeded in and is
 ///   re-keyed from the operating system when it differs (a forked child never repeats its
 ///   parent's values). This costs a `getpid` per draw; `rand` ≥ 0.9 dropped this check.
+///   (Like any process-id check, it misses only a descendant that inherits a generator
+///   it never drew from and is then given its exited ancestor's process id.)
 /// - **Backtracking resistance** ("fast key erasure"): after every draw the generator is
 ///   re-keyed with 32 bytes of its own output and the rest of the block is discarded, so
 ///   memory read later (a core dump, a leaked thread stack) does not reveal the `state`,
