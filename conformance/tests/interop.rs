@@ -436,7 +436,7 @@ async fn login(rp: &OAuthClient, browser: &reqwest::Client, user: &str) -> (Toke
     let options = AuthorizeOptions::default().param("prompt", "consent");
     let url = rp.authorize_redirect(&mut pending, &options).await.expect("authorization URL");
     let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
-    let callback = drive(browser, url, starts_with(&redirect_uri), user).await;
+    let callback = drive(browser, url.to_url(), starts_with(&redirect_uri), user).await;
     let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
     let token = rp.authorize_access_token(&mut pending, &params).await.expect("the callback is accepted");
     assert!(pending.is_empty(), "the pending authorization is used up");
@@ -513,7 +513,7 @@ async fn interop_login_with_the_wrong_client_secret_is_refused() {
         let mut pending = PendingSet::new();
         let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
         let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
-        let callback = drive(&browser, url, starts_with(&redirect_uri), &user("mallory")).await;
+        let callback = drive(&browser, url.to_url(), starts_with(&redirect_uri), &user("mallory")).await;
         let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("params");
         let err = rp.authorize_access_token(&mut pending, &params).await.unwrap_err();
         assert!(
@@ -605,7 +605,7 @@ async fn interop_rp_initiated_logout_returns_with_state() {
         // The provider's session is gone: a new authorization asks for the login again.
         let mut pending = PendingSet::new();
         let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
-        let resp = browser.get(url).send().await.expect("authorize");
+        let resp = browser.get(url.as_str()).send().await.expect("authorize");
         let interaction = resp.headers().get("location").and_then(|v| v.to_str().ok()).expect("to interaction");
         let page = browser.get(f.op.issuer.clone() + interaction).send().await.expect("interaction");
         let html = page.text().await.expect("page");

@@ -3,15 +3,21 @@
 //! Run with `cargo bench -p rpkit --bench authorize` (add `-- --interleaved-only` for the
 //! interleaved table alone).
 //!
-//! - `rpkit_system`: `AuthorizationRequest::build` with `SystemRandom` (the OS CSPRNG through
-//!   `ring`, one `getrandom` for the whole request): 256-bit `state` and `nonce`, a 64-character PKCE
-//!   verifier and its S256 challenge, the URL, and the `PendingAuthorization` to store.
+//! - `rpkit_thread`: `AuthorizationRequest::build` with `ThreadRandom`, the source the
+//!   client layer uses by default (a per-thread ChaCha20 generator keyed from the OS, with a
+//!   `getpid` fork check and a re-key after every draw): 256-bit `state` and `nonce`, a
+//!   43-character (256-bit) PKCE verifier and its S256 challenge, the URL, and the
+//!   `PendingAuthorization` to store. Everything is drawn with one `fill`.
+//! - `rpkit_system`: the same with `SystemRandom` (the OS CSPRNG through `ring`: one
+//!   `getrandom` system call per request).
 //! - `rpkit_seeded`: the same with `SeededRandom` (SHA-256 of seed and counter; tests only).
 //! - `oauth2`: v5 `BasicClient::authorize_url(CsrfToken::new_random)` with three scopes,
 //!   `set_pkce_challenge(PkceCodeChallenge::new_random_sha256())` and a nonce
-//!   (`CsrfToken::new_random`) as an extra parameter, then `url()`. Its randomness is
-//!   `rand`'s `thread_rng` (a user-space ChaCha12 generator seeded from the OS); its `state`
-//!   and nonce are 128-bit, its PKCE verifier 32 bytes.
+//!   (`CsrfToken::new_random`) as an extra parameter, then `url()` (a `url::Url`; rpkit
+//!   returns the URL as a checked string, `AuthorizationUrl`). Its randomness is `rand`
+//!   0.8's `thread_rng` (a user-space ChaCha12 generator seeded from the OS, re-seeded after
+//!   a fork through `pthread_atfork`, no re-key per draw); its `state` and nonce are 128-bit,
+//!   its PKCE verifier 32 bytes like rpkit's.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
@@ -20,14 +26,14 @@ use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
 use rpkit::authorize::AuthorizationRequest;
 use rpkit::config::ClientConfig;
-use rpkit::rand::{SecureRandom, SeededRandom, SystemRandom};
+use rpkit::rand::{SecureRandom, SeededRandom, SystemRandom, ThreadRandom};
 use rpkit::time::UnixTime;
 
 const AUTHORIZE: &str = "https://op.example/authorize";
 const CLIENT: &str = "client-1";
 const REDIRECT: &str = "https://app.example/callback";
 const SCOPES: [&str; 3] = ["openid", "email", "profile"];
-const CONTENDERS: [&str; 3] = ["rpkit_system", "rpkit_seeded", "oauth2"];
+const CONTENDERS: [&str; 4] = ["rpkit_thread", "rpkit_system", "rpkit_seeded", "oauth2"];
 
 type OAuth2Client = BasicClient<
     oauth2::EndpointSet,
@@ -40,6 +46,7 @@ type OAuth2Client = BasicClient<
 struct Setup {
     config: ClientConfig,
     now: UnixTime,
+    thread: ThreadRandom,
     system: SystemRandom,
     seeded: SeededRandom,
     oauth2: OAuth2Client,
@@ -58,6 +65,7 @@ impl Setup {
         Setup {
             config,
             now: UnixTime::from_secs(1_700_000_000),
+            thread: ThreadRandom::new(),
             system: SystemRandom::new(),
             seeded: SeededRandom::new(7),
             oauth2,
@@ -87,8 +95,9 @@ impl Setup {
     /// Runs contender `which` (an index into [`CONTENDERS`]) once.
     fn run(&self, which: usize) -> usize {
         match which {
-            0 => self.rpkit(&self.system),
-            1 => self.rpkit(&self.seeded),
+            0 => self.rpkit(&self.thread),
+            1 => self.rpkit(&self.system),
+            2 => self.rpkit(&self.seeded),
             _ => self.oauth2(),
         }
     }

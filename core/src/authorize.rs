@@ -5,7 +5,7 @@
 //! [OIDC Core §3.1.2.1](https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest),
 //! [RFC 9700 (OAuth 2.0 Security BCP)](https://www.rfc-editor.org/rfc/rfc9700).
 //!
-//! [`AuthorizationRequest::build`] returns the URL and a [`PendingAuthorization`] — the
+//! [`AuthorizationRequest::build`] returns the [`AuthorizationUrl`] and a [`PendingAuthorization`] — the
 //! `state`, `nonce`, PKCE verifier, redirect URI and issue time the callback needs. The
 //! web framework keeps pending authorizations in the session as a [`PendingSet`], which
 //! is bounded (the oldest entry is dropped past capacity) and whose entries expire, so a
@@ -19,15 +19,17 @@ use crate::secret::{Nonce, PkceVerifier};
 use crate::time::UnixTime;
 use ring::digest;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Random bytes in a `state` or `nonce` (256 bits; RFC 9700 §4.7 and DESIGN §3 ask ≥ 128).
 pub const STATE_BYTES: usize = 32;
 
-/// Length of a generated PKCE code verifier (RFC 7636 §4.1 allows 43 to 128).
-pub const PKCE_VERIFIER_LEN: usize = 64;
+/// Length of a generated PKCE code verifier (RFC 7636 §4.1 allows 43 to 128): the
+/// base64url encoding of [`PKCE_VERIFIER_BYTES`] random octets, as §4.1 recommends.
+pub const PKCE_VERIFIER_LEN: usize = 43;
 
-/// The RFC 7636 §4.1 `unreserved` alphabet: `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
-const PKCE_ALPHABET: &[u8; 66] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+/// Random octets in a generated PKCE code verifier (256 bits; RFC 7636 §4.1 and §7.1).
+pub const PKCE_VERIFIER_BYTES: usize = 32;
 
 /// Parameters rpkit generates itself; neither `authorize_params` nor per-call extras may
 /// set them (doing so is a [`ConfigError::Invalid`], not silently ignored).
@@ -74,6 +76,7 @@ pub const RESERVED_PARAMS: [&str; 6] =
 ///     .build(&SystemRandom::new(), now)?;
 ///
 /// assert!(url.as_str().starts_with("https://op.example/authorize?response_type=code&client_id=my-app"));
+/// assert_eq!(url.to_url().query_pairs().filter(|(k, _)| k == "prompt").count(), 1);
 /// assert!(pending.nonce().is_some()); // an OpenID Connect request carries a nonce
 /// assert!(pending.code_verifier().is_some()); // and PKCE S256
 ///
@@ -167,7 +170,8 @@ impl<'a> AuthorizationRequest<'a> {
     /// Draws `state`, `nonce` and the PKCE verifier and builds the URL.
     ///
     /// Returns the URL to redirect the browser to, and the [`PendingAuthorization`] to
-    /// store (in a [`PendingSet`]) until the callback.
+    /// store (in a [`PendingSet`]) until the callback. Everything is drawn with one
+    /// `rng.fill`.
     ///
     /// # Errors
     /// - [`Error::Config`] with [`ConfigError::Missing`] for `client_id`, or for
@@ -179,9 +183,13 @@ impl<'a> AuthorizationRequest<'a> {
     ///   absolute URL without fragment;
     /// - [`Error::Random`] when the random source fails.
     #[must_use = "the URL must be sent to the browser and the pending authorization stored"]
-    pub fn build(self, rng: &dyn SecureRandom, now: UnixTime) -> Result<(url::Url, PendingAuthorization), Error> {
+    pub fn build(
+        self,
+        rng: &dyn SecureRandom,
+        now: UnixTime,
+    ) -> Result<(AuthorizationUrl, PendingAuthorization), Error> {
         let config = self.config;
-        let mut url = self.endpoint()?;
+        let endpoint = self.endpoint()?;
         let client_id =
             config.client_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| config.missing("client_id"))?;
 
@@ -216,24 +224,25 @@ impl<'a> AuthorizationRequest<'a> {
         let secrets = Secrets::draw(rng, openid, pkce)?;
         let challenge = secrets.code_verifier.as_ref().map(pkce_challenge);
 
-        let mut ours: Vec<(&str, &str)> = Vec::with_capacity(8 + extras.0.len());
-        ours.extend([("response_type", "code"), ("client_id", client_id)]);
+        // `Pair::plain` for names and values that need no escaping (fixed ASCII, base64url).
+        let mut ours: Vec<Pair<'_>> = Vec::with_capacity(8 + extras.0.len());
+        ours.extend([Pair::plain("response_type", "code"), Pair::new("client_id", client_id)]);
         if let Some(r) = redirect_uri {
-            ours.push(("redirect_uri", r));
+            ours.push(Pair::new("redirect_uri", r));
         }
         if let Some(s) = scope {
-            ours.push(("scope", s));
+            ours.push(Pair::new("scope", s));
         }
-        ours.push(("state", secrets.state.secret()));
+        ours.push(Pair::plain("state", secrets.state.secret()));
         if let Some(n) = &secrets.nonce {
-            ours.push(("nonce", n.secret()));
+            ours.push(Pair::plain("nonce", n.secret()));
         }
         if let Some(c) = &challenge {
-            ours.push(("code_challenge", c));
-            ours.push(("code_challenge_method", "S256"));
+            ours.push(Pair::plain("code_challenge", c));
+            ours.push(Pair::plain("code_challenge_method", "S256"));
         }
-        ours.extend_from_slice(&extras.0);
-        append_query(&mut url, &ours);
+        ours.extend(extras.0.iter().map(|&(k, v)| Pair::new(k, v)));
+        let url = endpoint.with_query(&ours);
 
         let pending = PendingAuthorization {
             client: config.name.clone(),
@@ -249,14 +258,14 @@ impl<'a> AuthorizationRequest<'a> {
         Ok((url, pending))
     }
 
-    fn endpoint(&self) -> Result<url::Url, Error> {
+    fn endpoint(&self) -> Result<Endpoint<'a>, Error> {
         let config = self.config;
         if let Some(text) = config.authorize_url.as_deref() {
-            return absolute_without_fragment(text)
+            return Endpoint::parse(text)
                 .ok_or_else(|| invalid(config, "authorize_url", "an absolute URL without fragment"));
         }
         if let Some(text) = self.metadata.and_then(|m| m.authorization_endpoint.as_deref()) {
-            return absolute_without_fragment(text).ok_or_else(|| {
+            return Endpoint::parse(text).ok_or_else(|| {
                 Error::malformed("provider metadata: `authorization_endpoint` is not an absolute URL without fragment")
             });
         }
@@ -282,11 +291,6 @@ impl<'a> Extras<'a> {
     }
 }
 
-/// Bytes drawn for the PKCE verifier in the single draw: 64 characters need about 83
-/// bytes at the 77 % acceptance rate; with 128, running short (and drawing again) has a
-/// probability of about 4 × 10⁻¹².
-const PKCE_POOL: usize = 128;
-
 /// The secrets of one authorization request, drawn with a single call to the source.
 struct Secrets {
     state: Nonce,
@@ -295,23 +299,23 @@ struct Secrets {
 }
 
 impl Secrets {
-    /// One `rng.fill` for `state`, `nonce` (when `openid`) and the PKCE verifier's bytes
-    /// (when `pkce`); the verifier's part is drawn again only if rejection sampling runs
-    /// out of accepted bytes.
+    /// One `rng.fill` for `state`, `nonce` (when `openid`) and the PKCE verifier (when
+    /// `pkce`).
     fn draw(rng: &dyn SecureRandom, openid: bool, pkce: bool) -> Result<Self, Error> {
-        let mut buf = [0u8; 2 * STATE_BYTES + PKCE_POOL];
+        let mut buf = [0u8; 2 * STATE_BYTES + PKCE_VERIFIER_BYTES];
         let nonce_len = if openid { STATE_BYTES } else { 0 };
-        let pool_len = if pkce { PKCE_POOL } else { 0 };
-        let used = &mut buf[..STATE_BYTES + nonce_len + pool_len];
+        let verifier_len = if pkce { PKCE_VERIFIER_BYTES } else { 0 };
+        let used = &mut buf[..STATE_BYTES + nonce_len + verifier_len];
         rng.fill(used)?;
-        let (state, rest) = used.split_at_mut(STATE_BYTES);
-        let (nonce, pool) = rest.split_at_mut(nonce_len);
-        let code_verifier = if pkce { Some(verifier_from(rng, pool)?) } else { None };
-        Ok(Secrets {
+        let (state, rest) = used.split_at(STATE_BYTES);
+        let (nonce, verifier) = rest.split_at(nonce_len);
+        let secrets = Secrets {
             state: Nonce::new(crate::jose::b64::encode(state)),
             nonce: openid.then(|| Nonce::new(crate::jose::b64::encode(nonce))),
-            code_verifier,
-        })
+            code_verifier: pkce.then(|| PkceVerifier::new(crate::jose::b64::encode(verifier))),
+        };
+        buf.fill(0);
+        Ok(secrets)
     }
 }
 
@@ -328,11 +332,239 @@ fn absolute_without_fragment(text: &str) -> Option<url::Url> {
     url::Url::parse(text).ok().filter(|u| u.fragment().is_none() && !u.cannot_be_a_base())
 }
 
+/// A query parameter rpkit sends.
+#[derive(Debug, Clone, Copy)]
+struct Pair<'p> {
+    name: &'p str,
+    value: &'p str,
+    /// Both are made only of characters `application/x-www-form-urlencoded` leaves as
+    /// they are, so they are copied without a scan.
+    plain: bool,
+}
+
+impl<'p> Pair<'p> {
+    fn new(name: &'p str, value: &'p str) -> Self {
+        Pair { name, value, plain: false }
+    }
+
+    fn plain(name: &'p str, value: &'p str) -> Self {
+        debug_assert!(name.bytes().chain(value.bytes()).all(is_form_plain), "{name}={value}");
+        Pair { name, value, plain: true }
+    }
+}
+
+/// A validated authorization endpoint.
+enum Endpoint<'a> {
+    /// Text that is already in the form the `url` crate would serialize it to and has no
+    /// query: the parameters are appended to it directly (see [`is_plain_endpoint`]).
+    Plain(&'a str),
+    /// Anything else, parsed.
+    Parsed(url::Url),
+}
+
+impl<'a> Endpoint<'a> {
+    /// `text` as an endpoint, if it is an absolute URL without fragment.
+    fn parse(text: &'a str) -> Option<Self> {
+        if is_plain_endpoint(text) {
+            return Some(Endpoint::Plain(text));
+        }
+        absolute_without_fragment(text).map(Endpoint::Parsed)
+    }
+
+    /// The endpoint with `ours` added to its query, exactly as [`append_query`] adds them.
+    fn with_query(self, ours: &[Pair<'_>]) -> AuthorizationUrl {
+        match self {
+            Endpoint::Plain(text) => {
+                let len = ours.iter().map(|p| p.name.len() + p.value.len() + 2).sum::<usize>();
+                // Room for a few escapes (`redirect_uri` has about six) without regrowing.
+                let mut out = String::with_capacity(text.len() + len + 48);
+                out.push_str(text);
+                let mut separator = "?";
+                for pair in ours {
+                    out.push_str(separator);
+                    separator = "&";
+                    if pair.plain {
+                        out.push_str(pair.name);
+                        out.push('=');
+                        out.push_str(pair.value);
+                    } else {
+                        push_form_encoded(&mut out, pair.name);
+                        out.push('=');
+                        push_form_encoded(&mut out, pair.value);
+                    }
+                }
+                AuthorizationUrl(out)
+            }
+            Endpoint::Parsed(mut url) => {
+                append_query(&mut url, ours);
+                AuthorizationUrl(url.into())
+            }
+        }
+    }
+}
+
+/// Whether `text` is an `http(s)` URL without query or fragment that the `url` crate
+/// would serialize unchanged, so that it needs no parse: a lowercase ASCII host name
+/// (no IP address, no punycode label), an optional non-default port without leading
+/// zeros, and a path of characters the path needs no escaping for, without `%` or dot
+/// segments. Anything else (including every URL this rejects as an endpoint) is parsed.
+fn is_plain_endpoint(text: &str) -> bool {
+    let (rest, default_port) = if let Some(rest) = text.strip_prefix("https://") {
+        (rest.as_bytes(), 443)
+    } else if let Some(rest) = text.strip_prefix("http://") {
+        (rest.as_bytes(), 80)
+    } else {
+        return false;
+    };
+    let host_end = rest.iter().position(|&b| b == b'/' || b == b':').unwrap_or(rest.len());
+    let Some((host, tail)) = rest.split_at_checked(host_end) else { return false };
+
+    // Host: dot-separated non-empty labels of `a-z 0-9 -`, none punycode, the last one
+    // starting with a letter (one starting with a digit could be read as IPv4).
+    let mut label_start = 0;
+    for (i, &b) in host.iter().enumerate() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' => {}
+            b'.' if i > label_start => label_start = i + 1,
+            _ => return false,
+        }
+        if i == label_start && host.get(i..i + 4) == Some(b"xn--") {
+            return false;
+        }
+    }
+    if !host.get(label_start).is_some_and(u8::is_ascii_lowercase) {
+        return false;
+    }
+
+    // Port: a number without leading zero, in range and not the scheme's default.
+    let path = match tail.strip_prefix(b":") {
+        Some(port_and_path) => {
+            let port_end = port_and_path.iter().position(|&b| b == b'/').unwrap_or(port_and_path.len());
+            let Some((port, path)) = port_and_path.split_at_checked(port_end) else { return false };
+            let number = port.iter().try_fold(0u32, |n, &b| {
+                b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')).filter(|&n| n <= 65535)
+            });
+            if port.first().map_or(true, |&b| b == b'0') || number.map_or(true, |n| n == default_port) {
+                return false;
+            }
+            path
+        }
+        None => tail,
+    };
+
+    // Path: absolute, characters that need no escaping (no `%`), no `.` or `..` segment.
+    let mut segment_start = 0;
+    for (i, &b) in path.iter().enumerate() {
+        if !PATH_PLAIN[usize::from(b)] {
+            return false;
+        }
+        if b == b'/' {
+            if i > 0 && matches!(path.get(segment_start..i), Some(b".") | Some(b"..")) {
+                return false;
+            }
+            segment_start = i + 1;
+        }
+    }
+    path.first() == Some(&b'/') && !matches!(path.get(segment_start..), Some(b".") | Some(b".."))
+}
+
+/// Bytes a URL path keeps as they are, other than `%`: ASCII letters, digits and
+/// `-._~!$&'()*+,;=:@/`.
+const PATH_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
+        b += 1;
+    }
+    table
+};
+
+/// Whether `application/x-www-form-urlencoded` leaves byte `b` as it is: ASCII letters,
+/// digits and `*-._`.
+fn is_form_plain(b: u8) -> bool {
+    FORM_PLAIN[usize::from(b)]
+}
+
+/// [`is_form_plain`] as a table.
+const FORM_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+        b += 1;
+    }
+    table
+};
+
+/// `%00%01…%FF`: the escape of byte `b` is `ESCAPES[3 * b..3 * b + 3]`.
+const ESCAPES: &str = {
+    const BYTES: [u8; 768] = {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut out = [0u8; 768];
+        let mut b = 0;
+        while b < 256 {
+            out[3 * b] = b'%';
+            out[3 * b + 1] = HEX[b >> 4];
+            out[3 * b + 2] = HEX[b & 0xf];
+            b += 1;
+        }
+        out
+    };
+    match std::str::from_utf8(&BYTES) {
+        Ok(text) => text,
+        Err(_) => panic!("escapes are ASCII"),
+    }
+};
+
+/// Appends `text` `application/x-www-form-urlencoded` (as `form_urlencoded::byte_serialize`):
+/// ASCII letters, digits and `*-._` as they are, space as `+`, every other byte as `%XX`.
+fn push_form_encoded(out: &mut String, text: &str) {
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if is_form_plain(b) {
+            continue;
+        }
+        // `start..i` holds only ASCII bytes, so both ends are character boundaries.
+        if let Some(run) = text.get(start..i) {
+            out.push_str(run);
+        }
+        let at = 3 * usize::from(b);
+        out.push_str(if b == b' ' { "+" } else { ESCAPES.get(at..at + 3).unwrap_or_default() });
+        start = i + 1;
+    }
+    if let Some(run) = text.get(start..) {
+        out.push_str(run);
+    }
+}
+
 /// Appends `ours` to the endpoint's query. The endpoint's own parameters are kept, except
 /// those with a name we send: RFC 6749 §3.1 forbids a parameter appearing twice, and ours
 /// must be the one the provider sees.
-fn append_query(url: &mut url::Url, ours: &[(&str, &str)]) {
-    let sent_by_us = |name: &str| ours.iter().any(|(o, _)| *o == name);
+fn append_query(url: &mut url::Url, ours: &[Pair<'_>]) {
+    let sent_by_us = |name: &str| ours.iter().any(|o| o.name == name);
     let mut kept = Vec::new();
     if url.query().is_some() && url.query_pairs().any(|(k, _)| sent_by_us(&k)) {
         kept =
@@ -344,49 +576,31 @@ fn append_query(url: &mut url::Url, ours: &[(&str, &str)]) {
     for (k, v) in &kept {
         q.append_pair(k, v);
     }
-    for (k, v) in ours {
-        q.append_pair(k, v);
+    for pair in ours {
+        q.append_pair(pair.name, pair.value);
     }
 }
 
-/// A fresh PKCE code verifier: [`PKCE_VERIFIER_LEN`] characters drawn uniformly from the
-/// whole RFC 7636 §4.1 alphabet (`A–Z a–z 0–9 - . _ ~`).
+/// A fresh PKCE code verifier: [`PKCE_VERIFIER_BYTES`] random octets, base64url-encoded
+/// without padding ([`PKCE_VERIFIER_LEN`] characters, 256 bits), as
+/// [RFC 7636 §4.1](https://www.rfc-editor.org/rfc/rfc7636#section-4.1) recommends.
 ///
-/// Bytes are drawn from `rng` and those ≥ 198 (3 × 66) are rejected, so every character is
-/// equally likely (about 383 bits of entropy).
+/// ```
+/// use rpkit::authorize::{pkce_verifier, PKCE_VERIFIER_LEN};
+/// use rpkit::rand::SystemRandom;
+/// let v = pkce_verifier(&SystemRandom::new())?;
+/// assert_eq!(v.secret().len(), PKCE_VERIFIER_LEN);
+/// # Ok::<(), rpkit::Error>(())
+/// ```
 ///
 /// # Errors
-/// [`Error::Random`] when the source fails, or keeps producing only rejected bytes.
+/// [`Error::Random`] when the source fails.
 pub fn pkce_verifier(rng: &dyn SecureRandom) -> Result<PkceVerifier, Error> {
-    let mut pool = [0u8; PKCE_VERIFIER_LEN];
-    rng.fill(&mut pool)?;
-    verifier_from(rng, &mut pool)
-}
-
-/// A verifier from the random bytes in `pool`, refilling `pool` from `rng` while fewer than
-/// [`PKCE_VERIFIER_LEN`] bytes have been accepted.
-fn verifier_from(rng: &dyn SecureRandom, pool: &mut [u8]) -> Result<PkceVerifier, Error> {
-    const LIMIT: u8 = (PKCE_ALPHABET.len() * 3) as u8;
-    let mut out = [0u8; PKCE_VERIFIER_LEN];
-    let mut len = 0;
-    // A healthy source accepts 77% of bytes; 32 rounds without 64 accepted bytes means
-    // the source is broken, which must not become an endless loop.
-    for round in 0..32 {
-        if round > 0 {
-            rng.fill(pool)?;
-        }
-        for &b in pool.iter().filter(|&&b| b < LIMIT) {
-            let Some(slot) = out.get_mut(len) else { break };
-            *slot = PKCE_ALPHABET[usize::from(b) % PKCE_ALPHABET.len()];
-            len += 1;
-        }
-        if len == PKCE_VERIFIER_LEN {
-            // Every byte comes from the ASCII alphabet.
-            let text = std::str::from_utf8(&out).map_err(|_| Error::Random)?;
-            return Ok(PkceVerifier::new(text));
-        }
-    }
-    Err(Error::Random)
+    let mut bytes = [0u8; PKCE_VERIFIER_BYTES];
+    rng.fill(&mut bytes)?;
+    let verifier = PkceVerifier::new(crate::jose::b64::encode(&bytes));
+    bytes.fill(0);
+    Ok(verifier)
 }
 
 /// The S256 code challenge of `verifier`: `BASE64URL(SHA256(ASCII(verifier)))`
@@ -401,6 +615,84 @@ fn verifier_from(rng: &dyn SecureRandom, pool: &mut [u8]) -> Result<PkceVerifier
 /// ```
 pub fn pkce_challenge(verifier: &PkceVerifier) -> String {
     crate::jose::b64::encode(digest::digest(&digest::SHA256, verifier.secret().as_bytes()).as_ref())
+}
+
+/// The authorization URL the browser is sent to: the endpoint with the request's query.
+///
+/// A checked URL string (it always parses as a `url::Url` with the same serialization);
+/// use it as the `Location` of a redirect with [`as_str`](Self::as_str), or turn it into
+/// a [`url::Url`] with [`to_url`](Self::to_url) to inspect it. It carries the `state`,
+/// `nonce` and PKCE `code_challenge` (never the verifier).
+///
+/// ```
+/// use rpkit::authorize::AuthorizationRequest;
+/// use rpkit::config::ClientConfig;
+/// use rpkit::rand::ThreadRandom;
+/// use rpkit::UnixTime;
+///
+/// let config = ClientConfig::new("corp").client_id("my-app").authorize_url("https://op.example/authorize");
+/// let (url, _pending) = AuthorizationRequest::new(&config).build(&ThreadRandom::new(), UnixTime::from_secs(1_700_000_000))?;
+/// let location: &str = url.as_str();
+/// assert_eq!(url.to_url().as_str(), location);
+/// assert_eq!(url.to_url().host_str(), Some("op.example"));
+/// assert_eq!(url.to_string(), location);
+/// # Ok::<(), rpkit::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AuthorizationUrl(String);
+
+impl AuthorizationUrl {
+    /// The URL as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The URL parsed (a parse of the whole URL, about 1 µs).
+    pub fn to_url(&self) -> url::Url {
+        // Built from a parsed (or parse-equivalent) endpoint and a form-encoded query.
+        url::Url::parse(&self.0).unwrap_or_else(|e| unreachable!("an AuthorizationUrl always parses: {e}"))
+    }
+}
+
+impl fmt::Display for AuthorizationUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for AuthorizationUrl {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<AuthorizationUrl> for String {
+    fn from(url: AuthorizationUrl) -> String {
+        url.0
+    }
+}
+
+impl From<AuthorizationUrl> for url::Url {
+    fn from(url: AuthorizationUrl) -> url::Url {
+        url.to_url()
+    }
+}
+
+impl PartialEq<str> for AuthorizationUrl {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for AuthorizationUrl {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
 }
 
 /// What must survive from the authorization request to the callback: `state`, `nonce`,
@@ -628,6 +920,7 @@ impl PendingSet {
 mod tests {
     use super::*;
     use crate::rand::SeededRandom;
+    use proptest::prelude::*;
     use std::collections::HashMap;
 
     const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
@@ -640,15 +933,15 @@ mod tests {
             .scope("openid email")
     }
 
-    fn query(url: &url::Url) -> Vec<(String, String)> {
-        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    fn query(url: &AuthorizationUrl) -> Vec<(String, String)> {
+        url.to_url().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
     }
 
-    fn query_map(url: &url::Url) -> HashMap<String, String> {
+    fn query_map(url: &AuthorizationUrl) -> HashMap<String, String> {
         query(url).into_iter().collect()
     }
 
-    fn build(req: AuthorizationRequest<'_>) -> (url::Url, PendingAuthorization) {
+    fn build(req: AuthorizationRequest<'_>) -> (AuthorizationUrl, PendingAuthorization) {
         req.build(&SeededRandom::new(1), NOW).unwrap()
     }
 
@@ -716,7 +1009,7 @@ mod tests {
             ..Default::default()
         };
         let (url, _) = build(AuthorizationRequest::new(&cfg).metadata(&meta));
-        assert_eq!(url.host_str(), Some("op.example"));
+        assert_eq!(url.to_url().host_str(), Some("op.example"));
     }
 
     #[test]
@@ -729,7 +1022,7 @@ mod tests {
             ..Default::default()
         };
         let (url, _) = build(AuthorizationRequest::new(&cfg).metadata(&meta));
-        assert_eq!(url.path(), "/oauth2/auth");
+        assert_eq!(url.to_url().path(), "/oauth2/auth");
     }
 
     #[test]
@@ -814,68 +1107,46 @@ mod tests {
     }
 
     #[test]
-    fn pkce_verifier_uses_the_full_unreserved_alphabet() {
+    fn pkce_verifier_is_32_random_octets_base64url_encoded() {
         let rng = SeededRandom::new(9);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
             let v = pkce_verifier(&rng).unwrap();
             assert_eq!(v.secret().len(), PKCE_VERIFIER_LEN);
             assert!((43..=128).contains(&v.secret().len()));
+            assert_eq!(crate::jose::b64::decode(v.secret()).map(|b| b.len()), Some(PKCE_VERIFIER_BYTES));
             for b in v.secret().bytes() {
-                assert!(PKCE_ALPHABET.contains(&b), "byte {b} outside the RFC 7636 alphabet");
+                // base64url is a subset of the RFC 7636 §4.1 `unreserved` alphabet.
+                assert!(b.is_ascii_alphanumeric() || b == b'-' || b == b'_', "byte {b} outside base64url");
                 seen.insert(b);
             }
         }
-        assert_eq!(seen.len(), PKCE_ALPHABET.len(), "every alphabet character eventually appears");
+        assert_eq!(seen.len(), 64, "every base64url character eventually appears");
+        assert_ne!(pkce_verifier(&rng).unwrap().secret(), pkce_verifier(&rng).unwrap().secret());
     }
 
     #[test]
-    fn build_draws_randomness_once_and_refills_only_pkce_when_rejection_runs_out() {
-        struct Counting(std::sync::atomic::AtomicUsize, bool);
+    fn build_draws_randomness_once() {
+        struct Counting(std::sync::atomic::AtomicUsize);
         impl SecureRandom for Counting {
             fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
-                let call = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                // With `self.1`, the first draw yields only bytes the PKCE sampling rejects.
-                dest.fill(if self.1 && call == 0 { 0xff } else { 0x41 });
+                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                for (i, b) in dest.iter_mut().enumerate() {
+                    *b = i as u8;
+                }
                 Ok(())
             }
         }
         let cfg = config();
-        let rng = Counting(0.into(), false);
+        let rng = Counting(0.into());
         let (url, pending) = AuthorizationRequest::new(&cfg).build(&rng, NOW).unwrap();
         assert_eq!(rng.0.into_inner(), 1);
-        assert_eq!(pending.code_verifier().unwrap().secret(), "~".repeat(PKCE_VERIFIER_LEN)); // 0x41 = 65
+        // state, nonce and verifier are consecutive slices of the one draw.
+        let bytes: Vec<u8> = (0..96).collect();
+        assert_eq!(pending.state().secret(), crate::jose::b64::encode(&bytes[..32]));
+        assert_eq!(pending.nonce().unwrap().secret(), crate::jose::b64::encode(&bytes[32..64]));
+        assert_eq!(pending.code_verifier().unwrap().secret(), crate::jose::b64::encode(&bytes[64..]));
         assert_eq!(query_map(&url)["code_challenge"], pkce_challenge(pending.code_verifier().unwrap()));
-
-        let rng = Counting(0.into(), true);
-        let (_, pending) = AuthorizationRequest::new(&cfg).build(&rng, NOW).unwrap();
-        assert_eq!(rng.0.into_inner(), 2);
-        assert_eq!(pending.code_verifier().unwrap().secret().len(), PKCE_VERIFIER_LEN);
-    }
-
-    #[test]
-    fn build_fails_on_a_source_that_only_yields_rejected_bytes() {
-        struct Stuck;
-        impl SecureRandom for Stuck {
-            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
-                dest.fill(0xff);
-                Ok(())
-            }
-        }
-        let cfg = config();
-        assert_eq!(AuthorizationRequest::new(&cfg).build(&Stuck, NOW).unwrap_err(), Error::Random);
-    }
-
-    #[test]
-    fn pkce_verifier_fails_on_a_source_that_only_yields_rejected_bytes() {
-        struct Stuck;
-        impl SecureRandom for Stuck {
-            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
-                dest.fill(0xff);
-                Ok(())
-            }
-        }
-        assert_eq!(pkce_verifier(&Stuck).unwrap_err(), Error::Random);
     }
 
     #[test]
@@ -1178,5 +1449,146 @@ mod tests {
         assert!(json.len() < 8 * 300, "{} bytes", json.len());
         let back: PendingSet = serde_json::from_str(&json).unwrap();
         assert_eq!(back.len(), 8);
+    }
+
+    /// The URL the old code produced: parse the endpoint, append through `url`'s serializer.
+    fn reference_url(text: &str, ours: &[Pair<'_>]) -> Option<String> {
+        let mut url = absolute_without_fragment(text)?;
+        append_query(&mut url, ours);
+        Some(url.into())
+    }
+
+    #[test]
+    fn plain_endpoints_skip_the_parse_and_others_do_not() {
+        for text in [
+            "https://op.example/authorize",
+            "https://op.example/",
+            "http://localhost:8080/oauth2/v1/authorize",
+            "https://login.example.com:8443/realms/x/protocol/openid-connect/auth",
+            "https://a-b.c1.example/.well-known/x;y=z/@me~!$'()*+,",
+        ] {
+            assert!(is_plain_endpoint(text), "{text}");
+        }
+        for text in [
+            "https://op.example",                 // serialized with a trailing `/`
+            "https://op.example:443/authorize",   // default port dropped
+            "http://op.example:80/authorize",     // default port dropped
+            "https://op.example:0443/authorize",  // leading zero dropped
+            "https://op.example:65536/authorize", // out of range
+            "https://op.example:/authorize",      // empty port
+            "https://OP.example/authorize",       // host lowercased
+            "https://xn--nxasmq6b.example/a",     // punycode checked
+            "https://127.0.0.1/authorize",        // IPv4
+            "https://op.0x7f/authorize",          // could be IPv4
+            "https://[::1]/authorize",            // IPv6
+            "https://op..example/authorize",      // empty label
+            "https://.op.example/authorize",      // empty label
+            "https://op.example./authorize",      // empty label
+            "https://op.example/a/../authorize",  // dot segment
+            "https://op.example/a/./authorize",   // dot segment
+            "https://op.example/a/..",            // dot segment
+            "https://op.example/a%2e/authorize",  // percent-escape
+            "https://op.example/a b",             // escaped space
+            "https://op.example/a\\b",            // backslash is a slash
+            "https://op.example/authorize?x=1",   // a query
+            "https://op.example/authorize#f",     // a fragment
+            "https://user@op.example/authorize",  // userinfo
+            "HTTPS://op.example/authorize",       // scheme lowercased
+            "ftp://op.example/authorize",
+            "/authorize",
+            "",
+        ] {
+            assert!(!is_plain_endpoint(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn plain_and_parsed_endpoints_give_the_same_url() {
+        let ours = [
+            Pair::plain("response_type", "code"),
+            Pair::new("client_id", "my app/ü"),
+            Pair::new("redirect_uri", "https://app.example/cb?x=1&y=2"),
+            Pair::plain("state", "abc-_XYZ019"),
+            Pair::new("claims", "{\"id_token\":{\"acr\":null}} *-._~+%"),
+        ];
+        for text in ["https://op.example/authorize", "http://localhost:8080/a/b;c=d"] {
+            assert!(matches!(Endpoint::parse(text), Some(Endpoint::Plain(_))));
+            let url = Endpoint::parse(text).unwrap().with_query(&ours);
+            assert_eq!(Some(url.as_str().to_owned()), reference_url(text, &ours));
+            assert_eq!(url.to_url().as_str(), url.as_str());
+        }
+    }
+
+    #[test]
+    fn authorization_url_converts_to_text_and_to_url() {
+        let cfg = config();
+        let (url, _) = build(AuthorizationRequest::new(&cfg));
+        let text = url.as_str().to_owned();
+        assert_eq!(url.to_string(), text);
+        assert_eq!(url.as_ref(), text);
+        assert_eq!(url, text.as_str());
+        assert_eq!(url.to_url().as_str(), text);
+        assert_eq!(url::Url::from(url.clone()).as_str(), text);
+        assert_eq!(String::from(url.clone()), text);
+        assert_eq!(url.into_string(), text);
+    }
+
+    fn pair_strategy() -> impl Strategy<Value = (String, String)> {
+        ("[a-z_]{1,8}|\\PC{0,6}", "\\PC{0,16}|[ -~]{0,16}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn form_encoding_matches_form_urlencoded(text in "\\PC{0,40}|[ -~]{0,40}|.{0,20}") {
+            let mut out = String::from("x");
+            push_form_encoded(&mut out, &text);
+            let expected: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            prop_assert_eq!(&out[1..], expected.as_str());
+        }
+
+        #[test]
+        fn plain_endpoints_are_what_url_serializes(
+            text in prop_oneof![
+                "https?://[a-z0-9-]{1,5}(\\.[a-z0-9.-]{0,5}){0,2}(:[0-9]{1,5})?(/[a-zA-Z0-9._~!$&'()*+,;=:@-]{0,5}){0,3}",
+                "(https?|HTTPS|ftp)://[a-z0-9.A-Z_-]{0,12}(:[0-9]{0,6})?(/[a-zA-Z0-9.%~!$&'()*+,;=:@_ \\\\|^`{}<>\"-]{0,6}){0,4}[?#]?",
+            ],
+        ) {
+            if is_plain_endpoint(&text) {
+                let url = url::Url::parse(&text);
+                prop_assert!(url.is_ok(), "{} does not parse", text);
+                let url = url.unwrap();
+                prop_assert_eq!(url.as_str(), text.as_str());
+                prop_assert!(url.query().is_none() && url.fragment().is_none() && !url.cannot_be_a_base());
+            }
+        }
+
+        #[test]
+        fn any_endpoint_text_never_panics(text in "\\PC{0,60}") {
+            let _ = is_plain_endpoint(&text);
+            let _ = Endpoint::parse(&text);
+        }
+
+        #[test]
+        fn built_url_matches_the_url_serializer(
+            endpoint in "https://(op|OP|op\\.example:443|op\\.example:8443|[a-z]{1,4}\\.ex)(/[a-zA-Z0-9._~%-]{0,6}){0,3}(\\?((state|tenant|client_id|x)=[a-z0-9%+]{0,4}&?){0,3})?",
+            extras in proptest::collection::vec(pair_strategy(), 0..5),
+            client_id in "\\PC{1,12}",
+        ) {
+            let mut ours = vec![
+                Pair::plain("response_type", "code"),
+                Pair::new("client_id", &client_id),
+                Pair::plain("state", "s-_0aZ"),
+                Pair::plain("code_challenge_method", "S256"),
+            ];
+            ours.extend(extras.iter().map(|(k, v)| Pair::new(k, v)));
+            let ours = ours;
+            let built = Endpoint::parse(&endpoint).map(|e| e.with_query(&ours).into_string());
+            prop_assert_eq!(&built, &reference_url(&endpoint, &ours));
+            if let Some(built) = built {
+                prop_assert_eq!(url::Url::parse(&built).map(String::from).ok(), Some(built));
+            }
+        }
     }
 }

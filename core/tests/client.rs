@@ -40,7 +40,7 @@ fn stored_token(value: Value) -> Token {
 async fn code_flow_returns_a_token_with_id_token_claims_and_userinfo_checks_the_subject() {
     let bed = Bed::new();
     let mut session = PendingSet::new();
-    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap();
+    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap().to_url();
 
     // The authorization URL: the discovered endpoint with our parameters.
     assert_eq!(url.host_str(), Some("op.example"));
@@ -129,7 +129,7 @@ async fn authorize_options_set_the_redirect_uri_and_extra_parameters() {
     let bed = Bed::new();
     let mut session = PendingSet::new();
     let options = AuthorizeOptions::redirect_uri("https://app.example/other-cb").param("prompt", "login");
-    let url = bed.client.authorize_redirect(&mut session, &options).await.unwrap();
+    let url = bed.client.authorize_redirect(&mut session, &options).await.unwrap().to_url();
     let q = query_map(&url);
     assert_eq!(q["redirect_uri"], "https://app.example/other-cb");
     assert_eq!(q["prompt"], "login");
@@ -152,7 +152,7 @@ async fn hundred_concurrent_callbacks_cause_one_discovery_and_one_jwks_fetch() {
     let mut callbacks = Vec::new();
     for _ in 0..100 {
         let mut session = PendingSet::new();
-        let url = front.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap();
+        let url = front.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap().to_url();
         callbacks.push((session, bed.op.authorize(&url)));
     }
     let before = bed.op.seen();
@@ -231,7 +231,7 @@ async fn concurrent_first_jwks_fetch_that_fails_is_fetched_once() {
     let mut callbacks = Vec::new();
     for _ in 0..20 {
         let mut session = PendingSet::new();
-        let url = front.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap();
+        let url = front.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap().to_url();
         callbacks.push((session, bed.op.authorize(&url)));
     }
     bed.op.with(|s| {
@@ -411,7 +411,7 @@ async fn concurrent_calls_whose_refresh_is_rejected_all_fail_after_one_request()
 /// A session with one pending authorization and the provider's honest callback query.
 async fn start(bed: &Bed) -> (PendingSet, String) {
     let mut session = PendingSet::new();
-    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap();
+    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap().to_url();
     let query = bed.op.authorize(&url);
     (session, query)
 }
@@ -568,7 +568,7 @@ async fn max_age_sent_in_the_request_requires_a_recent_auth_time() {
             });
             let mut session = PendingSet::new();
             let options = AuthorizeOptions::default().param("max_age", "300");
-            let url = bed.client.authorize_redirect(&mut session, &options).await.unwrap();
+            let url = bed.client.authorize_redirect(&mut session, &options).await.unwrap().to_url();
             assert_eq!(query_map(&url)["max_age"], "300");
             let params = CallbackParams::from_query(&bed.op.authorize(&url)).unwrap();
             bed.client.authorize_access_token(&mut session, &params).await
@@ -774,7 +774,7 @@ async fn without_a_discovery_url_the_configured_endpoints_are_used() {
     let bed = Bed::with_config(cfg);
     assert!(bed.client.load_server_metadata().await.unwrap().is_none());
     let mut session = PendingSet::new();
-    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap();
+    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap().to_url();
     assert!(!query_map(&url).contains_key("nonce"), "no openid scope, no nonce");
     let params = CallbackParams::from_query(&bed.op.authorize(&url)).unwrap();
     let token = bed.client.authorize_access_token(&mut session, &params).await.unwrap();
@@ -795,7 +795,7 @@ async fn an_id_token_nobody_asked_for_is_dropped_unvalidated() {
     let bed = Bed::with_config(cfg);
     bed.op.with(|s| s.unsolicited_id_token = true);
     let mut session = PendingSet::new();
-    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap();
+    let url = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap().to_url();
     let params = CallbackParams::from_query(&bed.op.authorize(&url)).unwrap();
     let token = bed.client.authorize_access_token(&mut session, &params).await.unwrap();
     assert!(token.id_token.is_none());

@@ -31,9 +31,9 @@ use std::pin::Pin;
 /// assert_eq!(response.headers().get("location").unwrap(), "https://op.example/authorize?state=x");
 /// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
 /// ```
-pub fn redirect_to_provider(url: &url::Url) -> HttpResponse {
+pub fn redirect_to_provider(url: &(impl AsRef<str> + ?Sized)) -> HttpResponse {
     HttpResponse::Found()
-        .insert_header((LOCATION, url.as_str()))
+        .insert_header((LOCATION, url.as_ref()))
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header((REFERRER_POLICY, "no-referrer"))
         .finish()

@@ -91,7 +91,7 @@ pub async fn authorize_redirect(
     let mut pending: PendingSet = session.get(PENDING_KEY).await?.unwrap_or_default();
     let url = client.authorize_redirect(&mut pending, options).await?;
     session.insert(PENDING_KEY, &pending).await?;
-    Ok(AuthRedirect::new(url))
+    Ok(AuthRedirect::new(url.to_url()))
 }
 
 /// Handles the callback (Authlib's `authorize_access_token`): every check of the

@@ -402,7 +402,7 @@ impl Ctx {
 
     /// Follow the authorization URL like a browser: the login form (logging in as
     /// [`USER`]), then the redirect or the auto-submitting form back to [`REDIRECT`].
-    pub(crate) async fn front_channel(&self, url: &url::Url) -> Result<FrontChannel, String> {
+    pub(crate) async fn front_channel(&self, url: &rpkit::authorize::AuthorizationUrl) -> Result<FrontChannel, String> {
         let resp = self.browser.get(url.as_str()).send().await.map_err(|e| format!("GET /authorize: {e}"))?;
         if resp.status() == 200 {
             let html = resp.text().await.map_err(|e| e.to_string())?;

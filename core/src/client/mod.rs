@@ -42,7 +42,7 @@ pub use self::error::ClientError;
 pub use self::transport::{adapter, Clock, HttpClient, ManualClock, SystemClock, TransportError};
 
 use self::events::EventBus;
-use crate::authorize::{AuthorizationRequest, PendingAuthorization, PendingSet};
+use crate::authorize::{AuthorizationRequest, AuthorizationUrl, PendingAuthorization, PendingSet};
 use crate::callback::{validate_callback, CallbackParams};
 use crate::claims::Claims;
 use crate::config::ClientConfig;
@@ -51,7 +51,7 @@ use crate::error::{Endpoint, Error};
 use crate::id_token::{should_refetch_jwks, IdTokenValidator};
 use crate::jwks::{JwkSet, JwksCache};
 use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, SeenJtis};
-use crate::rand::{SecureRandom, SystemRandom};
+use crate::rand::{SecureRandom, ThreadRandom};
 use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
 use crate::time::UnixTime;
 use crate::token::{self, Grant, Token};
@@ -120,7 +120,8 @@ impl OAuthBuilder {
         self
     }
 
-    /// Uses `rng` instead of the system CSPRNG (tests only).
+    /// Uses `rng` instead of [`ThreadRandom`] (e.g. `SystemRandom` for one system call per
+    /// draw, or `SeededRandom` in tests).
     #[must_use]
     pub fn rng(mut self, rng: impl SecureRandom + 'static) -> Self {
         self.rng = Arc::new(rng);
@@ -143,7 +144,8 @@ impl OAuthBuilder {
 }
 
 impl OAuth {
-    /// A registry over `http`, with the system clock and CSPRNG.
+    /// A registry over `http`, with the system clock and [`ThreadRandom`] (a per-thread
+    /// ChaCha20 generator keyed from the operating system's CSPRNG, re-keyed after a fork).
     pub fn new(http: impl HttpClient) -> Self {
         Self::builder(http).build()
     }
@@ -155,7 +157,7 @@ impl OAuth {
 
     /// A builder over a shared `http` client.
     pub fn builder_shared(http: Arc<dyn HttpClient>) -> OAuthBuilder {
-        OAuthBuilder { http, clock: Arc::new(SystemClock), rng: Arc::new(SystemRandom::new()) }
+        OAuthBuilder { http, clock: Arc::new(SystemClock), rng: Arc::new(ThreadRandom::new()) }
     }
 
     /// Registers (or replaces) the client named `config.name` and returns it.
@@ -362,7 +364,7 @@ impl OAuthClient {
     pub async fn create_authorization_url(
         &self,
         options: &AuthorizeOptions,
-    ) -> Result<(url::Url, PendingAuthorization), ClientError> {
+    ) -> Result<(AuthorizationUrl, PendingAuthorization), ClientError> {
         let metadata = self.load_server_metadata().await?;
         let mut req = AuthorizationRequest::new(&self.inner.config);
         if let Some(md) = metadata.as_deref() {
@@ -386,7 +388,7 @@ impl OAuthClient {
         &self,
         pending: &mut PendingSet,
         options: &AuthorizeOptions,
-    ) -> Result<url::Url, ClientError> {
+    ) -> Result<AuthorizationUrl, ClientError> {
         let (url, entry) = self.create_authorization_url(options).await?;
         pending.prune_expired(self.now(), PendingSet::ttl_for(&self.inner.config));
         pending.insert(entry, PendingSet::max_for(&self.inner.config));

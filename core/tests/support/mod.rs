@@ -561,7 +561,7 @@ impl Bed {
     /// Runs a whole login: redirect, provider, callback. Returns the callback's outcome.
     pub async fn login(&self) -> Result<rpkit::Token, rpkit::client::ClientError> {
         let mut session = PendingSet::new();
-        let url = self.client.authorize_redirect(&mut session, &Default::default()).await?;
+        let url = self.client.authorize_redirect(&mut session, &Default::default()).await?.to_url();
         let query = self.op.authorize(&url);
         let params = CallbackParams::from_query(&query).unwrap();
         self.client.authorize_access_token(&mut session, &params).await
