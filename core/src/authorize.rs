@@ -24,12 +24,18 @@ use std::fmt;
 /// Random bytes in a `state` or `nonce` (256 bits; RFC 9700 §4.7 and DESIGN §3 ask ≥ 128).
 pub const STATE_BYTES: usize = 32;
 
-/// Length of a generated PKCE code verifier (RFC 7636 §4.1 allows 43 to 128): the
-/// base64url encoding of [`PKCE_VERIFIER_BYTES`] random octets, as §4.1 recommends.
+/// Length of a generated PKCE code verifier: the shortest RFC 7636 §4.1 allows (43 to
+/// 128), drawn uniformly from its whole alphabet — about 260 bits, above the 256 that §7.1
+/// asks for.
 pub const PKCE_VERIFIER_LEN: usize = 43;
 
-/// Random octets in a generated PKCE code verifier (256 bits; RFC 7636 §4.1 and §7.1).
-pub const PKCE_VERIFIER_BYTES: usize = 32;
+/// The RFC 7636 §4.1 `unreserved` alphabet a verifier is drawn from.
+const PKCE_ALPHABET: &[u8; 66] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+
+/// Random bytes drawn for a verifier's rejection sampling: 43 characters need about 56
+/// bytes at the 77 % acceptance rate; with 80, running short (and drawing again) has a
+/// probability of about 2 × 10⁻⁷.
+const PKCE_POOL: usize = 80;
 
 /// Parameters rpkit generates itself; neither `authorize_params` nor per-call extras may
 /// set them (doing so is a [`ConfigError::Invalid`], not silently ignored).
@@ -299,23 +305,25 @@ struct Secrets {
 }
 
 impl Secrets {
-    /// One `rng.fill` for `state`, `nonce` (when `openid`) and the PKCE verifier (when
-    /// `pkce`).
+    /// One `rng.fill` for `state`, `nonce` (when `openid`) and the PKCE verifier's bytes
+    /// (when `pkce`); the verifier's part is drawn again only if rejection sampling runs
+    /// out of accepted bytes.
     fn draw(rng: &dyn SecureRandom, openid: bool, pkce: bool) -> Result<Self, Error> {
-        let mut buf = [0u8; 2 * STATE_BYTES + PKCE_VERIFIER_BYTES];
+        let mut buf = [0u8; 2 * STATE_BYTES + PKCE_POOL];
         let nonce_len = if openid { STATE_BYTES } else { 0 };
-        let verifier_len = if pkce { PKCE_VERIFIER_BYTES } else { 0 };
-        let used = &mut buf[..STATE_BYTES + nonce_len + verifier_len];
-        rng.fill(used)?;
-        let (state, rest) = used.split_at(STATE_BYTES);
-        let (nonce, verifier) = rest.split_at(nonce_len);
-        let secrets = Secrets {
-            state: Nonce::new(crate::jose::b64::encode(state)),
-            nonce: openid.then(|| Nonce::new(crate::jose::b64::encode(nonce))),
-            code_verifier: pkce.then(|| PkceVerifier::new(crate::jose::b64::encode(verifier))),
-        };
+        let pool_len = if pkce { PKCE_POOL } else { 0 };
+        let used = &mut buf[..STATE_BYTES + nonce_len + pool_len];
+        let drawn = rng.fill(used).and_then(|()| {
+            let (state, rest) = used.split_at_mut(STATE_BYTES);
+            let (nonce, pool) = rest.split_at_mut(nonce_len);
+            Ok(Secrets {
+                state: Nonce::new(crate::jose::b64::encode(state)),
+                nonce: openid.then(|| Nonce::new(crate::jose::b64::encode(nonce))),
+                code_verifier: if pkce { Some(verifier_from(rng, pool)?) } else { None },
+            })
+        });
         buf.fill(0);
-        Ok(secrets)
+        drawn
     }
 }
 
@@ -581,9 +589,12 @@ fn append_query(url: &mut url::Url, ours: &[Pair<'_>]) {
     }
 }
 
-/// A fresh PKCE code verifier: [`PKCE_VERIFIER_BYTES`] random octets, base64url-encoded
-/// without padding ([`PKCE_VERIFIER_LEN`] characters, 256 bits), as
-/// [RFC 7636 §4.1](https://www.rfc-editor.org/rfc/rfc7636#section-4.1) recommends.
+/// A fresh PKCE code verifier: [`PKCE_VERIFIER_LEN`] characters drawn uniformly from the
+/// whole [RFC 7636 §4.1](https://www.rfc-editor.org/rfc/rfc7636#section-4.1) alphabet
+/// (`A–Z a–z 0–9 - . _ ~`).
+///
+/// Bytes are drawn from `rng` and those ≥ 198 (3 × 66) are rejected, so every character is
+/// equally likely (about 260 bits of entropy).
 ///
 /// ```
 /// use rpkit::authorize::{pkce_verifier, PKCE_VERIFIER_LEN};
@@ -594,13 +605,51 @@ fn append_query(url: &mut url::Url, ours: &[Pair<'_>]) {
 /// ```
 ///
 /// # Errors
-/// [`Error::Random`] when the source fails.
+/// [`Error::Random`] when the source fails, or keeps producing only rejected bytes.
 pub fn pkce_verifier(rng: &dyn SecureRandom) -> Result<PkceVerifier, Error> {
-    let mut bytes = [0u8; PKCE_VERIFIER_BYTES];
-    rng.fill(&mut bytes)?;
-    let verifier = PkceVerifier::new(crate::jose::b64::encode(&bytes));
-    bytes.fill(0);
-    Ok(verifier)
+    let mut pool = [0u8; PKCE_POOL];
+    let verifier = rng.fill(&mut pool).and_then(|()| verifier_from(rng, &mut pool));
+    pool.fill(0);
+    verifier
+}
+
+/// A verifier from the random bytes in `pool`, refilling `pool` from `rng` while fewer than
+/// [`PKCE_VERIFIER_LEN`] bytes have been accepted.
+fn verifier_from(rng: &dyn SecureRandom, pool: &mut [u8]) -> Result<PkceVerifier, Error> {
+    // Byte → character, 0 for a rejected byte (≥ 198): a lookup instead of a division.
+    const CHAR_OF: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut b = 0;
+        while b < 3 * PKCE_ALPHABET.len() {
+            table[b] = PKCE_ALPHABET[b % PKCE_ALPHABET.len()];
+            b += 1;
+        }
+        table
+    };
+    let mut out = [0u8; PKCE_VERIFIER_LEN];
+    let mut len = 0;
+    // A healthy source accepts 77 % of bytes; 32 rounds without enough accepted bytes
+    // means the source is broken, which must not become an endless loop.
+    for round in 0..32 {
+        if round > 0 {
+            rng.fill(pool)?;
+        }
+        for &b in pool.iter() {
+            let c = CHAR_OF[usize::from(b)];
+            if c != 0 {
+                let Some(slot) = out.get_mut(len) else { break };
+                *slot = c;
+                len += 1;
+            }
+        }
+        if len == PKCE_VERIFIER_LEN {
+            // Every byte comes from the ASCII alphabet.
+            let verifier = std::str::from_utf8(&out).map(PkceVerifier::new).map_err(|_| Error::Random);
+            out.fill(0);
+            return verifier;
+        }
+    }
+    Err(Error::Random)
 }
 
 /// The S256 code challenge of `verifier`: `BASE64URL(SHA256(ASCII(verifier)))`
@@ -1107,46 +1156,70 @@ mod tests {
     }
 
     #[test]
-    fn pkce_verifier_is_32_random_octets_base64url_encoded() {
+    fn pkce_verifier_uses_the_full_unreserved_alphabet() {
         let rng = SeededRandom::new(9);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
             let v = pkce_verifier(&rng).unwrap();
             assert_eq!(v.secret().len(), PKCE_VERIFIER_LEN);
             assert!((43..=128).contains(&v.secret().len()));
-            assert_eq!(crate::jose::b64::decode(v.secret()).map(|b| b.len()), Some(PKCE_VERIFIER_BYTES));
             for b in v.secret().bytes() {
-                // base64url is a subset of the RFC 7636 §4.1 `unreserved` alphabet.
-                assert!(b.is_ascii_alphanumeric() || b == b'-' || b == b'_', "byte {b} outside base64url");
+                assert!(PKCE_ALPHABET.contains(&b), "byte {b} outside the RFC 7636 alphabet");
                 seen.insert(b);
             }
         }
-        assert_eq!(seen.len(), 64, "every base64url character eventually appears");
+        assert_eq!(seen.len(), PKCE_ALPHABET.len(), "every alphabet character eventually appears");
         assert_ne!(pkce_verifier(&rng).unwrap().secret(), pkce_verifier(&rng).unwrap().secret());
     }
 
     #[test]
-    fn build_draws_randomness_once() {
-        struct Counting(std::sync::atomic::AtomicUsize);
+    fn build_draws_randomness_once_and_refills_only_pkce_when_rejection_runs_out() {
+        struct Counting(std::sync::atomic::AtomicUsize, bool);
         impl SecureRandom for Counting {
             fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                for (i, b) in dest.iter_mut().enumerate() {
-                    *b = i as u8;
+                let call = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if self.1 && call == 0 {
+                    // The first draw yields only bytes the PKCE sampling rejects.
+                    dest.fill(0xff);
+                } else {
+                    for (i, b) in dest.iter_mut().enumerate() {
+                        *b = i as u8;
+                    }
                 }
                 Ok(())
             }
         }
         let cfg = config();
-        let rng = Counting(0.into());
+        let rng = Counting(0.into(), false);
         let (url, pending) = AuthorizationRequest::new(&cfg).build(&rng, NOW).unwrap();
         assert_eq!(rng.0.into_inner(), 1);
-        // state, nonce and verifier are consecutive slices of the one draw.
-        let bytes: Vec<u8> = (0..96).collect();
+        // state, nonce and the verifier's pool are consecutive slices of the one draw.
+        let bytes: Vec<u8> = (0..=255).collect();
         assert_eq!(pending.state().secret(), crate::jose::b64::encode(&bytes[..32]));
         assert_eq!(pending.nonce().unwrap().secret(), crate::jose::b64::encode(&bytes[32..64]));
-        assert_eq!(pending.code_verifier().unwrap().secret(), crate::jose::b64::encode(&bytes[64..]));
+        let expected: String =
+            bytes[64..64 + PKCE_VERIFIER_LEN].iter().map(|&b| PKCE_ALPHABET[usize::from(b) % 66] as char).collect();
+        assert_eq!(pending.code_verifier().unwrap().secret(), expected);
         assert_eq!(query_map(&url)["code_challenge"], pkce_challenge(pending.code_verifier().unwrap()));
+
+        let rng = Counting(0.into(), true);
+        let (_, pending) = AuthorizationRequest::new(&cfg).build(&rng, NOW).unwrap();
+        assert_eq!(rng.0.into_inner(), 2);
+        assert_eq!(pending.code_verifier().unwrap().secret().len(), PKCE_VERIFIER_LEN);
+    }
+
+    #[test]
+    fn build_and_pkce_verifier_fail_on_a_source_that_only_yields_rejected_bytes() {
+        struct Stuck;
+        impl SecureRandom for Stuck {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+                dest.fill(0xff);
+                Ok(())
+            }
+        }
+        let cfg = config();
+        assert_eq!(AuthorizationRequest::new(&cfg).build(&Stuck, NOW).unwrap_err(), Error::Random);
+        assert_eq!(pkce_verifier(&Stuck).unwrap_err(), Error::Random);
     }
 
     #[test]
