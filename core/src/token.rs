@@ -333,12 +333,15 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
     grant: Grant,
 ) -> Result<Token, Error> {
     let body = wire::body_of(response, Endpoint::Token)?;
-    token_from_body(decode_body(body, media_type(response)), response.status(), now, grant)
+    // Filled in place: the members are ~300 bytes, not worth moving around.
+    let mut members = Members::default();
+    let decoded = decode_body(body, media_type(response), &mut members).map(|()| &mut members);
+    token_from_body(decoded, response.status(), now, grant)
 }
 
 /// The rest of [`parse_token_response`], once the body is decoded.
 fn token_from_body(
-    decoded: Result<Members, Error>,
+    decoded: Result<&mut Members, Error>,
     status: http::StatusCode,
     now: UnixTime,
     grant: Grant,
@@ -575,11 +578,11 @@ mod scan {
     /// it, the two agree).
     pub(super) const MAX_NESTING: usize = 64;
 
-    /// The members of `body` if it is a JSON object this scanner handles, else `None`.
-    pub(super) fn members(body: &[u8]) -> Option<Members> {
+    /// Fills `members` (empty) with the members of `body` if it is a JSON object this
+    /// scanner handles, else gives `None` (and `members` is to be discarded).
+    pub(super) fn members(body: &[u8], members: &mut Members) -> Option<()> {
         let text = std::str::from_utf8(body).ok()?;
         let mut s = Scanner { text, pos: 0 };
-        let mut members = Members::default();
         s.skip_ws();
         s.eat(b'{')?;
         s.skip_ws();
@@ -596,6 +599,8 @@ mod scan {
                 s.eat(b':')?;
                 s.skip_ws();
                 match (members.slot(&field), field) {
+                    // Strings, the usual case, go straight into their slot.
+                    (Some(slot), _) if s.peek() == Some(b'"') => *slot = Some(Raw::Str(s.string()?.into_owned())),
                     (Some(slot), _) => *slot = Some(s.value::<Raw>()?),
                     (None, Field::Other(name)) => {
                         let value = s.value::<Value>()?;
@@ -619,7 +624,7 @@ mod scan {
             }
         }
         s.skip_ws();
-        (s.pos == text.len()).then_some(members)
+        (s.pos == text.len()).then_some(())
     }
 
     /// A member value as the `serde_json` path would build it.
@@ -922,8 +927,8 @@ fn media_type<B>(response: &http::Response<B>) -> Option<&str> {
     Some(ct.split(';').next().unwrap_or("").trim())
 }
 
-/// Decodes a body whose media type (any case) is `media_type`.
-fn decode_body(body: &[u8], media_type: Option<&str>) -> Result<Members, Error> {
+/// Decodes a body whose media type (any case) is `media_type` into `members` (empty).
+fn decode_body(body: &[u8], media_type: Option<&str>, members: &mut Members) -> Result<(), Error> {
     let starts_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let json_type = media_type.is_some_and(|m| {
         m.eq_ignore_ascii_case("application/json")
@@ -931,21 +936,24 @@ fn decode_body(body: &[u8], media_type: Option<&str>) -> Result<Members, Error> 
     });
     if json_type || starts_like_json {
         // The common case: an object of strings and numbers, scanned directly.
-        if let Some(members) = scan::members(body) {
-            return Ok(members);
+        if scan::members(body, members).is_some() {
+            return Ok(());
         }
         // Anything else (including every invalid body, so that errors are decided in one
         // place): straight into the members with `serde_json`, no map of the whole body.
         return match serde_json::from_slice::<JsonBody>(body) {
-            Ok(JsonBody(Some(members))) => Ok(members),
+            Ok(JsonBody(Some(decoded))) => {
+                *members = decoded;
+                Ok(())
+            }
             Ok(JsonBody(None)) => Err(Error::malformed("token response: not a JSON object")),
             Err(_) => Err(Error::malformed("token response: invalid JSON")),
         };
     }
     match media_type {
-        None => decode_form(body).map(Members::from_map),
+        None => decode_form(body).map(|map| *members = Members::from_map(map)),
         Some(m) if m.eq_ignore_ascii_case(wire::FORM_CONTENT_TYPE) || m.eq_ignore_ascii_case("text/plain") => {
-            decode_form(body).map(Members::from_map)
+            decode_form(body).map(|map| *members = Members::from_map(map))
         }
         Some(other) => Err(Error::malformed(format!(
             "token response: unexpected content type `{}` (expected JSON)",
@@ -968,13 +976,14 @@ fn decode_form(body: &[u8]) -> Result<Map<String, Value>, Error> {
     Ok(map)
 }
 
-fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<Token, Error> {
-    let access_token = match members.access_token {
+/// The token from the members, which it takes.
+fn token_from_members(members: &mut Members, now: UnixTime, grant: Grant) -> Result<Token, Error> {
+    let access_token = match members.access_token.take() {
         Some(Raw::Str(s)) if !s.is_empty() => AccessToken::new(s),
         None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingAccessToken.into()),
         Some(_) => return Err(invalid("access_token", "a string")),
     };
-    let token_type = match members.token_type {
+    let token_type = match members.token_type.take() {
         Some(Raw::Str(s)) if !s.is_empty() => s,
         None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingTokenType.into()),
         Some(_) => return Err(invalid("token_type", "a string")),
@@ -982,11 +991,11 @@ fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<T
     if !token_type.eq_ignore_ascii_case("bearer") {
         return Err(TokenError::UnsupportedTokenType { token_type: truncate(&token_type, 64) }.into());
     }
-    let expires_in = seconds(members.expires_in, "expires_in")?;
-    let refresh_expires_in = seconds(members.refresh_expires_in, "refresh_expires_in")?;
-    let refresh_token = opt_string(members.refresh_token, "refresh_token")?.map(RefreshToken::new);
-    let id_token = opt_string(members.id_token, "id_token")?.map(IdTokenString::new);
-    let scope = match members.scope {
+    let expires_in = seconds(members.expires_in.take(), "expires_in")?;
+    let refresh_expires_in = seconds(members.refresh_expires_in.take(), "refresh_expires_in")?;
+    let refresh_token = opt_string(members.refresh_token.take(), "refresh_token")?.map(RefreshToken::new);
+    let id_token = opt_string(members.id_token.take(), "id_token")?.map(IdTokenString::new);
+    let scope = match members.scope.take() {
         None | Some(Raw::Null) => None,
         Some(Raw::Str(s)) => Some(s),
         // Non-standard but seen in the wild: a list of scopes.
@@ -1012,7 +1021,7 @@ fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<T
         scope,
         id_token,
         userinfo: None,
-        extra: members.extra,
+        extra: std::mem::take(&mut members.extra),
     })
 }
 
@@ -1477,7 +1486,7 @@ mod tests {
     /// known members taken out of it.
     fn via_map(body: &str) -> Result<Token, Error> {
         match serde_json::from_str::<Value>(body) {
-            Ok(Value::Object(map)) => token_from_members(Members::from_map(map), NOW, CODE),
+            Ok(Value::Object(map)) => token_from_members(&mut Members::from_map(map), NOW, CODE),
             Ok(_) => Err(Error::malformed("token response: not a JSON object")),
             Err(_) => Err(Error::malformed("token response: invalid JSON")),
         }
@@ -1518,6 +1527,12 @@ mod tests {
         assert_eq!(parse_token_response(&json(200, &deep), NOW, CODE).unwrap_err(), via_map(&deep).unwrap_err());
     }
 
+    /// What the scanner makes of a JSON body.
+    fn scanned(body: &[u8]) -> Option<Members> {
+        let mut members = Members::default();
+        scan::members(body, &mut members).map(|()| members)
+    }
+
     /// What the `serde_json` path makes of a JSON body: `Ok(None)` for valid JSON that is
     /// not an object, `Err` for invalid JSON.
     fn via_serde(body: &[u8]) -> Result<Option<Members>, ()> {
@@ -1528,7 +1543,7 @@ mod tests {
     /// with the members the `serde_json` path finds.
     fn assert_scan_agrees(body: &[u8]) -> Result<(), TestCaseError> {
         let text = String::from_utf8_lossy(body);
-        match (scan::members(body), via_serde(body)) {
+        match (scanned(body), via_serde(body)) {
             (Some(fast), Ok(Some(slow))) => prop_assert_eq!(fast, slow, "{}", text),
             (None, Ok(None) | Err(())) => {}
             (Some(_), _) => prop_assert!(false, "the scanner accepted what serde_json refuses: {}", text),
@@ -1552,7 +1567,7 @@ mod tests {
             r#"{"error":"invalid_grant","error_uri":"https:\/\/op.example\/e","error_description":"caf\u00e9 ☕"}"#,
             r#"{"expires_in":-1,"refresh_expires_in":2.5e3,"x":18446744073709551616,"y":-0}"#,
         ] {
-            assert!(scan::members(body.as_bytes()).is_some(), "{body}");
+            assert!(scanned(body.as_bytes()).is_some(), "{body}");
             assert_scan_agrees(body.as_bytes()).unwrap();
         }
         let t = parse_token_response(&json(200, BENCH_LIKE), NOW, OIDC).unwrap();
@@ -1601,11 +1616,11 @@ mod tests {
             "\"{}\"",
         ];
         for body in refused {
-            assert!(scan::members(body.as_bytes()).is_none(), "{body:?}");
+            assert!(scanned(body.as_bytes()).is_none(), "{body:?}");
             assert!(!matches!(via_serde(body.as_bytes()), Ok(Some(_))), "{body:?}");
         }
         let invalid_utf8 = b"{\"a\":\"\xff\"}";
-        assert!(scan::members(invalid_utf8).is_none());
+        assert!(scanned(invalid_utf8).is_none());
         assert_eq!(via_serde(invalid_utf8), Err(()));
     }
 
@@ -1613,7 +1628,7 @@ mod tests {
     fn deep_values_are_left_to_serde_json_and_its_limit() {
         for depth in [1, 63, 64, 65, 125, 126, 127, 128, 129, 300] {
             let body = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
-            assert_eq!(scan::members(body.as_bytes()).is_some(), depth <= scan::MAX_NESTING, "{depth}");
+            assert_eq!(scanned(body.as_bytes()).is_some(), depth <= scan::MAX_NESTING, "{depth}");
             assert_eq!(
                 parse_token_response(&json(200, &body), NOW, CODE).map_err(|e| e.to_string()),
                 via_map(&body).map_err(|e| e.to_string()),
@@ -1766,8 +1781,12 @@ mod tests {
             // Through the whole parse: the same token or the same error as the previous
             // parse, which took the members out of a map of the whole body.
             let grant = if refresh { Grant::Refresh } else { OIDC };
+            let mut members = Members::default();
             let decoded = match serde_json::from_slice::<Value>(&body) {
-                Ok(Value::Object(map)) => Ok(Members::from_map(map)),
+                Ok(Value::Object(map)) => {
+                    members = Members::from_map(map);
+                    Ok(&mut members)
+                }
                 Ok(_) => Err(Error::malformed("token response: not a JSON object")),
                 Err(_) => Err(Error::malformed("token response: invalid JSON")),
             };
