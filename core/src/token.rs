@@ -1781,16 +1781,12 @@ mod tests {
             // Through the whole parse: the same token or the same error as the previous
             // parse, which took the members out of a map of the whole body.
             let grant = if refresh { Grant::Refresh } else { OIDC };
-            let mut members = Members::default();
-            let decoded = match serde_json::from_slice::<Value>(&body) {
-                Ok(Value::Object(map)) => {
-                    members = Members::from_map(map);
-                    Ok(&mut members)
-                }
+            let mut members = match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(map)) => Ok(Members::from_map(map)),
                 Ok(_) => Err(Error::malformed("token response: not a JSON object")),
                 Err(_) => Err(Error::malformed("token response: invalid JSON")),
             };
-            let expected = token_from_body(decoded, http::StatusCode::OK, NOW, grant);
+            let expected = token_from_body(members.as_mut().map_err(|e| e.clone()), http::StatusCode::OK, NOW, grant);
             prop_assert_eq!(parse_token_response(&json200(body), NOW, grant), expected);
         }
 
