@@ -333,11 +333,23 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
     grant: Grant,
 ) -> Result<Token, Error> {
     let body = wire::body_of(response, Endpoint::Token)?;
-    let status = response.status();
-    let decoded = decode_body(body, wire::media_type(response).as_deref());
+    // Filled in place: the members are ~300 bytes, not worth moving around.
+    let mut members = Members::default();
+    let decoded = decode_body(body, media_type(response), &mut members).map(|()| &mut members);
+    token_from_body(decoded, response.status(), now, grant)
+}
+
+/// The rest of [`parse_token_response`], once the body is decoded.
+fn token_from_body(
+    decoded: Result<&mut Members, Error>,
+    status: http::StatusCode,
+    now: UnixTime,
+    grant: Grant,
+) -> Result<Token, Error> {
     if let Ok(members) = &decoded {
         let object = &members.extra;
-        match object.get("error") {
+        // `has_error` spares hashing the name when there is no `error` (the usual case).
+        match members.has_error.then(|| object.get("error")).flatten() {
             Some(Value::String(code)) => {
                 let text = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_owned);
                 let err = ProviderError {
@@ -366,6 +378,7 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
 /// repeated, as a JSON map would keep it), and every other member in `extra`. `error`,
 /// `error_description` and `error_uri` stay in `extra`, as they always have.
 #[derive(Default)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Members {
     access_token: Option<Raw>,
     token_type: Option<Raw>,
@@ -375,10 +388,13 @@ struct Members {
     id_token: Option<Raw>,
     scope: Option<Raw>,
     extra: Map<String, Value>,
+    /// Whether `extra` has an `error` member.
+    has_error: bool,
 }
 
 /// A known member's value, as much of it as the checks need (a `Value` is 72 bytes; this
 /// is 32). Objects and booleans are parsed and validated all the same, then dropped.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 enum Raw {
     Null,
     Str(String),
@@ -457,13 +473,21 @@ impl Members {
             id_token: take("id_token"),
             scope: take("scope"),
             extra: Map::new(),
+            has_error: false,
         };
         // Only rpkit sets these: a provider-sent `userinfo` must never become trusted
         // claims after a serialize/deserialize round trip.
         object.remove("userinfo");
         object.remove("expires_at");
+        members.has_error = object.contains_key("error");
         members.extra = object;
         members
+    }
+
+    /// Keeps an unknown member (the last one when repeated, as a map does).
+    fn insert_extra(&mut self, name: String, value: Value) {
+        self.has_error |= name == "error";
+        self.extra.insert(name, value);
     }
 
     fn slot(&mut self, field: &Field) -> Option<&mut Option<Raw>> {
@@ -530,6 +554,308 @@ impl<'de> Deserialize<'de> for Field {
     }
 }
 
+/// The fast path for JSON bodies: a scanner for the top-level object that accepts only
+/// valid JSON and gives the same [`Members`] as the `serde_json` path ([`JsonBody`]).
+///
+/// The body's UTF-8 is validated once, up front; member names and escape-free strings are
+/// then found with a quick search for `"`, `\` and control characters and taken as they
+/// are. Whatever else a member's value is (a string with escapes, a number other than a
+/// plain unsigned integer, an array or object) is measured here and parsed by
+/// `serde_json` on its slice. On anything unexpected (bad syntax, invalid UTF-8, a value
+/// nested deeper than [`scan::MAX_NESTING`], a body that is not an object) the scanner
+/// gives up with `None` and the caller parses the whole body with `serde_json`, which then
+/// decides acceptance and the error: the scanner never has to reproduce an error, only to
+/// accept nothing that `serde_json` would refuse. Every step moves forward through the
+/// body at most twice (once here, once in `serde_json` on a slice), without recursion.
+mod scan {
+    use super::{Field, Members, Raw};
+    use serde::de::DeserializeOwned;
+    use serde_json::Value;
+    use std::borrow::Cow;
+
+    /// Values nested deeper than this go to the `serde_json` path, whose own limit then
+    /// decides (it counts the enclosing object, which a slice parse would not: far below
+    /// it, the two agree).
+    pub(super) const MAX_NESTING: usize = 64;
+
+    /// Fills `members` (empty) with the members of `body` if it is a JSON object this
+    /// scanner handles, else gives `None` (and `members` is to be discarded).
+    pub(super) fn members(body: &[u8], members: &mut Members) -> Option<()> {
+        let text = std::str::from_utf8(body).ok()?;
+        let mut s = Scanner { text, pos: 0 };
+        s.skip_ws();
+        s.eat(b'{')?;
+        s.skip_ws();
+        if s.eat(b'}').is_none() {
+            loop {
+                let field = match s.known_name() {
+                    Some(field) => field,
+                    None => {
+                        let name = s.string()?;
+                        Field::known(&name).unwrap_or_else(|| Field::Other(name.into_owned()))
+                    }
+                };
+                s.skip_ws();
+                s.eat(b':')?;
+                s.skip_ws();
+                match (members.slot(&field), field) {
+                    // Strings, the usual case, go straight into their slot.
+                    (Some(slot), _) if s.peek() == Some(b'"') => *slot = Some(Raw::Str(s.string()?.into_owned())),
+                    (Some(slot), _) => *slot = Some(s.value::<Raw>()?),
+                    (None, Field::Other(name)) => {
+                        let value = s.value::<Value>()?;
+                        members.insert_extra(name, value);
+                    }
+                    // `userinfo`, `expires_at`: validated as any value, then dropped.
+                    (None, _) => drop(s.value::<Value>()?),
+                }
+                s.skip_ws();
+                match s.peek()? {
+                    b',' => {
+                        s.pos += 1;
+                        s.skip_ws();
+                    }
+                    b'}' => {
+                        s.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        s.skip_ws();
+        (s.pos == text.len()).then_some(())
+    }
+
+    /// A member value as the `serde_json` path would build it.
+    trait Build: DeserializeOwned {
+        fn string(s: Cow<'_, str>) -> Self;
+        fn unsigned(n: u64) -> Self;
+        fn boolean(b: bool) -> Self;
+        fn null() -> Self;
+    }
+
+    impl Build for Raw {
+        fn string(s: Cow<'_, str>) -> Self {
+            Raw::Str(s.into_owned())
+        }
+        fn unsigned(n: u64) -> Self {
+            Raw::Num(n.into())
+        }
+        fn boolean(_: bool) -> Self {
+            Raw::Other
+        }
+        fn null() -> Self {
+            Raw::Null
+        }
+    }
+
+    impl Build for Value {
+        fn string(s: Cow<'_, str>) -> Self {
+            Value::String(s.into_owned())
+        }
+        fn unsigned(n: u64) -> Self {
+            Value::Number(n.into())
+        }
+        fn boolean(b: bool) -> Self {
+            Value::Bool(b)
+        }
+        fn null() -> Self {
+            Value::Null
+        }
+    }
+
+    struct Scanner<'a> {
+        text: &'a str,
+        /// Always at a character boundary of `text` (it only steps over ASCII bytes, or
+        /// to the position just after an ASCII delimiter).
+        pos: usize,
+    }
+
+    impl<'a> Scanner<'a> {
+        fn peek(&self) -> Option<u8> {
+            self.text.as_bytes().get(self.pos).copied()
+        }
+
+        fn eat(&mut self, byte: u8) -> Option<()> {
+            (self.peek()? == byte).then(|| self.pos += 1)
+        }
+
+        /// JSON whitespace only (RFC 8259 §2), as `serde_json` skips it.
+        fn skip_ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+                self.pos += 1;
+            }
+        }
+
+        /// A member name rpkit reads, at `pos`, written plainly (the usual case): found
+        /// without scanning it as a string. `None` leaves `pos` as it is.
+        fn known_name(&mut self) -> Option<Field> {
+            let rest = self.text.as_bytes().get(self.pos..)?;
+            let (field, quoted): (Field, &[u8]) = match *rest.get(1)? {
+                b'a' => (Field::AccessToken, b"\"access_token\""),
+                b't' => (Field::TokenType, b"\"token_type\""),
+                b'e' => (Field::ExpiresIn, b"\"expires_in\""),
+                b'r' if rest.get(9) == Some(&b't') => (Field::RefreshToken, b"\"refresh_token\""),
+                b'r' => (Field::RefreshExpiresIn, b"\"refresh_expires_in\""),
+                b'i' => (Field::IdToken, b"\"id_token\""),
+                b's' => (Field::Scope, b"\"scope\""),
+                _ => return None,
+            };
+            rest.starts_with(quoted).then(|| {
+                self.pos += quoted.len();
+                field
+            })
+        }
+
+        /// The string starting at `pos` (a `"`), borrowed when it has no escapes.
+        fn string(&mut self) -> Option<Cow<'a, str>> {
+            let start = self.pos;
+            let (end, escaped) = string_end(self.text.as_bytes(), start)?;
+            self.pos = end;
+            if escaped {
+                // Escapes (and their errors: lone surrogates, unknown escapes) are
+                // `serde_json`'s to decode.
+                serde_json::from_str::<String>(self.text.get(start..end)?).ok().map(Cow::Owned)
+            } else {
+                self.text.get(start + 1..end - 1).map(Cow::Borrowed)
+            }
+        }
+
+        fn value<T: Build>(&mut self) -> Option<T> {
+            match self.peek()? {
+                b'"' => self.string().map(T::string),
+                b'0'..=b'9' | b'-' => {
+                    let start = self.pos;
+                    let bytes = self.text.as_bytes();
+                    while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = bytes.get(self.pos) {
+                        self.pos += 1;
+                    }
+                    let number = self.text.get(start..self.pos)?;
+                    match plain_u64(number) {
+                        Some(n) => Some(T::unsigned(n)),
+                        // Signs, fractions, exponents, overflow and invalid forms (`01`,
+                        // `1.`, `-`) are `serde_json`'s, so each ends up as it would.
+                        None => serde_json::from_str(number).ok(),
+                    }
+                }
+                b't' => self.literal("true").map(|()| T::boolean(true)),
+                b'f' => self.literal("false").map(|()| T::boolean(false)),
+                b'n' => self.literal("null").map(|()| T::null()),
+                b'[' | b'{' => {
+                    let start = self.pos;
+                    self.pos = nested_end(self.text.as_bytes(), start)?;
+                    serde_json::from_str(self.text.get(start..self.pos)?).ok()
+                }
+                _ => None,
+            }
+        }
+
+        fn literal(&mut self, word: &str) -> Option<()> {
+            let rest = self.text.get(self.pos..)?;
+            rest.starts_with(word).then(|| self.pos += word.len())
+        }
+    }
+
+    /// Digits only, no leading zero, at most 19 of them (so no overflow): the one number
+    /// form whose value is taken here; `serde_json` gives the same `u64`.
+    fn plain_u64(number: &str) -> Option<u64> {
+        let bytes = number.as_bytes();
+        let plain = !bytes.is_empty()
+            && bytes.len() <= 19
+            && bytes.iter().all(u8::is_ascii_digit)
+            && (bytes.len() == 1 || bytes.first() != Some(&b'0'));
+        plain.then(|| bytes.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+    }
+
+    /// For the string whose opening `"` is at `start`: the position after its closing
+    /// `"`, and whether it has escapes. `None` for a control character (invalid in a JSON
+    /// string) or no closing quote.
+    fn string_end(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
+        if bytes.get(start) != Some(&b'"') {
+            return None;
+        }
+        let mut i = start + 1;
+        let mut escaped = false;
+        loop {
+            i += plain_len(bytes.get(i..)?);
+            match *bytes.get(i)? {
+                b'"' => return Some((i + 1, escaped)),
+                // The escaped character is checked by `serde_json` later; stepping over
+                // it keeps an escaped `"` or `\` from ending the string here.
+                b'\\' => {
+                    escaped = true;
+                    i += 2;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The position after the array or object starting at `start`, skipping strings;
+    /// `None` past [`MAX_NESTING`] or at the end of the body. Only the extent is found
+    /// here: `serde_json` checks the slice.
+    fn nested_end(bytes: &[u8], start: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut i = start;
+        loop {
+            match *bytes.get(i)? {
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return None;
+                    }
+                    i += 1;
+                }
+                b']' | b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    i += 1;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                b'"' => i = string_end(bytes, i)?.0,
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// How many leading bytes are neither `"`, `\\` nor a control character: 16 at a time
+    /// (a loop the compiler turns into vector compares), then 8 at a time to find which.
+    fn plain_len(bytes: &[u8]) -> usize {
+        let mut chunks = bytes.chunks_exact(16);
+        let mut done = 0;
+        for chunk in &mut chunks {
+            if chunk.iter().fold(0u8, |any, &b| any | u8::from(stop(b))) != 0 {
+                let (low, high) = chunk.split_at(8);
+                let low = stop_mask(u64::from_le_bytes(low.try_into().unwrap_or([0; 8])));
+                let high = stop_mask(u64::from_le_bytes(high.try_into().unwrap_or([0; 8])));
+                let first = if low != 0 { low.trailing_zeros() } else { 64 + high.trailing_zeros() };
+                return done + (first / 8) as usize;
+            }
+            done += 16;
+        }
+        let rest = chunks.remainder();
+        done + rest.iter().position(|&b| stop(b)).unwrap_or(rest.len())
+    }
+
+    fn stop(b: u8) -> bool {
+        (b == b'"') | (b == b'\\') | (b & 0xe0 == 0)
+    }
+
+    /// The high bit of each byte of `word` (little-endian) that is `"`, `\\` or below
+    /// 0x20 is set in the lowest such byte; bytes above it may be flagged too (borrows),
+    /// so only the lowest set bit is meaningful.
+    fn stop_mask(word: u64) -> u64 {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        zero_bytes(word ^ (ONES * u64::from(b'"')))
+            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGH)
+    }
+}
+
 /// A JSON body: an object's members, or `None` for any other valid JSON value (still
 /// fully parsed, so that invalid JSON is told apart from a valid non-object).
 struct JsonBody(Option<Members>);
@@ -556,7 +882,7 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
                 (Some(slot), _) => *slot = Some(map.next_value()?),
                 (None, Field::Other(name)) => {
                     let value = map.next_value()?;
-                    members.extra.insert(name, value);
+                    members.insert_extra(name, value);
                 }
                 (None, _) => drop(map.next_value::<Value>()?),
             }
@@ -594,22 +920,44 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
     }
 }
 
-fn decode_body(body: &[u8], media_type: Option<&str>) -> Result<Members, Error> {
+/// The response's media type as [`wire::media_type`] finds it, but borrowed and not
+/// lowercased (compare it with `eq_ignore_ascii_case`): no allocation on every parse.
+fn media_type<B>(response: &http::Response<B>) -> Option<&str> {
+    let ct = response.headers().get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(ct.split(';').next().unwrap_or("").trim())
+}
+
+/// Decodes a body whose media type (any case) is `media_type` into `members` (empty).
+fn decode_body(body: &[u8], media_type: Option<&str>, members: &mut Members) -> Result<(), Error> {
     let starts_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let json_type = media_type.is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+    let json_type = media_type.is_some_and(|m| {
+        m.eq_ignore_ascii_case("application/json")
+            || m.len().checked_sub(5).and_then(|i| m.get(i..)).is_some_and(|end| end.eq_ignore_ascii_case("+json"))
+    });
     if json_type || starts_like_json {
-        // Straight into the members: no intermediate map of the whole body.
+        // The common case: an object of strings and numbers, scanned directly.
+        if scan::members(body, members).is_some() {
+            return Ok(());
+        }
+        // Anything else (including every invalid body, so that errors are decided in one
+        // place): straight into the members with `serde_json`, no map of the whole body.
         return match serde_json::from_slice::<JsonBody>(body) {
-            Ok(JsonBody(Some(members))) => Ok(members),
+            Ok(JsonBody(Some(decoded))) => {
+                *members = decoded;
+                Ok(())
+            }
             Ok(JsonBody(None)) => Err(Error::malformed("token response: not a JSON object")),
             Err(_) => Err(Error::malformed("token response: invalid JSON")),
         };
     }
     match media_type {
-        None | Some("application/x-www-form-urlencoded" | "text/plain") => decode_form(body).map(Members::from_map),
+        None => decode_form(body).map(|map| *members = Members::from_map(map)),
+        Some(m) if m.eq_ignore_ascii_case(wire::FORM_CONTENT_TYPE) || m.eq_ignore_ascii_case("text/plain") => {
+            decode_form(body).map(|map| *members = Members::from_map(map))
+        }
         Some(other) => Err(Error::malformed(format!(
             "token response: unexpected content type `{}` (expected JSON)",
-            truncate(other, 64)
+            truncate(&other.to_ascii_lowercase(), 64)
         ))),
     }
 }
@@ -628,13 +976,14 @@ fn decode_form(body: &[u8]) -> Result<Map<String, Value>, Error> {
     Ok(map)
 }
 
-fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<Token, Error> {
-    let access_token = match members.access_token {
+/// The token from the members, which it takes.
+fn token_from_members(members: &mut Members, now: UnixTime, grant: Grant) -> Result<Token, Error> {
+    let access_token = match members.access_token.take() {
         Some(Raw::Str(s)) if !s.is_empty() => AccessToken::new(s),
         None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingAccessToken.into()),
         Some(_) => return Err(invalid("access_token", "a string")),
     };
-    let token_type = match members.token_type {
+    let token_type = match members.token_type.take() {
         Some(Raw::Str(s)) if !s.is_empty() => s,
         None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingTokenType.into()),
         Some(_) => return Err(invalid("token_type", "a string")),
@@ -642,11 +991,11 @@ fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<T
     if !token_type.eq_ignore_ascii_case("bearer") {
         return Err(TokenError::UnsupportedTokenType { token_type: truncate(&token_type, 64) }.into());
     }
-    let expires_in = seconds(members.expires_in, "expires_in")?;
-    let refresh_expires_in = seconds(members.refresh_expires_in, "refresh_expires_in")?;
-    let refresh_token = opt_string(members.refresh_token, "refresh_token")?.map(RefreshToken::new);
-    let id_token = opt_string(members.id_token, "id_token")?.map(IdTokenString::new);
-    let scope = match members.scope {
+    let expires_in = seconds(members.expires_in.take(), "expires_in")?;
+    let refresh_expires_in = seconds(members.refresh_expires_in.take(), "refresh_expires_in")?;
+    let refresh_token = opt_string(members.refresh_token.take(), "refresh_token")?.map(RefreshToken::new);
+    let id_token = opt_string(members.id_token.take(), "id_token")?.map(IdTokenString::new);
+    let scope = match members.scope.take() {
         None | Some(Raw::Null) => None,
         Some(Raw::Str(s)) => Some(s),
         // Non-standard but seen in the wild: a list of scopes.
@@ -672,7 +1021,7 @@ fn token_from_members(members: Members, now: UnixTime, grant: Grant) -> Result<T
         scope,
         id_token,
         userinfo: None,
-        extra: members.extra,
+        extra: std::mem::take(&mut members.extra),
     })
 }
 
@@ -741,6 +1090,10 @@ mod tests {
             .header(CONTENT_TYPE, "application/json")
             .body(body.as_bytes().to_vec())
             .unwrap()
+    }
+
+    fn json200(body: Vec<u8>) -> http::Response<Vec<u8>> {
+        http::Response::builder().header(CONTENT_TYPE, "application/json").body(body).unwrap()
     }
 
     fn typed(status: u16, content_type: &str, body: &str) -> http::Response<Vec<u8>> {
@@ -1048,6 +1401,27 @@ mod tests {
     }
 
     #[test]
+    fn content_types_are_compared_case_insensitively() {
+        let body = r#"{"access_token":"a","token_type":"bearer"}"#;
+        for ct in ["Application/JSON; charset=UTF-8", "application/vnd.op+JSON", " application/json "] {
+            // A body that does not start with `{` is JSON only by its content type.
+            let resp = typed(200, ct, &format!("\u{feff}{body}"));
+            let err = parse_token_response(&resp, NOW, CODE).unwrap_err();
+            assert_eq!(err, Error::malformed("token response: invalid JSON"), "{ct}");
+        }
+        let form = "access_token=a&token_type=bearer";
+        for ct in ["APPLICATION/X-WWW-FORM-URLENCODED", "Text/Plain;charset=utf-8"] {
+            assert!(parse_token_response(&typed(200, ct, form), NOW, CODE).is_ok(), "{ct}");
+        }
+        let err = parse_token_response(&typed(200, "Text/HTML; charset=utf-8", form), NOW, CODE).unwrap_err();
+        assert_eq!(err, Error::malformed("token response: unexpected content type `text/html` (expected JSON)"));
+        let long = format!("X/{}", "Y".repeat(100));
+        let err = parse_token_response(&typed(200, &long, form), NOW, CODE).unwrap_err();
+        let expected = format!("token response: unexpected content type `x/{}` (expected JSON)", "y".repeat(62));
+        assert_eq!(err, Error::malformed(expected));
+    }
+
+    #[test]
     fn provider_sent_userinfo_never_becomes_claims() {
         let body = r#"{"access_token":"a","token_type":"bearer","userinfo":{"sub":"admin"},"expires_at":1}"#;
         let t = parse_token_response(&json(200, body), NOW, CODE).unwrap();
@@ -1112,7 +1486,7 @@ mod tests {
     /// known members taken out of it.
     fn via_map(body: &str) -> Result<Token, Error> {
         match serde_json::from_str::<Value>(body) {
-            Ok(Value::Object(map)) => token_from_members(Members::from_map(map), NOW, CODE),
+            Ok(Value::Object(map)) => token_from_members(&mut Members::from_map(map), NOW, CODE),
             Ok(_) => Err(Error::malformed("token response: not a JSON object")),
             Err(_) => Err(Error::malformed("token response: invalid JSON")),
         }
@@ -1153,7 +1527,269 @@ mod tests {
         assert_eq!(parse_token_response(&json(200, &deep), NOW, CODE).unwrap_err(), via_map(&deep).unwrap_err());
     }
 
+    /// What the scanner makes of a JSON body.
+    fn scanned(body: &[u8]) -> Option<Members> {
+        let mut members = Members::default();
+        scan::members(body, &mut members).map(|()| members)
+    }
+
+    /// What the `serde_json` path makes of a JSON body: `Ok(None)` for valid JSON that is
+    /// not an object, `Err` for invalid JSON.
+    fn via_serde(body: &[u8]) -> Result<Option<Members>, ()> {
+        serde_json::from_slice::<JsonBody>(body).map(|b| b.0).map_err(drop)
+    }
+
+    /// The scanner accepts exactly the valid objects (nested at most `MAX_NESTING` deep),
+    /// with the members the `serde_json` path finds.
+    fn assert_scan_agrees(body: &[u8]) -> Result<(), TestCaseError> {
+        let text = String::from_utf8_lossy(body);
+        match (scanned(body), via_serde(body)) {
+            (Some(fast), Ok(Some(slow))) => prop_assert_eq!(fast, slow, "{}", text),
+            (None, Ok(None) | Err(())) => {}
+            (Some(_), _) => prop_assert!(false, "the scanner accepted what serde_json refuses: {}", text),
+            (None, Ok(Some(_))) => prop_assert!(false, "the scanner gave up on a valid object: {}", text),
+        }
+        Ok(())
+    }
+
+    const BENCH_LIKE: &str = r#"{"access_token":"SlAV32hkKG","token_type":"Bearer","expires_in":3600,
+        "refresh_token":"8xLOxBtZp8","scope":"openid email","id_token":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+        "session_state":"5b2c3f0e"}"#;
+
+    #[test]
+    fn common_responses_take_the_scanner_path() {
+        for body in [
+            BENCH_LIKE,
+            r#"{}"#,
+            " {\t\"access_token\" :\r\n\"a\" , \"token_type\":\"bearer\"}\n",
+            r#"{"access_token":"a","token_type":"bearer","expires_in":0,"ok":true,"no":false,"n":null}"#,
+            r#"{"access_token":"a","token_type":"bearer","scope":["a","b"],"x":{"y":[1,{"z":"\""}]}}"#,
+            r#"{"error":"invalid_grant","error_uri":"https:\/\/op.example\/e","error_description":"caf\u00e9 ☕"}"#,
+            r#"{"expires_in":-1,"refresh_expires_in":2.5e3,"x":18446744073709551616,"y":-0}"#,
+        ] {
+            assert!(scanned(body.as_bytes()).is_some(), "{body}");
+            assert_scan_agrees(body.as_bytes()).unwrap();
+        }
+        let t = parse_token_response(&json(200, BENCH_LIKE), NOW, OIDC).unwrap();
+        assert_eq!(t.id_token.as_ref().map(IdTokenString::secret), Some("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"));
+        assert_eq!(Ok(t), via_map(BENCH_LIKE));
+    }
+
+    #[test]
+    fn scanner_gives_up_on_everything_serde_json_refuses() {
+        let refused = [
+            "",
+            "{",
+            "{\"a\"",
+            "{\"a\":",
+            "{\"a\":1",
+            "{\"a\":1,}",
+            "{,}",
+            "{\"a\" 1}",
+            "{\"a\":1 \"b\":2}",
+            "{'a':1}",
+            "{a:1}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":-}",
+            "{\"a\":+1}",
+            "{\"a\":1e999}",
+            "{\"a\":1x}",
+            "{\"a\":tru}",
+            "{\"a\":True}",
+            "{\"a\":nulll}",
+            "{\"a\":\"\u{1}\"}",
+            "{\"a\":\"tab\there\"}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\":\"\\ud800\"}",
+            "{\"a\":\"\\u12\"}",
+            "{\"a\\\":1}",
+            "{\"a\":[1,]}",
+            "{\"a\":[}",
+            "{\"a\":{\"b\"}}",
+            "{\"a\":1}}",
+            "{\"a\":1} x",
+            "{\"a\":1}\u{a0}",
+            "\u{feff}{\"a\":1}",
+            "\u{c}{\"a\":1}",
+            "[1]",
+            "\"{}\"",
+        ];
+        for body in refused {
+            assert!(scanned(body.as_bytes()).is_none(), "{body:?}");
+            assert!(!matches!(via_serde(body.as_bytes()), Ok(Some(_))), "{body:?}");
+        }
+        let invalid_utf8 = b"{\"a\":\"\xff\"}";
+        assert!(scanned(invalid_utf8).is_none());
+        assert_eq!(via_serde(invalid_utf8), Err(()));
+    }
+
+    #[test]
+    fn deep_values_are_left_to_serde_json_and_its_limit() {
+        for depth in [1, 63, 64, 65, 125, 126, 127, 128, 129, 300] {
+            let body = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+            assert_eq!(scanned(body.as_bytes()).is_some(), depth <= scan::MAX_NESTING, "{depth}");
+            assert_eq!(
+                parse_token_response(&json(200, &body), NOW, CODE).map_err(|e| e.to_string()),
+                via_map(&body).map_err(|e| e.to_string()),
+                "{depth}"
+            );
+            // serde_json counts the top-level object too: 126 nested arrays are the most in
+            // a body, where 127 would pass on their own (so the scanner must not hand those
+            // to serde_json as a slice).
+            assert_eq!(via_serde(body.as_bytes()).is_ok(), depth <= 126, "{depth}");
+        }
+    }
+
+    /// One of `valid` mostly, else one of `invalid`.
+    fn mostly(valid: &[&'static str], invalid: &[&'static str]) -> BoxedStrategy<String> {
+        let pick = |items: &[&'static str]| proptest::sample::select(items.to_vec()).prop_map(str::to_owned);
+        prop_oneof![40 => pick(valid), 1 => pick(invalid)].boxed()
+    }
+
+    /// A JSON string, mostly valid: plain text, non-ASCII, escapes; sometimes an invalid
+    /// escape, a lone surrogate or a raw control character.
+    fn gen_string() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zA-Z0-9 _.~-]{1,8}",
+            "[a-zA-Z0-9_.-]{40,120}",
+            mostly(
+                &[
+                    "é",
+                    "😀",
+                    "\u{7f}",
+                    "\\n",
+                    "\\\"",
+                    "\\\\",
+                    "\\/",
+                    "\\u00e9",
+                    "\\ud83d\\ude00",
+                    "access_token",
+                    "\\u005f"
+                ],
+                &["\\ud800", "\\x", "\\u12", "\u{1}", "\t", "\"", "\\", "\\\u{1}"],
+            ),
+        ];
+        proptest::collection::vec(piece, 0..5).prop_map(|parts| format!("\"{}\"", parts.concat()))
+    }
+
+    fn gen_number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|n| n.to_string()),
+            mostly(
+                &[
+                    "0",
+                    "-0",
+                    "7",
+                    "3600",
+                    "1.5",
+                    "-1",
+                    "2.5e3",
+                    "1E+2",
+                    "1e-2",
+                    "-0.0",
+                    "18446744073709551615",
+                    "18446744073709551616",
+                    "9999999999999999999",
+                    "12345678901234567890",
+                    "1e308",
+                ],
+                &["01", "00", "1e999", "-", "1.", ".5", "+1", "1e", "1-2", "1.2.3", "0x1", "NaN"],
+            ),
+        ]
+    }
+
+    fn gen_ws() -> BoxedStrategy<String> {
+        mostly(&["", "", "", " ", "\n\t", "\r\n "], &["\u{a0}", "\u{c}", "\u{b}"])
+    }
+
+    fn gen_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => proptest::sample::select(vec![
+                "access_token", "token_type", "expires_in", "refresh_expires_in", "refresh_token", "id_token",
+                "scope", "userinfo", "expires_at", "error", "x", "access\\u005ftoken", "s\\u0063ope",
+                // Near misses of the names found without a string scan.
+                "access_tokens", "access_toke", "refresh_", "refresh_t", "refresh_tokens", "refresh_expires",
+                "id_token\\n", "scope ", "s", "", "token_type\\\"", "e",
+            ])
+            .prop_map(|k| format!("\"{k}\"")),
+            1 => gen_string(),
+        ]
+    }
+
+    fn gen_value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            3 => gen_string(),
+            2 => gen_number(),
+            1 => mostly(&["true", "false", "null"], &["tru", "nul", "True", "nulll"]),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                (proptest::collection::vec(inner.clone(), 0..4), gen_ws())
+                    .prop_map(|(items, ws)| format!("[{ws}{}]", items.join(","))),
+                proptest::collection::vec((gen_key(), gen_ws(), inner), 0..4).prop_map(|members| {
+                    let members: Vec<_> = members.iter().map(|(k, ws, v)| format!("{k}{ws}:{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// A token-response-like body: an object of generated members with generated
+    /// whitespace, sometimes with a trailing comma or characters, sometimes truncated or
+    /// with one byte inserted or removed.
+    fn gen_body() -> impl Strategy<Value = Vec<u8>> {
+        let member = (gen_ws(), gen_key(), gen_ws(), gen_ws(), gen_value(), gen_ws())
+            .prop_map(|(w1, k, w2, w3, v, w4)| format!("{w1}{k}{w2}:{w3}{v}{w4}"));
+        let object = (
+            gen_ws(),
+            proptest::collection::vec(member, 0..8),
+            mostly(&[""], &[",", "x"]),
+            mostly(&["", " \n"], &["x", "}", ",", "\u{a0}", "\0"]),
+        )
+            .prop_map(|(ws, members, inside, after)| format!("{ws}{{{}{inside}}}{after}", members.join(",")));
+        // 0..=9: as generated; 10: truncated; 11: one byte inserted; 12: one byte removed.
+        (object, 0..13u8, any::<proptest::sample::Index>(), any::<u8>()).prop_map(|(text, edit, at, byte)| {
+            let mut bytes = text.into_bytes();
+            match edit {
+                10 => bytes.truncate(at.index(bytes.len() + 1)),
+                11 => bytes.insert(at.index(bytes.len() + 1), byte),
+                12 if !bytes.is_empty() => {
+                    bytes.remove(at.index(bytes.len()));
+                }
+                _ => {}
+            }
+            bytes
+        })
+    }
+
     proptest! {
+        #[test]
+        fn scanner_agrees_with_serde_json_on_generated_bodies(body in gen_body()) {
+            assert_scan_agrees(&body)?;
+        }
+
+        #[test]
+        fn scanner_agrees_with_serde_json_on_generated_values(value in gen_value()) {
+            assert_scan_agrees(format!("{{\"access_token\":{value},\"x\":{value}}}").as_bytes())?;
+        }
+
+        #[test]
+        fn generated_bodies_parse_as_with_a_map(body in gen_body(), refresh in any::<bool>()) {
+            // Through the whole parse: the same token or the same error as the previous
+            // parse, which took the members out of a map of the whole body.
+            let grant = if refresh { Grant::Refresh } else { OIDC };
+            let mut members = match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(map)) => Ok(Members::from_map(map)),
+                Ok(_) => Err(Error::malformed("token response: not a JSON object")),
+                Err(_) => Err(Error::malformed("token response: invalid JSON")),
+            };
+            let expected = token_from_body(members.as_mut().map_err(|e| e.clone()), http::StatusCode::OK, NOW, grant);
+            prop_assert_eq!(parse_token_response(&json200(body), NOW, grant), expected);
+        }
+
         #[test]
         fn parse_token_response_never_panics(
             status in prop_oneof![Just(200u16), Just(400), Just(500), 100u16..600],
@@ -1164,6 +1800,7 @@ mod tests {
             body in prop_oneof![
                 proptest::collection::vec(any::<u8>(), 0..300),
                 "[{}\\[\\]\":,a-z_0-9 =&%.-]{0,200}".prop_map(String::into_bytes),
+                gen_body(),
             ],
             refresh in any::<bool>(),
         ) {
