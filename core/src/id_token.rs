@@ -375,16 +375,20 @@ impl IdTokenValidator {
 
     fn validate_inner(&self, compact: &str, keys: &JwkSet, now: UnixTime, mode: Mode) -> Result<Claims, Error> {
         let decrypted;
-        let jws_text = match (&self.decryption_key, is_jwe(compact)) {
-            (Some(key), true) => {
+        let jws_text = match &self.decryption_key {
+            Some(key) if is_jwe(compact) => {
                 decrypted = jwe::decrypt(compact, key)?;
                 std::str::from_utf8(&decrypted).map_err(|_| JoseError::malformed("JWE plaintext is not a JWS"))?.trim()
             }
-            (Some(_), false) => return Err(IdTokenError::EncryptionRequired.into()),
-            (None, true) => return Err(IdTokenError::UnexpectedEncryption.into()),
-            (None, false) => compact,
+            Some(_) => return Err(IdTokenError::EncryptionRequired.into()),
+            None => compact,
         };
-        let parsed = jws::parse(jws_text).map_err(id_token_error)?;
+        // A JWE never parses as a JWS, so without a decryption key the (full) scan for its
+        // five parts is only needed when the parse fails.
+        let parsed = jws::parse(jws_text).map_err(|e| match self.decryption_key {
+            None if is_jwe(compact) => IdTokenError::UnexpectedEncryption.into(),
+            _ => id_token_error(e),
+        })?;
         let alg = parsed.header.alg;
         if parsed.header.typ.as_deref().is_some_and(is_other_jwt_type) {
             return Err(IdTokenError::NotAnIdToken.into());

@@ -1,24 +1,34 @@
-//! A fast walk over the members of a small JSON object, for the hot paths that read a
-//! few members (a JWS header, ID token claims).
+//! Fast, strict reading of the small JSON objects on rpkit's hot paths (JWS headers, ID
+//! token claims, token responses), in front of `serde_json`.
 //!
-//! It knows a strict subset of JSON: strings without escapes, non-negative integers of at
-//! most 18 digits, `true`, `false`, `null`, and arrays and objects of those nested at most
-//! [`MAX_DEPTH`] deep. For anything else — an escape, a negative or fractional number, a
-//! syntax error, trailing characters — it answers `None`, meaning "not sure", and the
-//! caller parses with `serde_json`, which decides. So a text the walk accepts is one
-//! `serde_json` accepts too, and the walk sees the same members in it; property tests
-//! compare the two on generated and mutated texts.
+//! [`Scanner`] is the shared lexer: whitespace, literals, the extent of a string (found 16
+//! bytes at a time), of a number and of a nested value. Two readers sit on it:
 //!
-//! Strings are searched eight bytes at a time for `"`, `\` and control characters; the
-//! text is a `&str`, so every string in it is valid UTF-8 already.
+//! - [`walk_object`] reports the members of an object whose values are all in a strict
+//!   subset of JSON (strings without escapes, non-negative integers of at most 19 digits,
+//!   `true`, `false`, `null`, and arrays and objects of those nested at most [`MAX_DEPTH`]
+//!   deep) — used for headers and claims;
+//! - the token response's reader (`token::scan`) hands any other value's text to
+//!   `serde_json`.
+//!
+//! Neither ever rejects anything: for a text outside what they know they answer `None`,
+//! meaning "not sure", and the caller parses the whole text with `serde_json`, which
+//! decides (acceptance, error variants and messages stay `serde_json`'s). So what a reader
+//! accepts, `serde_json` accepts too, with the same members; property tests compare them
+//! on generated, mutated and arbitrary text. The text is a `&str`, so every string in it is
+//! valid UTF-8 already.
 
-/// Deeper nesting is left to `serde_json` (whose own limit is 128).
-const MAX_DEPTH: usize = 32;
+use std::borrow::Cow;
 
-/// Longer integers may not fit a `u64`; `serde_json` reads them as floats.
-const MAX_INT_DIGITS: usize = 18;
+/// Deeper nesting is left to `serde_json` (whose own limit is 128, counted from the
+/// outermost value: far below it, a slice parses as it would inside the whole text).
+pub(crate) const MAX_DEPTH: usize = 32;
 
-/// A member's value as the walk reports it.
+/// The longest integer taken as a `u64` here (19 digits cannot overflow); longer ones are
+/// `serde_json`'s to read (as floats).
+const MAX_INT_DIGITS: usize = 19;
+
+/// A member's value as [`walk_object`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Value<'a> {
     /// A string without escapes: its text, borrowed.
@@ -35,7 +45,7 @@ pub(crate) enum Value<'a> {
     Object,
 }
 
-/// The strings of an array the walk reported with `strings_only`.
+/// The strings of an array [`walk_object`] reported with `strings_only`.
 ///
 /// Its strings hold no `"` (no escapes), so the text between quotes alternates between
 /// separators and items.
@@ -47,173 +57,280 @@ pub(crate) fn array_strings(raw: &str) -> impl Iterator<Item = &str> {
 /// order (duplicates included). `None` when `text` is outside the subset the walk knows
 /// (or is not JSON), or when `member` returns `None`.
 pub(crate) fn walk_object<'a>(text: &'a str, mut member: impl FnMut(&'a str, Value<'a>) -> Option<()>) -> Option<()> {
-    let mut walk = Walk { text, pos: 0 };
-    walk.skip_ws();
-    if walk.peek()? != b'{' {
+    let mut s = Scanner::new(text);
+    s.skip_ws();
+    if s.peek()? != b'{' {
         return None;
     }
-    walk.object(1, &mut member)?;
-    walk.skip_ws();
-    (walk.pos == text.len()).then_some(())
+    object(&mut s, 1, &mut member)?;
+    s.at_end().then_some(())
 }
 
-struct Walk<'a> {
+fn value<'a>(s: &mut Scanner<'a>, depth: usize) -> Option<Value<'a>> {
+    s.skip_ws();
+    match s.peek()? {
+        b'"' => s.plain_string().map(Value::Str),
+        b'0'..=b'9' => plain_u64(s.number()).map(Value::UInt),
+        b't' => s.literal("true").map(|()| Value::Bool(true)),
+        b'f' => s.literal("false").map(|()| Value::Bool(false)),
+        b'n' => s.literal("null").map(|()| Value::Null),
+        b'[' => {
+            let start = s.pos;
+            let strings_only = array(s, depth + 1)?;
+            Some(Value::Array { raw: s.text.get(start..s.pos)?, strings_only })
+        }
+        b'{' => {
+            object(s, depth + 1, &mut |_, _| Some(()))?;
+            Some(Value::Object)
+        }
+        _ => None,
+    }
+}
+
+/// An array starting at `pos`; whether all its items are strings.
+fn array(s: &mut Scanner<'_>, depth: usize) -> Option<bool> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    s.pos += 1;
+    s.skip_ws();
+    if s.eat(b']').is_some() {
+        return Some(true);
+    }
+    let mut strings_only = true;
+    loop {
+        strings_only &= matches!(value(s, depth)?, Value::Str(_));
+        s.skip_ws();
+        match s.peek()? {
+            b',' => s.pos += 1,
+            b']' => {
+                s.pos += 1;
+                return Some(strings_only);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// An object starting at `pos`.
+fn object<'a>(
+    s: &mut Scanner<'a>,
+    depth: usize,
+    member: &mut dyn FnMut(&'a str, Value<'a>) -> Option<()>,
+) -> Option<()> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    s.pos += 1;
+    s.skip_ws();
+    if s.eat(b'}').is_some() {
+        return Some(());
+    }
+    loop {
+        s.skip_ws();
+        let name = s.plain_string()?;
+        s.skip_ws();
+        s.eat(b':')?;
+        let value = value(s, depth)?;
+        member(name, value)?;
+        s.skip_ws();
+        match s.peek()? {
+            b',' => s.pos += 1,
+            b'}' => {
+                s.pos += 1;
+                return Some(());
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The lexer both readers share: a position in a text, moved forward only.
+pub(crate) struct Scanner<'a> {
     text: &'a str,
-    pos: usize,
+    /// Always at a character boundary of `text` (it only steps over ASCII bytes, or to
+    /// the position just after an ASCII delimiter).
+    pub(crate) pos: usize,
 }
 
-impl<'a> Walk<'a> {
-    fn peek(&self) -> Option<u8> {
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Scanner { text, pos: 0 }
+    }
+
+    /// The bytes from the current position on.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.text.as_bytes().get(self.pos..).unwrap_or_default()
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
 
-    fn skip_ws(&mut self) {
+    /// `byte`, consumed, if it is next.
+    pub(crate) fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.pos += 1)
+    }
+
+    /// JSON whitespace only (RFC 8259 §2), as `serde_json` skips it.
+    pub(crate) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.pos += 1;
         }
     }
 
-    /// After whitespace, `byte` (consumed).
-    fn expect(&mut self, byte: u8) -> Option<()> {
+    /// Whether only whitespace is left.
+    pub(crate) fn at_end(&mut self) -> bool {
         self.skip_ws();
-        (self.peek()? == byte).then(|| self.pos += 1)
+        self.pos == self.text.len()
     }
 
-    /// A string starting at `pos` (its opening quote), without escapes or control characters.
-    fn string(&mut self) -> Option<&'a str> {
+    pub(crate) fn literal(&mut self, word: &str) -> Option<()> {
+        self.rest().starts_with(word.as_bytes()).then(|| self.pos += word.len())
+    }
+
+    /// The string whose opening `"` is at `pos`: its text between the quotes (escapes
+    /// left as they are) and whether it has escapes. `None` for a control character
+    /// (invalid in a JSON string) or no closing quote. The escapes themselves are not
+    /// checked: a caller that takes an escaped string has `serde_json` decode it.
+    pub(crate) fn raw_string(&mut self) -> Option<(&'a str, bool)> {
+        let bytes = self.text.as_bytes();
+        if bytes.get(self.pos) != Some(&b'"') {
+            return None;
+        }
         let start = self.pos + 1;
-        let rest = self.text.as_bytes().get(start..)?;
-        let len = find_special(rest)?;
-        if rest.get(len) != Some(&b'"') {
-            return None;
-        }
-        self.pos = start + len + 1;
-        self.text.get(start..start + len)
-    }
-
-    fn uint(&mut self) -> Option<u64> {
-        let rest = self.text.as_bytes().get(self.pos..)?;
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits > MAX_INT_DIGITS || (digits > 1 && rest.first() == Some(&b'0')) {
-            return None;
-        }
-        if let Some(b'.' | b'e' | b'E') = rest.get(digits) {
-            return None;
-        }
-        let text = self.text.get(self.pos..self.pos + digits)?;
-        self.pos += digits;
-        text.parse().ok()
-    }
-
-    fn literal(&mut self, word: &str, value: Value<'a>) -> Option<Value<'a>> {
-        let rest = self.text.get(self.pos..)?;
-        rest.starts_with(word).then(|| {
-            self.pos += word.len();
-            value
-        })
-    }
-
-    fn value(&mut self, depth: usize) -> Option<Value<'a>> {
-        self.skip_ws();
-        match self.peek()? {
-            b'"' => self.string().map(Value::Str),
-            b'0'..=b'9' => self.uint().map(Value::UInt),
-            b't' => self.literal("true", Value::Bool(true)),
-            b'f' => self.literal("false", Value::Bool(false)),
-            b'n' => self.literal("null", Value::Null),
-            b'[' => {
-                let start = self.pos;
-                let strings_only = self.array(depth + 1)?;
-                Some(Value::Array { raw: self.text.get(start..self.pos)?, strings_only })
-            }
-            b'{' => {
-                self.object(depth + 1, &mut |_, _| Some(()))?;
-                Some(Value::Object)
-            }
-            _ => None,
-        }
-    }
-
-    /// An array starting at `pos`; whether all its items are strings.
-    fn array(&mut self, depth: usize) -> Option<bool> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.pos += 1;
-        self.skip_ws();
-        if self.peek()? == b']' {
-            self.pos += 1;
-            return Some(true);
-        }
-        let mut strings_only = true;
+        let mut i = start;
+        let mut escaped = false;
         loop {
-            strings_only &= matches!(self.value(depth)?, Value::Str(_));
-            self.skip_ws();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b']' => {
-                    self.pos += 1;
-                    return Some(strings_only);
+            i += plain_len(bytes.get(i..)?);
+            match *bytes.get(i)? {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Some((self.text.get(start..i)?, escaped));
+                }
+                // Stepping over the escaped character keeps an escaped `"` or `\` from
+                // ending the string here.
+                b'\\' => {
+                    escaped = true;
+                    i += 2;
                 }
                 _ => return None,
             }
         }
     }
 
-    /// An object starting at `pos`.
-    fn object(&mut self, depth: usize, member: &mut dyn FnMut(&'a str, Value<'a>) -> Option<()>) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
+    /// A string without escapes at `pos`, borrowed; `None` for any other string.
+    pub(crate) fn plain_string(&mut self) -> Option<&'a str> {
+        match self.raw_string()? {
+            (text, false) => Some(text),
+            (_, true) => None,
         }
-        self.pos += 1;
-        self.skip_ws();
-        if self.peek()? == b'}' {
-            self.pos += 1;
-            return Some(());
+    }
+
+    /// The string at `pos`, borrowed when it has no escapes; escapes (and their errors:
+    /// lone surrogates, unknown escapes) are `serde_json`'s to decode.
+    pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.pos;
+        match self.raw_string()? {
+            (text, false) => Some(Cow::Borrowed(text)),
+            (_, true) => serde_json::from_str::<String>(self.text.get(start..self.pos)?).ok().map(Cow::Owned),
         }
+    }
+
+    /// The text of the number-like run at `pos` (digits, sign, point, exponent): only its
+    /// extent; [`plain_u64`] or `serde_json` read it.
+    pub(crate) fn number(&mut self) -> &'a str {
+        let start = self.pos;
+        let run =
+            self.rest().iter().take_while(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')).count();
+        self.pos += run;
+        self.text.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// The text of the array or object starting at `pos`, skipping over strings; `None`
+    /// past `max_depth` levels or at the end of the text. Only the extent is found here:
+    /// the caller has `serde_json` check the slice.
+    pub(crate) fn nested(&mut self, max_depth: usize) -> Option<&'a str> {
+        let start = self.pos;
+        let mut depth = 0usize;
         loop {
-            self.skip_ws();
-            if self.peek()? != b'"' {
-                return None;
-            }
-            let name = self.string()?;
-            self.expect(b':')?;
-            let value = self.value(depth)?;
-            member(name, value)?;
-            self.skip_ws();
             match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > max_depth {
+                        return None;
+                    }
                     self.pos += 1;
-                    return Some(());
                 }
-                _ => return None,
+                b']' | b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    self.pos += 1;
+                    if depth == 0 {
+                        return self.text.get(start..self.pos);
+                    }
+                }
+                b'"' => {
+                    self.raw_string()?;
+                }
+                _ => self.pos += 1,
             }
         }
     }
 }
 
-/// The index of the first `"`, `\` or control character (< 0x20) in `bytes`.
-fn find_special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Bytes below `n` (n ≤ 0x80) get their high bit set. Borrows can also flag bytes
-    // above the first true one, never below it, so the lowest flag is exact.
-    fn below(word: u64, n: u8) -> u64 {
-        word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH
-    }
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
+/// Digits only, no leading zero, at most [`MAX_INT_DIGITS`] of them: the one number form
+/// whose value is taken here (`serde_json` gives the same `u64`).
+pub(crate) fn plain_u64(number: &str) -> Option<u64> {
+    let bytes = number.as_bytes();
+    let plain = !bytes.is_empty()
+        && bytes.len() <= MAX_INT_DIGITS
+        && bytes.iter().all(u8::is_ascii_digit)
+        && (bytes.len() == 1 || bytes.first() != Some(&b'0'));
+    plain.then(|| bytes.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
+/// How many leading bytes are neither `"`, `\` nor a control character: 16 at a time (a
+/// loop the compiler turns into vector compares), then 8 at a time to find which.
+fn plain_len(bytes: &[u8]) -> usize {
+    let mut chunks = bytes.chunks_exact(16);
+    let mut done = 0;
     for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let flags =
-            below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20);
-        if flags != 0 {
-            return Some(offset + (flags.trailing_zeros() / 8) as usize);
+        if chunk.iter().fold(0u8, |any, &b| any | u8::from(stop(b))) != 0 {
+            let (low, high) = chunk.split_at(8);
+            let low = stop_mask(u64::from_le_bytes(low.try_into().unwrap_or([0; 8])));
+            let high = stop_mask(u64::from_le_bytes(high.try_into().unwrap_or([0; 8])));
+            let first = if low != 0 { low.trailing_zeros() } else { 64 + high.trailing_zeros() };
+            return done + (first / 8) as usize;
         }
-        offset += 8;
+        done += 16;
     }
-    chunks.remainder().iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| offset + i)
+    // Member names and most values are short: one more word at a time before bytes.
+    let mut words = chunks.remainder().chunks_exact(8);
+    for word in &mut words {
+        let mask = stop_mask(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+        if mask != 0 {
+            return done + (mask.trailing_zeros() / 8) as usize;
+        }
+        done += 8;
+    }
+    let rest = words.remainder();
+    done + rest.iter().position(|&b| stop(b)).unwrap_or(rest.len())
+}
+
+fn stop(b: u8) -> bool {
+    (b == b'"') | (b == b'\\') | (b & 0xe0 == 0)
+}
+
+/// The high bit of each byte of `word` (little-endian) that is `"`, `\` or below 0x20 is
+/// set in the lowest such byte; bytes above it may be flagged too (borrows), so only the
+/// lowest set bit is meaningful.
+fn stop_mask(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    zero_bytes(word ^ (ONES * u64::from(b'"')))
+        | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+        | (word.wrapping_sub(ONES * 0x20) & !word & HIGH)
 }
 
 #[cfg(test)]
@@ -316,7 +433,7 @@ mod tests {
             r#"{"a":1e3}"#,
             r#"{"a":1E3}"#,
             r#"{"a":01}"#,
-            r#"{"a":1234567890123456789}"#,
+            r#"{"a":12345678901234567890}"#,
             "{\"a\":\"tab\there\"}",
             r#"{"a":1,}"#,
             r#"{"a":[1,]}"#,
@@ -356,13 +473,31 @@ mod tests {
                     if at > 0 {
                         bytes[at - 1] = if at % 2 == 0 { 0x20 } else { 0x21 };
                     }
-                    assert_eq!(find_special(&bytes), Some(at), "len {len} at {at} byte {special}");
+                    assert_eq!(plain_len(&bytes), at, "len {len} at {at} byte {special}");
                 }
             }
-            assert_eq!(find_special(&vec![0xffu8; len]), None);
-            assert_eq!(find_special(&vec![b'#'; len]), None);
-            assert_eq!(find_special(&vec![b']'; len]), None);
+            assert_eq!(plain_len(&vec![0xffu8; len]), len);
+            assert_eq!(plain_len(&vec![b'#'; len]), len);
+            assert_eq!(plain_len(&vec![b']'; len]), len);
         }
+    }
+
+    #[test]
+    fn the_lexer_measures_strings_numbers_and_nested_values() {
+        let mut s = Scanner::new(r#""a\"b" -1.5e3 [1,{"x":"]"}] tail"#);
+        assert_eq!(s.raw_string(), Some((r#"a\"b"#, true)));
+        s.skip_ws();
+        assert_eq!(s.number(), "-1.5e3");
+        s.skip_ws();
+        assert_eq!(s.nested(MAX_DEPTH), Some(r#"[1,{"x":"]"}]"#));
+        assert!(!s.at_end());
+        assert_eq!(Scanner::new(r#""\u00e9""#).string().as_deref(), Some("\u{e9}"));
+        assert_eq!(Scanner::new(r#""\ud800""#).string(), None, "a lone surrogate is serde_json's to refuse");
+        assert_eq!(Scanner::new("[[[]]]").nested(2), None);
+        assert_eq!(Scanner::new("[[").nested(9), None);
+        assert_eq!(plain_u64("9999999999999999999"), Some(9_999_999_999_999_999_999));
+        assert_eq!(plain_u64("01"), None);
+        assert_eq!(plain_u64(""), None);
     }
 
     fn json_value() -> impl Strategy<Value = serde_json::Value> {

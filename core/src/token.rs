@@ -569,6 +569,7 @@ impl<'de> Deserialize<'de> for Field {
 /// body at most twice (once here, once in `serde_json` on a slice), without recursion.
 mod scan {
     use super::{Field, Members, Raw};
+    use crate::jsonscan::{plain_u64, Scanner};
     use serde::de::DeserializeOwned;
     use serde_json::Value;
     use std::borrow::Cow;
@@ -582,13 +583,13 @@ mod scan {
     /// scanner handles, else gives `None` (and `members` is to be discarded).
     pub(super) fn members(body: &[u8], members: &mut Members) -> Option<()> {
         let text = std::str::from_utf8(body).ok()?;
-        let mut s = Scanner { text, pos: 0 };
+        let mut s = Scanner::new(text);
         s.skip_ws();
         s.eat(b'{')?;
         s.skip_ws();
         if s.eat(b'}').is_none() {
             loop {
-                let field = match s.known_name() {
+                let field = match known_name(&mut s) {
                     Some(field) => field,
                     None => {
                         let name = s.string()?;
@@ -601,13 +602,13 @@ mod scan {
                 match (members.slot(&field), field) {
                     // Strings, the usual case, go straight into their slot.
                     (Some(slot), _) if s.peek() == Some(b'"') => *slot = Some(Raw::Str(s.string()?.into_owned())),
-                    (Some(slot), _) => *slot = Some(s.value::<Raw>()?),
+                    (Some(slot), _) => *slot = Some(value::<Raw>(&mut s)?),
                     (None, Field::Other(name)) => {
-                        let value = s.value::<Value>()?;
+                        let value = value::<Value>(&mut s)?;
                         members.insert_extra(name, value);
                     }
                     // `userinfo`, `expires_at`: validated as any value, then dropped.
-                    (None, _) => drop(s.value::<Value>()?),
+                    (None, _) => drop(value::<Value>(&mut s)?),
                 }
                 s.skip_ws();
                 match s.peek()? {
@@ -623,8 +624,7 @@ mod scan {
                 }
             }
         }
-        s.skip_ws();
-        (s.pos == text.len()).then_some(())
+        s.at_end().then_some(())
     }
 
     /// A member value as the `serde_json` path would build it.
@@ -665,194 +665,46 @@ mod scan {
         }
     }
 
-    struct Scanner<'a> {
-        text: &'a str,
-        /// Always at a character boundary of `text` (it only steps over ASCII bytes, or
-        /// to the position just after an ASCII delimiter).
-        pos: usize,
+    /// A member name rpkit reads, at `pos`, written plainly (the usual case): found
+    /// without scanning it as a string. `None` leaves `pos` as it is.
+    fn known_name(s: &mut Scanner<'_>) -> Option<Field> {
+        let rest = s.rest();
+        let (field, quoted): (Field, &[u8]) = match *rest.get(1)? {
+            b'a' => (Field::AccessToken, b"\"access_token\""),
+            b't' => (Field::TokenType, b"\"token_type\""),
+            b'e' => (Field::ExpiresIn, b"\"expires_in\""),
+            b'r' if rest.get(9) == Some(&b't') => (Field::RefreshToken, b"\"refresh_token\""),
+            b'r' => (Field::RefreshExpiresIn, b"\"refresh_expires_in\""),
+            b'i' => (Field::IdToken, b"\"id_token\""),
+            b's' => (Field::Scope, b"\"scope\""),
+            _ => return None,
+        };
+        rest.starts_with(quoted).then(|| {
+            s.pos += quoted.len();
+            field
+        })
     }
 
-    impl<'a> Scanner<'a> {
-        fn peek(&self) -> Option<u8> {
-            self.text.as_bytes().get(self.pos).copied()
-        }
-
-        fn eat(&mut self, byte: u8) -> Option<()> {
-            (self.peek()? == byte).then(|| self.pos += 1)
-        }
-
-        /// JSON whitespace only (RFC 8259 §2), as `serde_json` skips it.
-        fn skip_ws(&mut self) {
-            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-                self.pos += 1;
-            }
-        }
-
-        /// A member name rpkit reads, at `pos`, written plainly (the usual case): found
-        /// without scanning it as a string. `None` leaves `pos` as it is.
-        fn known_name(&mut self) -> Option<Field> {
-            let rest = self.text.as_bytes().get(self.pos..)?;
-            let (field, quoted): (Field, &[u8]) = match *rest.get(1)? {
-                b'a' => (Field::AccessToken, b"\"access_token\""),
-                b't' => (Field::TokenType, b"\"token_type\""),
-                b'e' => (Field::ExpiresIn, b"\"expires_in\""),
-                b'r' if rest.get(9) == Some(&b't') => (Field::RefreshToken, b"\"refresh_token\""),
-                b'r' => (Field::RefreshExpiresIn, b"\"refresh_expires_in\""),
-                b'i' => (Field::IdToken, b"\"id_token\""),
-                b's' => (Field::Scope, b"\"scope\""),
-                _ => return None,
-            };
-            rest.starts_with(quoted).then(|| {
-                self.pos += quoted.len();
-                field
-            })
-        }
-
-        /// The string starting at `pos` (a `"`), borrowed when it has no escapes.
-        fn string(&mut self) -> Option<Cow<'a, str>> {
-            let start = self.pos;
-            let (end, escaped) = string_end(self.text.as_bytes(), start)?;
-            self.pos = end;
-            if escaped {
-                // Escapes (and their errors: lone surrogates, unknown escapes) are
-                // `serde_json`'s to decode.
-                serde_json::from_str::<String>(self.text.get(start..end)?).ok().map(Cow::Owned)
-            } else {
-                self.text.get(start + 1..end - 1).map(Cow::Borrowed)
-            }
-        }
-
-        fn value<T: Build>(&mut self) -> Option<T> {
-            match self.peek()? {
-                b'"' => self.string().map(T::string),
-                b'0'..=b'9' | b'-' => {
-                    let start = self.pos;
-                    let bytes = self.text.as_bytes();
-                    while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = bytes.get(self.pos) {
-                        self.pos += 1;
-                    }
-                    let number = self.text.get(start..self.pos)?;
-                    match plain_u64(number) {
-                        Some(n) => Some(T::unsigned(n)),
-                        // Signs, fractions, exponents, overflow and invalid forms (`01`,
-                        // `1.`, `-`) are `serde_json`'s, so each ends up as it would.
-                        None => serde_json::from_str(number).ok(),
-                    }
+    /// The value at `pos`, built as `serde_json` would build it: plain strings and
+    /// unsigned integers here, anything else by `serde_json` on the value's text.
+    fn value<T: Build>(s: &mut Scanner<'_>) -> Option<T> {
+        match s.peek()? {
+            b'"' => s.string().map(T::string),
+            b'0'..=b'9' | b'-' => {
+                let number = s.number();
+                match plain_u64(number) {
+                    Some(n) => Some(T::unsigned(n)),
+                    // Signs, fractions, exponents, overflow and invalid forms (`01`, `1.`,
+                    // `-`) are `serde_json`'s, so each ends up as it would.
+                    None => serde_json::from_str(number).ok(),
                 }
-                b't' => self.literal("true").map(|()| T::boolean(true)),
-                b'f' => self.literal("false").map(|()| T::boolean(false)),
-                b'n' => self.literal("null").map(|()| T::null()),
-                b'[' | b'{' => {
-                    let start = self.pos;
-                    self.pos = nested_end(self.text.as_bytes(), start)?;
-                    serde_json::from_str(self.text.get(start..self.pos)?).ok()
-                }
-                _ => None,
             }
+            b't' => s.literal("true").map(|()| T::boolean(true)),
+            b'f' => s.literal("false").map(|()| T::boolean(false)),
+            b'n' => s.literal("null").map(|()| T::null()),
+            b'[' | b'{' => serde_json::from_str(s.nested(MAX_NESTING)?).ok(),
+            _ => None,
         }
-
-        fn literal(&mut self, word: &str) -> Option<()> {
-            let rest = self.text.get(self.pos..)?;
-            rest.starts_with(word).then(|| self.pos += word.len())
-        }
-    }
-
-    /// Digits only, no leading zero, at most 19 of them (so no overflow): the one number
-    /// form whose value is taken here; `serde_json` gives the same `u64`.
-    fn plain_u64(number: &str) -> Option<u64> {
-        let bytes = number.as_bytes();
-        let plain = !bytes.is_empty()
-            && bytes.len() <= 19
-            && bytes.iter().all(u8::is_ascii_digit)
-            && (bytes.len() == 1 || bytes.first() != Some(&b'0'));
-        plain.then(|| bytes.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
-    }
-
-    /// For the string whose opening `"` is at `start`: the position after its closing
-    /// `"`, and whether it has escapes. `None` for a control character (invalid in a JSON
-    /// string) or no closing quote.
-    fn string_end(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
-        if bytes.get(start) != Some(&b'"') {
-            return None;
-        }
-        let mut i = start + 1;
-        let mut escaped = false;
-        loop {
-            i += plain_len(bytes.get(i..)?);
-            match *bytes.get(i)? {
-                b'"' => return Some((i + 1, escaped)),
-                // The escaped character is checked by `serde_json` later; stepping over
-                // it keeps an escaped `"` or `\` from ending the string here.
-                b'\\' => {
-                    escaped = true;
-                    i += 2;
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    /// The position after the array or object starting at `start`, skipping strings;
-    /// `None` past [`MAX_NESTING`] or at the end of the body. Only the extent is found
-    /// here: `serde_json` checks the slice.
-    fn nested_end(bytes: &[u8], start: usize) -> Option<usize> {
-        let mut depth = 0usize;
-        let mut i = start;
-        loop {
-            match *bytes.get(i)? {
-                b'[' | b'{' => {
-                    depth += 1;
-                    if depth > MAX_NESTING {
-                        return None;
-                    }
-                    i += 1;
-                }
-                b']' | b'}' => {
-                    depth = depth.checked_sub(1)?;
-                    i += 1;
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                b'"' => i = string_end(bytes, i)?.0,
-                _ => i += 1,
-            }
-        }
-    }
-
-    /// How many leading bytes are neither `"`, `\\` nor a control character: 16 at a time
-    /// (a loop the compiler turns into vector compares), then 8 at a time to find which.
-    fn plain_len(bytes: &[u8]) -> usize {
-        let mut chunks = bytes.chunks_exact(16);
-        let mut done = 0;
-        for chunk in &mut chunks {
-            if chunk.iter().fold(0u8, |any, &b| any | u8::from(stop(b))) != 0 {
-                let (low, high) = chunk.split_at(8);
-                let low = stop_mask(u64::from_le_bytes(low.try_into().unwrap_or([0; 8])));
-                let high = stop_mask(u64::from_le_bytes(high.try_into().unwrap_or([0; 8])));
-                let first = if low != 0 { low.trailing_zeros() } else { 64 + high.trailing_zeros() };
-                return done + (first / 8) as usize;
-            }
-            done += 16;
-        }
-        let rest = chunks.remainder();
-        done + rest.iter().position(|&b| stop(b)).unwrap_or(rest.len())
-    }
-
-    fn stop(b: u8) -> bool {
-        (b == b'"') | (b == b'\\') | (b & 0xe0 == 0)
-    }
-
-    /// The high bit of each byte of `word` (little-endian) that is `"`, `\\` or below
-    /// 0x20 is set in the lowest such byte; bytes above it may be flagged too (borrows),
-    /// so only the lowest set bit is meaningful.
-    fn stop_mask(word: u64) -> u64 {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-        zero_bytes(word ^ (ONES * u64::from(b'"')))
-            | zero_bytes(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word & HIGH)
     }
 }
 
