@@ -114,6 +114,12 @@ pub struct ClientKwargs {
     /// Send UserInfo requests as POST with the token in the body instead of a GET with a
     /// Bearer header.
     pub userinfo_post: bool,
+    /// OAuth 1.0a signature method (Authlib's `signature_method`: `HMAC-SHA1`, `RSA-SHA1`,
+    /// `PLAINTEXT`); checked by `rpkit::oauth1`. Default `HMAC-SHA1`.
+    pub signature_method: Option<String>,
+    /// OAuth 1.0a parameter placement (Authlib's `signature_type`: `HEADER`, `QUERY`,
+    /// `BODY`); checked by `rpkit::oauth1`. Default `HEADER`.
+    pub signature_type: Option<String>,
 }
 
 /// One registered client: every Authlib key (DESIGN §2) plus typed extras.
@@ -548,6 +554,8 @@ fn set_kwarg(client: &str, kw: &mut ClientKwargs, key: &str, v: &Value) -> Resul
         }
         "redirect_uri" => kw.redirect_uri = opt_string(client, p, v)?,
         "response_mode" => kw.response_mode = opt_string(client, p, v)?,
+        "signature_method" => kw.signature_method = opt_string(client, p, v)?,
+        "signature_type" => kw.signature_type = opt_string(client, p, v)?,
         "userinfo_post" => {
             kw.userinfo_post = match v {
                 Value::Bool(b) => *b,

@@ -12,6 +12,7 @@ pub use crate::discovery::DiscoveryError;
 pub use crate::id_token::IdTokenError;
 pub use crate::jose::JoseError;
 pub use crate::logout::LogoutError;
+pub use crate::oauth1::OAuth1Error;
 pub use crate::token::TokenError;
 pub use crate::userinfo::UserInfoError;
 
@@ -55,6 +56,9 @@ pub enum Error {
     /// A logout response or logout token was unacceptable.
     #[error(transparent)]
     Logout(#[from] LogoutError),
+    /// An OAuth 1.0a step failed (signing, request token, callback, access token).
+    #[error(transparent)]
+    OAuth1(#[from] OAuth1Error),
     /// An endpoint answered with an unexpected HTTP status (and no OAuth error body).
     #[error("the {endpoint} endpoint answered with HTTP status {status}")]
     Http {
@@ -115,6 +119,8 @@ pub enum Endpoint {
     Resource,
     /// The end-session endpoint.
     EndSession,
+    /// The OAuth 1.0a request-token (temporary credentials) endpoint.
+    RequestToken,
 }
 
 impl fmt::Display for Endpoint {
@@ -127,6 +133,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Jwks => "JWKS",
             Endpoint::Resource => "resource",
             Endpoint::EndSession => "end-session",
+            Endpoint::RequestToken => "request-token",
         })
     }
 }

@@ -39,6 +39,7 @@ pub mod jose;
 mod jsonscan;
 pub mod jwks;
 pub mod logout;
+pub mod oauth1;
 pub mod rand;
 pub mod resource;
 pub mod secret;

@@ -112,6 +112,17 @@ secret_string!(
     Nonce,
     clone
 );
+secret_string!(
+    /// An OAuth 1.0a token secret: of temporary or token credentials
+    /// ([RFC 5849 §2.1](https://www.rfc-editor.org/rfc/rfc5849#section-2.1), [§2.3](https://www.rfc-editor.org/rfc/rfc5849#section-2.3)).
+    TokenSecret,
+    clone
+);
+secret_string!(
+    /// An OAuth 1.0a `oauth_verifier` ([RFC 5849 §2.2](https://www.rfc-editor.org/rfc/rfc5849#section-2.2)).
+    /// Single-use, so not `Clone`.
+    OAuth1Verifier
+);
 
 #[cfg(test)]
 mod tests {

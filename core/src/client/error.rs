@@ -28,6 +28,13 @@ pub enum ClientError {
         /// The name asked for.
         name: String,
     },
+    /// An OAuth 2 flow was asked of a client configured for OAuth 1.0a (it has
+    /// `request_token_url`); use `rpkit::oauth1` for it.
+    #[error("client `{name}` is an OAuth 1.0a client (it has `request_token_url`): the OAuth 2 flow does not apply, use `rpkit::oauth1`")]
+    OAuth1Client {
+        /// The client name.
+        name: String,
+    },
     /// The `fetch_token` hook found no token for this user.
     #[error("no token is stored for this user and client `{name}`")]
     NoToken {
@@ -62,6 +69,7 @@ impl ClientError {
             ClientError::Transport { .. } => return "provider_unreachable",
             ClientError::UnknownClient { .. } => return "unknown_client",
             ClientError::NoToken { .. } => return "no_token",
+            ClientError::OAuth1Client { .. } => return "oauth1_client",
         };
         match core {
             Error::Provider(p) | Error::ReauthenticationRequired(p) => &p.error,
@@ -78,6 +86,8 @@ impl ClientError {
             Error::Jose(_) => "invalid_jwt",
             Error::UserInfo(_) => "invalid_userinfo",
             Error::Logout(_) => "invalid_logout_token",
+            Error::OAuth1(crate::oauth1::OAuth1Error::Denied) => "access_denied",
+            Error::OAuth1(_) => "oauth1_error",
             Error::Discovery(_) => "invalid_provider_metadata",
             Error::Token(_) => "invalid_token_response",
             Error::Http { .. } => "provider_http_error",

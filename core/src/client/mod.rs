@@ -335,6 +335,14 @@ impl OAuthClient {
         &self.inner.config
     }
 
+    /// The OAuth 2 flows refuse an OAuth 1.0a client rather than run against its provider.
+    fn refuse_oauth1(&self) -> Result<(), ClientError> {
+        match self.inner.config.request_token_url {
+            Some(_) => Err(ClientError::OAuth1Client { name: self.name().to_owned() }),
+            None => Ok(()),
+        }
+    }
+
     fn now(&self) -> UnixTime {
         self.inner.shared.clock.now()
     }
@@ -365,6 +373,7 @@ impl OAuthClient {
         &self,
         options: &AuthorizeOptions,
     ) -> Result<(AuthorizationUrl, PendingAuthorization), ClientError> {
+        self.refuse_oauth1()?;
         let metadata = self.load_server_metadata().await?;
         let mut req = AuthorizationRequest::new(&self.inner.config);
         if let Some(md) = metadata.as_deref() {
@@ -410,6 +419,7 @@ impl OAuthClient {
         pending: &mut PendingSet,
         params: &CallbackParams,
     ) -> Result<Token, ClientError> {
+        self.refuse_oauth1()?;
         let cfg = &self.inner.config;
         let metadata = self.load_server_metadata().await?;
         let mut authorized = validate_callback(params, pending, cfg, metadata.as_deref(), self.now())?;

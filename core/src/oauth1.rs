@@ -1,0 +1,907 @@
+//! OAuth 1.0a ([RFC 5849](https://www.rfc-editor.org/rfc/rfc5849)), sans-IO: request
+//! signing and the three-legged flow, as Authlib's OAuth 1 client does it.
+//!
+//! ```text
+//!   request_token_request(cfg, callback, rng, now) ──► POST request_token_url (signed)
+//!   parse_request_token_response(resp)            ◄── oauth_token, oauth_token_secret, oauth_callback_confirmed=true
+//!   authorization_url(cfg, &request_token, now)    ──► browser ─► authorize_url?oauth_token=…
+//!            │ PendingOAuth1 (serde) → the session
+//!   validate_callback(query, &pending, now, ttl)   ◄── browser ◄─ redirect: oauth_token, oauth_verifier
+//!   access_token_request(cfg, &pending, verifier, rng, now) ──► POST access_token_url (signed)
+//!   parse_access_token_response(resp)              ◄── oauth_token, oauth_token_secret, user_id, …
+//!   sign_request(&mut req, &credentials, method, placement, rng, now)   resource calls
+//! ```
+//!
+//! Configuration uses Authlib's keys: `client_id` (the consumer key), `client_secret`,
+//! `request_token_url`, `request_token_params`, `authorize_url`, `authorize_params`,
+//! `access_token_url`, `access_token_params`, and in `client_kwargs` `signature_method`
+//! (`HMAC-SHA1` by default, `RSA-SHA1` with `private_key` as PEM, `PLAINTEXT`) and
+//! `signature_type` (`HEADER` by default, `QUERY`, `BODY`).
+//!
+//! A whole flow against a fake provider:
+//!
+//! ```
+//! use rpkit::oauth1::{self, OAuth1Token};
+//! use rpkit::{rand::SeededRandom, ClientConfig, UnixTime};
+//!
+//! let cfg = ClientConfig::from_value("twitter", &serde_json::json!({
+//!     "client_id": "consumer-key",
+//!     "client_secret": "consumer-secret",
+//!     "request_token_url": "https://api.twitter.com/oauth/request_token",
+//!     "authorize_url": "https://api.twitter.com/oauth/authenticate",
+//!     "access_token_url": "https://api.twitter.com/oauth/access_token",
+//! }))?;
+//! let (rng, now) = (SeededRandom::new(7), UnixTime::from_secs(1_700_000_000));
+//!
+//! // 1. Temporary credentials.
+//! let req = oauth1::request_token_request(&cfg, "https://app.example/authorize", &rng, now)?;
+//! assert!(req.headers()["authorization"].to_str()?.starts_with("OAuth "));
+//! let resp = http::Response::new("oauth_token=rt&oauth_token_secret=rs&oauth_callback_confirmed=true");
+//! let request_token = oauth1::parse_request_token_response(&resp)?;
+//!
+//! // 2. Send the user to the provider; keep `pending` in the session.
+//! let (url, pending) = oauth1::authorization_url(&cfg, &request_token, now)?;
+//! assert_eq!(url.as_str(), "https://api.twitter.com/oauth/authenticate?oauth_token=rt");
+//!
+//! // 3. The provider redirects back.
+//! let verifier = oauth1::validate_callback("oauth_token=rt&oauth_verifier=v123", &pending, now.plus(30), 600)?;
+//!
+//! // 4. Token credentials.
+//! let req = oauth1::access_token_request(&cfg, &pending, &verifier, &rng, now.plus(31))?;
+//! assert!(req.headers()["authorization"].to_str()?.contains("oauth_verifier=\"v123\""));
+//! let resp = http::Response::new("oauth_token=at&oauth_token_secret=as&screen_name=alice");
+//! let token: OAuth1Token = oauth1::parse_access_token_response(&resp)?;
+//! assert_eq!(token.extra["screen_name"], "alice");
+//! assert!(!format!("{token:?}").contains("as"));
+//!
+//! // 5. Signed resource calls.
+//! let mut call = http::Request::get("https://api.twitter.com/1.1/account/verify_credentials.json").body(Vec::new())?;
+//! let creds = oauth1::Credentials::from_config(&cfg)?.with_token(&token);
+//! let (method, placement) = oauth1::signature_settings(&cfg)?;
+//! oauth1::sign_request(&mut call, &creds, method, placement, &rng, now.plus(40))?;
+//! assert!(call.headers()["authorization"].to_str()?.contains("oauth_token=\"at\""));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::config::ClientConfig;
+use crate::error::{ConfigError, Endpoint, Error, ProviderError};
+use crate::rand::SecureRandom;
+use crate::secret::{constant_time_eq, AccessToken, ClientSecret, OAuth1Verifier, PrivateKeyMaterial, TokenSecret};
+use crate::time::UnixTime;
+use base64ct::{Base64, Encoding};
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, Request, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Why an OAuth 1.0a step was refused.
+///
+/// Never carries a token, a secret or a verifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OAuth1Error {
+    /// `PLAINTEXT` sends the secrets themselves: refused over anything but `https`
+    /// ([RFC 5849 §3.4.4](https://www.rfc-editor.org/rfc/rfc5849#section-3.4.4)).
+    #[error("the PLAINTEXT signature method is only allowed over https")]
+    PlaintextRequiresHttps,
+    /// The request cannot be signed as it is (relative URI, non-HTTP scheme, body placement
+    /// with a body that is not a form).
+    #[error("the request cannot be signed: {reason}")]
+    NotSignable {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The request-token response lacks `oauth_callback_confirmed=true`
+    /// ([RFC 5849 §2.1](https://www.rfc-editor.org/rfc/rfc5849#section-2.1)): the provider
+    /// may be an OAuth 1.0 (not 1.0a) server, open to session fixation.
+    #[error("the request-token response does not confirm the callback (`oauth_callback_confirmed` is not `true`)")]
+    CallbackNotConfirmed,
+    /// The user refused authorization (Twitter's `denied=` callback).
+    #[error("the user denied the authorization")]
+    Denied,
+    /// The callback has no `oauth_token`.
+    #[error("the callback has no `oauth_token`")]
+    MissingToken,
+    /// The callback's `oauth_token` is not the pending request token.
+    #[error("the callback's `oauth_token` does not match the pending request token")]
+    TokenMismatch,
+    /// The callback has no `oauth_verifier`.
+    #[error("the callback has no `oauth_verifier`")]
+    MissingVerifier,
+    /// The pending authorization is older than its lifetime.
+    #[error("the pending OAuth 1.0a authorization has expired")]
+    Expired,
+}
+
+/// An OAuth 1.0a signature method ([RFC 5849 §3.4](https://www.rfc-editor.org/rfc/rfc5849#section-3.4)).
+///
+/// ```
+/// use rpkit::oauth1::SignatureMethod;
+/// assert_eq!(SignatureMethod::parse("RSA-SHA1"), Some(SignatureMethod::RsaSha1));
+/// assert_eq!(SignatureMethod::default().as_str(), "HMAC-SHA1");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SignatureMethod {
+    /// `HMAC-SHA1`, keyed by the client secret and token secret (§3.4.2). The default.
+    #[default]
+    HmacSha1,
+    /// `RSA-SHA1` with the client's RSA private key (§3.4.3).
+    RsaSha1,
+    /// `PLAINTEXT`: the secrets themselves (§3.4.4); https only.
+    Plaintext,
+}
+
+impl SignatureMethod {
+    /// The registered name (`HMAC-SHA1`, `RSA-SHA1`, `PLAINTEXT`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureMethod::HmacSha1 => "HMAC-SHA1",
+            SignatureMethod::RsaSha1 => "RSA-SHA1",
+            SignatureMethod::Plaintext => "PLAINTEXT",
+        }
+    }
+
+    /// Parses a registered name (exact, as Authlib's constants).
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "HMAC-SHA1" => SignatureMethod::HmacSha1,
+            "RSA-SHA1" => SignatureMethod::RsaSha1,
+            "PLAINTEXT" => SignatureMethod::Plaintext,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the protocol parameters go ([RFC 5849 §3.5](https://www.rfc-editor.org/rfc/rfc5849#section-3.5));
+/// Authlib's `signature_type`.
+///
+/// ```
+/// use rpkit::oauth1::Placement;
+/// assert_eq!(Placement::parse("QUERY"), Some(Placement::Query));
+/// assert_eq!(Placement::default(), Placement::Header);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Placement {
+    /// `Authorization: OAuth …` (§3.5.1). The default.
+    #[default]
+    Header,
+    /// The request URI's query (§3.5.3).
+    Query,
+    /// A form-encoded body (§3.5.2).
+    Body,
+}
+
+impl Placement {
+    /// Authlib's name (`HEADER`, `QUERY`, `BODY`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Placement::Header => "HEADER",
+            Placement::Query => "QUERY",
+            Placement::Body => "BODY",
+        }
+    }
+
+    /// Parses Authlib's name (case-insensitive).
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "HEADER" => Placement::Header,
+            "QUERY" => Placement::Query,
+            "BODY" => Placement::Body,
+            _ => return None,
+        })
+    }
+}
+
+/// The signature method and placement configured for `config` (`client_kwargs.signature_method`,
+/// `client_kwargs.signature_type`; defaults `HMAC-SHA1` and `HEADER`).
+///
+/// # Errors
+/// [`ConfigError::Invalid`] for an unknown name.
+pub fn signature_settings(config: &ClientConfig) -> Result<(SignatureMethod, Placement), Error> {
+    let kw = &config.client_kwargs;
+    let method = match kw.signature_method.as_deref() {
+        None => SignatureMethod::default(),
+        Some(m) => SignatureMethod::parse(m)
+            .ok_or_else(|| invalid(config, "client_kwargs.signature_method", "HMAC-SHA1, RSA-SHA1 or PLAINTEXT"))?,
+    };
+    let placement = match kw.signature_type.as_deref() {
+        None => Placement::default(),
+        Some(p) => Placement::parse(p)
+            .ok_or_else(|| invalid(config, "client_kwargs.signature_type", "HEADER, QUERY or BODY"))?,
+    };
+    Ok((method, placement))
+}
+
+fn invalid(config: &ClientConfig, key: &str, expected: &str) -> Error {
+    ConfigError::Invalid { client: config.name.clone(), key: key.to_owned(), expected: expected.to_owned() }.into()
+}
+
+/// What signs a request: the client credentials and, once obtained, a token and its secret
+/// ([RFC 5849 §1.1](https://www.rfc-editor.org/rfc/rfc5849#section-1.1)). `Debug` hides
+/// the secrets and the token.
+///
+/// ```
+/// use rpkit::oauth1::Credentials;
+/// let c = Credentials::new("consumer-key").client_secret("s3cret").token("tok", "tok-secret");
+/// assert!(!format!("{c:?}").contains("s3cret"));
+/// assert!(!format!("{c:?}").contains("tok"));
+/// ```
+#[derive(Clone, Default)]
+pub struct Credentials {
+    /// The client's registered name (for configuration errors).
+    pub name: String,
+    /// The client identifier (`oauth_consumer_key`).
+    pub client_id: String,
+    /// The client shared secret (HMAC-SHA1, PLAINTEXT).
+    pub client_secret: Option<ClientSecret>,
+    /// The client's RSA private key in PEM (RSA-SHA1).
+    pub rsa_key: Option<PrivateKeyMaterial>,
+    /// The token identifier (`oauth_token`): temporary or token credentials.
+    pub token: Option<String>,
+    /// The token's shared secret.
+    pub token_secret: Option<TokenSecret>,
+    /// `realm` for the `Authorization` header (not signed, §3.5.1).
+    pub realm: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("name", &self.name)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("rsa_key", &self.rsa_key)
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("token_secret", &self.token_secret)
+            .field("realm", &self.realm)
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// Credentials with only a client identifier.
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Credentials { name: "(unnamed)".into(), client_id: client_id.into(), ..Default::default() }
+    }
+
+    /// The client credentials of `config`: `client_id`, `client_secret`, `private_key`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] without `client_id`.
+    pub fn from_config(config: &ClientConfig) -> Result<Self, Error> {
+        let client_id = config.client_id.clone().ok_or_else(|| config.missing("client_id"))?;
+        Ok(Credentials {
+            name: config.name.clone(),
+            client_id,
+            client_secret: config.client_secret.clone(),
+            rsa_key: config.private_key.clone(),
+            ..Default::default()
+        })
+    }
+
+    /// Sets the client secret.
+    #[must_use]
+    pub fn client_secret(mut self, secret: impl Into<ClientSecret>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Sets the RSA private key (PEM).
+    #[must_use]
+    pub fn rsa_key(mut self, pem: impl Into<PrivateKeyMaterial>) -> Self {
+        self.rsa_key = Some(pem.into());
+        self
+    }
+
+    /// Sets the token and its secret.
+    #[must_use]
+    pub fn token(mut self, token: impl Into<String>, secret: impl Into<TokenSecret>) -> Self {
+        self.token = Some(token.into());
+        self.token_secret = Some(secret.into());
+        self
+    }
+
+    /// Sets the token credentials of an access token.
+    #[must_use]
+    pub fn with_token(self, token: &OAuth1Token) -> Self {
+        self.token(token.token.secret(), token.token_secret.clone())
+    }
+
+    /// Sets the header `realm`.
+    #[must_use]
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    fn missing(&self, key: &str) -> Error {
+        ConfigError::Missing { client: self.name.clone(), key: key.to_owned() }.into()
+    }
+}
+
+/// Percent-encodes `text` as RFC 5849 §3.6 requires: every byte but the unreserved
+/// characters (`A-Z a-z 0-9 - . _ ~`) as `%XX` with upper-case hex digits.
+///
+/// ```
+/// assert_eq!(rpkit::oauth1::percent_encode("a b+é~"), "a%20b%2B%C3%A9~");
+/// ```
+pub fn percent_encode(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        }
+    }
+    out
+}
+
+/// The signature base string of `request` with the protocol parameters `oauth`
+/// ([RFC 5849 §3.4.1](https://www.rfc-editor.org/rfc/rfc5849#section-3.4.1)): the method,
+/// the base string URI (lower-case scheme and host, default port dropped, no query) and
+/// the normalized parameters — the query's, a form body's (only with
+/// `Content-Type: application/x-www-form-urlencoded`) and `oauth` minus `oauth_signature`
+/// — each encoded and joined with `&`.
+///
+/// # Errors
+/// [`OAuth1Error::NotSignable`] for a relative URI or a scheme other than http(s).
+pub fn signature_base_string<B: AsRef<[u8]>>(request: &Request<B>, oauth: &[(String, String)]) -> Result<String, Error> {
+    let uri = base_string_uri(request.uri())?;
+    let mut params: Vec<(String, String)> = Vec::new();
+    if let Some(q) = request.uri().query() {
+        params.extend(url::form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (percent_encode(&k), percent_encode(&v))));
+    }
+    if is_form(request.headers()) {
+        params.extend(
+            url::form_urlencoded::parse(request.body().as_ref())
+                .map(|(k, v)| (percent_encode(&k), percent_encode(&v))),
+        );
+    }
+    params.extend(
+        oauth.iter().filter(|(k, _)| k != "oauth_signature").map(|(k, v)| (percent_encode(k), percent_encode(v))),
+    );
+    params.sort();
+    let normalized = params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    Ok(format!(
+        "{}&{}&{}",
+        percent_encode(&request.method().as_str().to_ascii_uppercase()),
+        percent_encode(&uri),
+        percent_encode(&normalized)
+    ))
+}
+
+fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|mt| mt.trim().eq_ignore_ascii_case(crate::wire::FORM_CONTENT_TYPE))
+}
+
+fn not_signable(reason: &'static str) -> Error {
+    OAuth1Error::NotSignable { reason }.into()
+}
+
+/// §3.4.1.2: `scheme://host[:port]/path`, lower-case scheme and host, default port dropped.
+fn base_string_uri(uri: &http::Uri) -> Result<String, Error> {
+    let scheme = uri.scheme_str().ok_or_else(|| not_signable("the URI is not absolute"))?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err(not_signable("the URI scheme is not http or https")),
+    };
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| not_signable("the URI has no host"))?;
+    let host = host.to_ascii_lowercase();
+    let port = match uri.port_u16() {
+        Some(p) if p != default_port => format!(":{p}"),
+        _ => String::new(),
+    };
+    let path = match uri.path() {
+        "" => "/",
+        p => p,
+    };
+    Ok(format!("{scheme}://{host}{port}{path}"))
+}
+
+/// Signs `request` in place ([RFC 5849 §3](https://www.rfc-editor.org/rfc/rfc5849#section-3)):
+/// adds `oauth_consumer_key`, `oauth_token` (when the credentials hold one),
+/// `oauth_signature_method`, `oauth_timestamp` (`now`), `oauth_nonce` (from `rng`),
+/// `oauth_version=1.0` and `oauth_signature`, in the `Authorization` header, the query or
+/// the form body as `placement` says. Use it for resource calls with token credentials.
+///
+/// ```
+/// use rpkit::oauth1::{sign_request, Credentials, Placement, SignatureMethod};
+/// use rpkit::{rand::SeededRandom, UnixTime};
+/// let creds = Credentials::new("key").client_secret("secret").token("tok", "tok-secret");
+/// let mut req = http::Request::get("https://api.example/items?page=2").body(Vec::new()).unwrap();
+/// sign_request(&mut req, &creds, SignatureMethod::HmacSha1, Placement::Query, &SeededRandom::new(1), UnixTime::from_secs(1))?;
+/// assert!(req.uri().query().unwrap().starts_with("page=2&oauth_consumer_key=key&"));
+/// # Ok::<(), rpkit::Error>(())
+/// ```
+///
+/// # Errors
+/// [`OAuth1Error::PlaintextRequiresHttps`]; [`OAuth1Error::NotSignable`] for a relative or
+/// non-HTTP URI, or body placement with a body that is not a form; [`ConfigError::Missing`]
+/// without the secret or key the method needs; [`ConfigError::Invalid`] for a key that is
+/// not an RSA private key in PEM; [`Error::Random`].
+///
+/// # Security
+/// `PLAINTEXT` sends the secrets as the signature and is refused over `http`. HMAC-SHA1 and
+/// RSA-SHA1 are what RFC 5849 defines; SHA-1 is weak, use OAuth 2 where the provider offers it.
+pub fn sign_request(
+    request: &mut Request<Vec<u8>>,
+    credentials: &Credentials,
+    method: SignatureMethod,
+    placement: Placement,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<(), Error> {
+    sign_with(request, credentials, method, placement, &[], rng, now)
+}
+
+fn sign_with(
+    request: &mut Request<Vec<u8>>,
+    credentials: &Credentials,
+    method: SignatureMethod,
+    placement: Placement,
+    extra: &[(&str, &str)],
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<(), Error> {
+    // Fail before drawing randomness or building anything.
+    base_string_uri(request.uri())?;
+    if method == SignatureMethod::Plaintext && request.uri().scheme_str().map(str::to_ascii_lowercase).as_deref() != Some("https") {
+        return Err(OAuth1Error::PlaintextRequiresHttps.into());
+    }
+    if placement == Placement::Body && !request.body().is_empty() && !is_form(request.headers()) {
+        return Err(not_signable("body placement needs an application/x-www-form-urlencoded body"));
+    }
+
+    let mut nonce = [0u8; 16];
+    rng.fill(&mut nonce)?;
+    let mut oauth: Vec<(String, String)> = vec![
+        ("oauth_consumer_key".into(), credentials.client_id.clone()),
+        ("oauth_signature_method".into(), method.as_str().into()),
+        ("oauth_timestamp".into(), now.as_secs().to_string()),
+        ("oauth_nonce".into(), crate::jose::b64::encode(&nonce)),
+        ("oauth_version".into(), "1.0".into()),
+    ];
+    if let Some(t) = &credentials.token {
+        oauth.push(("oauth_token".into(), t.clone()));
+    }
+    oauth.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+
+    if placement == Placement::Body && !is_form(request.headers()) {
+        // An empty body becomes an (empty) form, so its parameters are signed as such.
+        request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(crate::wire::FORM_CONTENT_TYPE));
+    }
+    let signature = signature_for(request, credentials, method, &oauth)?;
+    oauth.push(("oauth_signature".into(), signature));
+    place(request, credentials, placement, &oauth)
+}
+
+fn signature_for(
+    request: &Request<Vec<u8>>,
+    credentials: &Credentials,
+    method: SignatureMethod,
+    oauth: &[(String, String)],
+) -> Result<String, Error> {
+    let token_secret = credentials.token_secret.as_ref().map(TokenSecret::secret).unwrap_or("");
+    match method {
+        SignatureMethod::HmacSha1 | SignatureMethod::Plaintext => {
+            let secret = credentials.client_secret.as_ref().ok_or_else(|| credentials.missing("client_secret"))?;
+            let key = format!("{}&{}", percent_encode(secret.secret()), percent_encode(token_secret));
+            if method == SignatureMethod::Plaintext {
+                return Ok(key);
+            }
+            let base = signature_base_string(request, oauth)?;
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key.as_bytes());
+            Ok(Base64::encode_string(ring::hmac::sign(&key, base.as_bytes()).as_ref()))
+        }
+        SignatureMethod::RsaSha1 => {
+            let pem = credentials.rsa_key.as_ref().ok_or_else(|| credentials.missing("private_key"))?;
+            let base = signature_base_string(request, oauth)?;
+            rsa_sha1(pem, base.as_bytes()).ok_or_else(|| {
+                ConfigError::Invalid {
+                    client: credentials.name.clone(),
+                    key: "private_key".into(),
+                    expected: "an RSA private key in PEM (for RSA-SHA1)".into(),
+                }
+                .into()
+            })
+        }
+    }
+}
+
+fn rsa_sha1(pem: &PrivateKeyMaterial, data: &[u8]) -> Option<String> {
+    let key = openssl::pkey::PKey::private_key_from_pem(pem.secret().as_bytes()).ok()?;
+    if key.id() != openssl::pkey::Id::RSA {
+        return None;
+    }
+    let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).ok()?;
+    signer.update(data).ok()?;
+    Some(Base64::encode_string(&signer.sign_to_vec().ok()?))
+}
+
+fn place(
+    request: &mut Request<Vec<u8>>,
+    credentials: &Credentials,
+    placement: Placement,
+    oauth: &[(String, String)],
+) -> Result<(), Error> {
+    let pairs = oauth.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect::<Vec<_>>();
+    match placement {
+        Placement::Header => {
+            let mut parts = Vec::with_capacity(oauth.len() + 1);
+            if let Some(realm) = &credentials.realm {
+                parts.push(format!("realm=\"{}\"", percent_encode(realm)));
+            }
+            parts.extend(oauth.iter().map(|(k, v)| format!("{}=\"{}\"", percent_encode(k), percent_encode(v))));
+            let value = HeaderValue::try_from(format!("OAuth {}", parts.join(", ")))
+                .map_err(|_| not_signable("the Authorization header is not a valid header value"))?;
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        Placement::Query => {
+            let uri = request.uri().to_string();
+            let joined = pairs.join("&");
+            let with_query = match request.uri().query() {
+                Some("") => format!("{uri}{joined}"),
+                Some(_) => format!("{uri}&{joined}"),
+                None => format!("{uri}?{joined}"),
+            };
+            *request.uri_mut() =
+                http::Uri::try_from(with_query).map_err(|_| not_signable("the signed URI is not a valid URI"))?;
+        }
+        Placement::Body => {
+            let body = request.body_mut();
+            for pair in pairs {
+                if !body.is_empty() {
+                    body.push(b'&');
+                }
+                body.extend_from_slice(pair.as_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Temporary credentials from the request-token endpoint
+/// ([RFC 5849 §2.1](https://www.rfc-editor.org/rfc/rfc5849#section-2.1)). `Debug` hides
+/// both values.
+///
+/// ```
+/// let resp = http::Response::new("oauth_token=t&oauth_token_secret=s&oauth_callback_confirmed=true");
+/// let rt = rpkit::oauth1::parse_request_token_response(&resp)?;
+/// assert_eq!(rt.token, "t");
+/// assert!(!format!("{rt:?}").contains("\"t\""));
+/// # Ok::<(), rpkit::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestToken {
+    /// `oauth_token`.
+    pub token: String,
+    /// `oauth_token_secret`.
+    pub secret: TokenSecret,
+}
+
+impl fmt::Debug for RequestToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestToken").field("token", &"[redacted]").field("secret", &self.secret).finish()
+    }
+}
+
+/// What must survive between the authorization redirect and the callback: keep it in the
+/// session (it is `serde`; its `Debug` hides the token and its secret).
+///
+/// ```
+/// use rpkit::oauth1::{authorization_url, RequestToken};
+/// use rpkit::{secret::TokenSecret, ClientConfig, UnixTime};
+/// let cfg = ClientConfig::new("twitter").authorize_url("https://api.twitter.com/oauth/authorize");
+/// let rt = RequestToken { token: "t".into(), secret: TokenSecret::new("s") };
+/// let (_, pending) = authorization_url(&cfg, &rt, UnixTime::from_secs(5))?;
+/// let stored = serde_json::to_string(&pending).unwrap();
+/// let back: rpkit::oauth1::PendingOAuth1 = serde_json::from_str(&stored).unwrap();
+/// assert_eq!(back, pending);
+/// assert!(!format!("{pending:?}").contains("\"s\""));
+/// # Ok::<(), rpkit::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOAuth1 {
+    /// The client's registered name.
+    pub client: String,
+    /// The request token (`oauth_token`) sent to the authorization endpoint.
+    pub request_token: String,
+    /// Its secret, which signs the access-token request.
+    pub request_token_secret: TokenSecret,
+    /// When the redirect was built.
+    pub created_at: UnixTime,
+}
+
+impl fmt::Debug for PendingOAuth1 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingOAuth1")
+            .field("client", &self.client)
+            .field("request_token", &"[redacted]")
+            .field("request_token_secret", &self.request_token_secret)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// Token credentials from the access-token endpoint
+/// ([RFC 5849 §2.3](https://www.rfc-editor.org/rfc/rfc5849#section-2.3)), with the
+/// provider's other fields (`user_id`, `screen_name`, …) in `extra`. `Debug` hides the
+/// token and secret. See the [module example](self).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuth1Token {
+    /// `oauth_token`.
+    pub token: AccessToken,
+    /// `oauth_token_secret`.
+    pub token_secret: TokenSecret,
+    /// Every other field of the response.
+    #[serde(default)]
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for OAuth1Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth1Token")
+            .field("token", &self.token)
+            .field("token_secret", &self.token_secret)
+            .field("extra", &self.extra)
+            .finish()
+    }
+}
+
+fn require<'a>(config: &ClientConfig, value: &'a Option<String>, key: &str) -> Result<&'a str, Error> {
+    value.as_deref().ok_or_else(|| config.missing(key).into())
+}
+
+/// Checks that `credentials` can sign with `method`, naming the missing key.
+fn check_credentials(credentials: &Credentials, method: SignatureMethod) -> Result<(), Error> {
+    match method {
+        SignatureMethod::HmacSha1 | SignatureMethod::Plaintext if credentials.client_secret.is_none() => {
+            Err(credentials.missing("client_secret"))
+        }
+        SignatureMethod::RsaSha1 if credentials.rsa_key.is_none() => Err(credentials.missing("private_key")),
+        _ => Ok(()),
+    }
+}
+
+fn signed_post(
+    config: &ClientConfig,
+    url: &str,
+    credentials: &Credentials,
+    params: &crate::config::Params,
+    extra: &[(&str, &str)],
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<Request<Vec<u8>>, Error> {
+    let (method, placement) = signature_settings(config)?;
+    check_credentials(credentials, method)?;
+    let body = crate::wire::form_encode(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(url)
+        .header(CONTENT_TYPE, HeaderValue::from_static(crate::wire::FORM_CONTENT_TYPE))
+        .body(body.into_bytes())
+        .map_err(|_| Error::malformed("request: invalid URI"))?;
+    sign_with(&mut request, credentials, method, placement, extra, rng, now)?;
+    Ok(request)
+}
+
+/// The signed request for temporary credentials
+/// ([RFC 5849 §2.1](https://www.rfc-editor.org/rfc/rfc5849#section-2.1)): a POST to
+/// `request_token_url` with `oauth_callback` and the `request_token_params` (as form
+/// parameters). Authlib's `fetch_request_token`.
+///
+/// # Errors
+/// [`ConfigError::Missing`] without `request_token_url`, `client_id` or the secret/key the
+/// signature method needs; [`ConfigError::Invalid`] for an unknown `signature_method` or
+/// `signature_type`; the errors of [`sign_request`].
+pub fn request_token_request(
+    config: &ClientConfig,
+    callback_uri: &str,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<Request<Vec<u8>>, Error> {
+    let url = require(config, &config.request_token_url, "request_token_url")?;
+    let credentials = Credentials::from_config(config)?;
+    signed_post(config, url, &credentials, &config.request_token_params, &[("oauth_callback", callback_uri)], rng, now)
+}
+
+/// Reads the request-token response: `oauth_token`, `oauth_token_secret`, and
+/// `oauth_callback_confirmed`, which must be `true` (§2.1).
+///
+/// # Errors
+/// [`Error::TooLarge`]; [`Error::Provider`] for an error body (`error=…`, `oauth_problem=…`,
+/// or JSON with `error`/`errors`); [`Error::Http`] for another non-2xx status;
+/// [`OAuth1Error::CallbackNotConfirmed`]; [`Error::Malformed`] for a body that is not a
+/// form with both values (once each).
+pub fn parse_request_token_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<RequestToken, Error> {
+    let mut fields = parse_credentials_response(response, Endpoint::RequestToken)?;
+    let confirmed = fields.remove("oauth_callback_confirmed");
+    if confirmed.as_ref().and_then(Value::as_str) != Some("true") {
+        return Err(OAuth1Error::CallbackNotConfirmed.into());
+    }
+    let (token, secret) = take_token(&mut fields, "request-token response")?;
+    Ok(RequestToken { token, secret })
+}
+
+/// The authorization endpoint URL with `oauth_token` (and `authorize_params`) added to its
+/// existing query ([RFC 5849 §2.2](https://www.rfc-editor.org/rfc/rfc5849#section-2.2)),
+/// and the [`PendingOAuth1`] to keep in the session. Authlib's `create_authorization_url`.
+///
+/// # Errors
+/// [`ConfigError::Missing`] without `authorize_url`; [`Error::Malformed`] when it is not an
+/// absolute URL.
+pub fn authorization_url(
+    config: &ClientConfig,
+    request_token: &RequestToken,
+    now: UnixTime,
+) -> Result<(url::Url, PendingOAuth1), Error> {
+    let endpoint = require(config, &config.authorize_url, "authorize_url")?;
+    let mut url = crate::wire::parse_url(endpoint, "authorize_url")?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("oauth_token", &request_token.token);
+        for (k, v) in &config.authorize_params {
+            q.append_pair(k, v);
+        }
+    }
+    let pending = PendingOAuth1 {
+        client: config.name.clone(),
+        request_token: request_token.token.clone(),
+        request_token_secret: request_token.secret.clone(),
+        created_at: now,
+    };
+    Ok((url, pending))
+}
+
+/// Checks the provider's redirect back (§2.2) against the pending authorization and returns
+/// the `oauth_verifier`. `query` is the callback's query string (a leading `?` is ignored).
+/// The tokens are compared in constant time.
+///
+/// # Errors
+/// [`OAuth1Error::Denied`] when the user refused (`denied=…`, as Twitter sends);
+/// [`OAuth1Error::MissingToken`], [`OAuth1Error::TokenMismatch`],
+/// [`OAuth1Error::MissingVerifier`]; [`OAuth1Error::Expired`] when `pending` is older than
+/// `ttl` seconds; [`Error::Malformed`] for a repeated parameter.
+pub fn validate_callback(
+    query: &str,
+    pending: &PendingOAuth1,
+    now: UnixTime,
+    ttl: u64,
+) -> Result<OAuth1Verifier, Error> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let (mut token, mut verifier, mut denied) = (None, None, false);
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        let slot = match k.as_ref() {
+            "oauth_token" => &mut token,
+            "oauth_verifier" => &mut verifier,
+            "denied" => {
+                denied = true;
+                continue;
+            }
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(Error::malformed(format!("OAuth 1.0a callback: `{k}` is repeated")));
+        }
+        *slot = Some(v.into_owned());
+    }
+    if denied {
+        return Err(OAuth1Error::Denied.into());
+    }
+    let token = token.filter(|t| !t.is_empty()).ok_or(OAuth1Error::MissingToken)?;
+    if !constant_time_eq(token.as_bytes(), pending.request_token.as_bytes()) {
+        return Err(OAuth1Error::TokenMismatch.into());
+    }
+    if now.secs_since(pending.created_at) > ttl {
+        return Err(OAuth1Error::Expired.into());
+    }
+    let verifier = verifier.filter(|v| !v.is_empty()).ok_or(OAuth1Error::MissingVerifier)?;
+    Ok(OAuth1Verifier::new(verifier))
+}
+
+/// The signed request for token credentials
+/// ([RFC 5849 §2.3](https://www.rfc-editor.org/rfc/rfc5849#section-2.3)): a POST to
+/// `access_token_url` with the request token, signed with its secret, `oauth_verifier`,
+/// and the `access_token_params` (as form parameters). Authlib's `fetch_access_token`.
+///
+/// # Errors
+/// [`ConfigError::Missing`] without `access_token_url`, `client_id` or the secret/key the
+/// signature method needs; the errors of [`sign_request`].
+pub fn access_token_request(
+    config: &ClientConfig,
+    pending: &PendingOAuth1,
+    verifier: &OAuth1Verifier,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<Request<Vec<u8>>, Error> {
+    let url = require(config, &config.access_token_url, "access_token_url")?;
+    let credentials = Credentials::from_config(config)?
+        .token(pending.request_token.clone(), pending.request_token_secret.clone());
+    signed_post(config, url, &credentials, &config.access_token_params, &[("oauth_verifier", verifier.secret())], rng, now)
+}
+
+/// Reads the access-token response: `oauth_token`, `oauth_token_secret`, and every other
+/// field into [`OAuth1Token::extra`].
+///
+/// # Errors
+/// As [`parse_request_token_response`], without the callback confirmation.
+pub fn parse_access_token_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<OAuth1Token, Error> {
+    let mut fields = parse_credentials_response(response, Endpoint::Token)?;
+    let (token, secret) = take_token(&mut fields, "access-token response")?;
+    Ok(OAuth1Token { token: AccessToken::new(token), token_secret: secret, extra: fields })
+}
+
+fn take_token(fields: &mut Map<String, Value>, what: &str) -> Result<(String, TokenSecret), Error> {
+    let mut take = |key: &str| match fields.remove(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        _ => Err(Error::malformed(format!("{what}: no `{key}`"))),
+    };
+    let token = take("oauth_token")?;
+    let secret = take("oauth_token_secret")?;
+    Ok((token, TokenSecret::new(secret)))
+}
+
+/// Size check, error bodies, status, then the form (or JSON) fields.
+fn parse_credentials_response<B: AsRef<[u8]>>(
+    response: &Response<B>,
+    endpoint: Endpoint,
+) -> Result<Map<String, Value>, Error> {
+    let body = crate::wire::body_of(response, endpoint)?;
+    let is_json = crate::wire::media_type(response).as_deref() == Some("application/json");
+    let fields = if is_json { json_fields(body) } else { form_fields(body) };
+    if let Some(err) = fields.as_ref().ok().and_then(provider_error) {
+        return Err(Error::Provider(err));
+    }
+    let status = response.status();
+    if !status.is_success() {
+        return Err(Error::Http { endpoint, status: status.as_u16() });
+    }
+    fields
+}
+
+fn form_fields(body: &[u8]) -> Result<Map<String, Value>, Error> {
+    let text = std::str::from_utf8(body).map_err(|_| Error::malformed("OAuth 1.0a response: not UTF-8"))?;
+    let mut out = Map::new();
+    for (k, v) in url::form_urlencoded::parse(text.trim().as_bytes()) {
+        if out.insert(k.clone().into_owned(), Value::String(v.into_owned())).is_some() {
+            return Err(Error::malformed(format!("OAuth 1.0a response: `{k}` is repeated")));
+        }
+    }
+    Ok(out)
+}
+
+fn json_fields(body: &[u8]) -> Result<Map<String, Value>, Error> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Error::malformed("OAuth 1.0a response: not a JSON object")),
+    }
+}
+
+/// An error body: `error` (OAuth 2 style), `oauth_problem` (the OAuth Problem Reporting
+/// extension), or Twitter's JSON `{"errors": [{"code": 32, "message": "…"}]}`.
+fn provider_error(fields: &Map<String, Value>) -> Option<ProviderError> {
+    let text = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
+    if let Some(error) = text("error") {
+        return Some(ProviderError { error, description: text("error_description"), uri: text("error_uri") });
+    }
+    if let Some(error) = text("oauth_problem") {
+        return Some(ProviderError { error, description: text("oauth_problem_advice"), uri: None });
+    }
+    let first = fields.get("errors")?.as_array()?.first()?;
+    let error = match first.get("code") {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        _ => "error".to_owned(),
+    };
+    Some(ProviderError { error, description: first.get("message").and_then(Value::as_str).map(str::to_owned), uri: None })
+}
