@@ -49,10 +49,10 @@
 //! // 4. Token credentials.
 //! let req = oauth1::access_token_request(&cfg, &pending, &verifier, &rng, now.plus(31))?;
 //! assert!(req.headers()["authorization"].to_str()?.contains("oauth_verifier=\"v123\""));
-//! let resp = http::Response::new("oauth_token=at&oauth_token_secret=as&screen_name=alice");
+//! let resp = http::Response::new("oauth_token=at&oauth_token_secret=at-s3cret&screen_name=alice");
 //! let token: OAuth1Token = oauth1::parse_access_token_response(&resp)?;
 //! assert_eq!(token.extra["screen_name"], "alice");
-//! assert!(!format!("{token:?}").contains("as"));
+//! assert!(!format!("{token:?}").contains("at-s3cret"));
 //!
 //! // 5. Signed resource calls.
 //! let mut call = http::Request::get("https://api.twitter.com/1.1/account/verify_credentials.json").body(Vec::new())?;
@@ -223,9 +223,9 @@ fn invalid(config: &ClientConfig, key: &str, expected: &str) -> Error {
 ///
 /// ```
 /// use rpkit::oauth1::Credentials;
-/// let c = Credentials::new("consumer-key").client_secret("s3cret").token("tok", "tok-secret");
-/// assert!(!format!("{c:?}").contains("s3cret"));
-/// assert!(!format!("{c:?}").contains("tok"));
+/// let c = Credentials::new("consumer-key").client_secret("s3cret").token("t0ken", "t0ken-s3cret");
+/// let debug = format!("{c:?}");
+/// assert!(!debug.contains("s3cret") && !debug.contains("t0ken"));
 /// ```
 #[derive(Clone, Default)]
 pub struct Credentials {
@@ -345,12 +345,15 @@ pub fn percent_encode(text: &str) -> String {
 /// ([RFC 5849 §3.4.1](https://www.rfc-editor.org/rfc/rfc5849#section-3.4.1)): the method,
 /// the base string URI (lower-case scheme and host, default port dropped, no query) and
 /// the normalized parameters — the query's, a form body's (only with
-/// `Content-Type: application/x-www-form-urlencoded`) and `oauth` minus `oauth_signature`
-/// — each encoded and joined with `&`.
+/// `Content-Type: application/x-www-form-urlencoded`) and `oauth`, without `oauth_signature`
+/// — each encoded, sorted and joined with `&`. Also what a server recomputes to verify.
 ///
 /// # Errors
 /// [`OAuth1Error::NotSignable`] for a relative URI or a scheme other than http(s).
-pub fn signature_base_string<B: AsRef<[u8]>>(request: &Request<B>, oauth: &[(String, String)]) -> Result<String, Error> {
+pub fn signature_base_string<B: AsRef<[u8]>>(
+    request: &Request<B>,
+    oauth: &[(String, String)],
+) -> Result<String, Error> {
     let uri = base_string_uri(request.uri())?;
     let mut params: Vec<(String, String)> = Vec::new();
     if let Some(q) = request.uri().query() {
@@ -358,13 +361,12 @@ pub fn signature_base_string<B: AsRef<[u8]>>(request: &Request<B>, oauth: &[(Str
     }
     if is_form(request.headers()) {
         params.extend(
-            url::form_urlencoded::parse(request.body().as_ref())
-                .map(|(k, v)| (percent_encode(&k), percent_encode(&v))),
+            url::form_urlencoded::parse(request.body().as_ref()).map(|(k, v)| (percent_encode(&k), percent_encode(&v))),
         );
     }
-    params.extend(
-        oauth.iter().filter(|(k, _)| k != "oauth_signature").map(|(k, v)| (percent_encode(k), percent_encode(v))),
-    );
+    params.extend(oauth.iter().map(|(k, v)| (percent_encode(k), percent_encode(v))));
+    // §3.4.1.3.1: `oauth_signature` is excluded wherever it appears.
+    params.retain(|(k, _)| k != "oauth_signature");
     params.sort();
     let normalized = params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
     Ok(format!(
@@ -455,7 +457,9 @@ fn sign_with(
 ) -> Result<(), Error> {
     // Fail before drawing randomness or building anything.
     base_string_uri(request.uri())?;
-    if method == SignatureMethod::Plaintext && request.uri().scheme_str().map(str::to_ascii_lowercase).as_deref() != Some("https") {
+    if method == SignatureMethod::Plaintext
+        && request.uri().scheme_str().map(str::to_ascii_lowercase).as_deref() != Some("https")
+    {
         return Err(OAuth1Error::PlaintextRequiresHttps.into());
     }
     if placement == Placement::Body && !request.body().is_empty() && !is_form(request.headers()) {
@@ -825,9 +829,17 @@ pub fn access_token_request(
     now: UnixTime,
 ) -> Result<Request<Vec<u8>>, Error> {
     let url = require(config, &config.access_token_url, "access_token_url")?;
-    let credentials = Credentials::from_config(config)?
-        .token(pending.request_token.clone(), pending.request_token_secret.clone());
-    signed_post(config, url, &credentials, &config.access_token_params, &[("oauth_verifier", verifier.secret())], rng, now)
+    let credentials =
+        Credentials::from_config(config)?.token(pending.request_token.clone(), pending.request_token_secret.clone());
+    signed_post(
+        config,
+        url,
+        &credentials,
+        &config.access_token_params,
+        &[("oauth_verifier", verifier.secret())],
+        rng,
+        now,
+    )
 }
 
 /// Reads the access-token response: `oauth_token`, `oauth_token_secret`, and every other
@@ -903,5 +915,844 @@ fn provider_error(fields: &Map<String, Value>) -> Option<ProviderError> {
         Some(Value::String(s)) => s.clone(),
         _ => "error".to_owned(),
     };
-    Some(ProviderError { error, description: first.get("message").and_then(Value::as_str).map(str::to_owned), uri: None })
+    Some(ProviderError {
+        error,
+        description: first.get("message").and_then(Value::as_str).map(str::to_owned),
+        uri: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::testkeys::{P256_PEM, RSA1_PEM};
+    use crate::rand::SeededRandom;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn photos() -> ClientConfig {
+        ClientConfig::new("photos")
+            .client_id("dpf43f3p2l4k3l03")
+            .client_secret("kd94hf93k423kf44")
+            .authorize_url("https://photos.example.net/authorize?lang=en")
+            .access_token_url("https://photos.example.net/token")
+            .tap(|c| c.request_token_url = Some("https://photos.example.net/initiate".into()))
+    }
+
+    trait Tap: Sized {
+        fn tap(self, f: impl FnOnce(&mut Self)) -> Self;
+    }
+    impl Tap for ClientConfig {
+        fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
+            f(&mut self);
+            self
+        }
+    }
+
+    fn pending() -> PendingOAuth1 {
+        PendingOAuth1 {
+            client: "photos".into(),
+            request_token: "hh5s93j4hdidpola".into(),
+            request_token_secret: TokenSecret::new("hdhd0244k9j7ao03"),
+            created_at: NOW,
+        }
+    }
+
+    fn response(status: u16, content_type: &str, body: &str) -> Response<Vec<u8>> {
+        Response::builder().status(status).header(CONTENT_TYPE, content_type).body(body.as_bytes().to_vec()).unwrap()
+    }
+
+    fn form(body: &str) -> Response<Vec<u8>> {
+        response(200, "application/x-www-form-urlencoded", body)
+    }
+
+    /// The `oauth_*` parameters of a signed request, from wherever `placement` put them.
+    fn oauth_params(req: &Request<Vec<u8>>, placement: Placement) -> BTreeMap<String, String> {
+        let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().unwrap().1.into_owned();
+        match placement {
+            Placement::Header => {
+                let h = req.headers()[AUTHORIZATION].to_str().unwrap().strip_prefix("OAuth ").unwrap().to_owned();
+                h.split(", ")
+                    .map(|kv| {
+                        let (k, v) = kv.split_once('=').unwrap();
+                        (k.to_owned(), decode(v.trim_matches('"')))
+                    })
+                    .collect()
+            }
+            Placement::Query => url::form_urlencoded::parse(req.uri().query().unwrap().as_bytes())
+                .filter(|(k, _)| k.starts_with("oauth_"))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            Placement::Body => url::form_urlencoded::parse(req.body())
+                .filter(|(k, _)| k.starts_with("oauth_"))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        }
+    }
+
+    /// What a provider does: recompute the base string and the HMAC-SHA1.
+    fn hmac_verifies(req: &Request<Vec<u8>>, placement: Placement, key: &str) -> bool {
+        let params = oauth_params(req, placement);
+        let header: Vec<(String, String)> = match placement {
+            Placement::Header => {
+                params.iter().filter(|(k, _)| *k != "realm").map(|(k, v)| (k.clone(), v.clone())).collect()
+            }
+            _ => Vec::new(),
+        };
+        let base = signature_base_string(req, &header).unwrap();
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key.as_bytes());
+        let sig = Base64::decode_vec(&params["oauth_signature"]).unwrap();
+        ring::hmac::verify(&key, base.as_bytes(), &sig).is_ok()
+    }
+
+    // ---- RFC 5849 vectors -------------------------------------------------------------
+
+    #[test]
+    fn base_string_matches_rfc5849_section_3_4_1_1() {
+        let req = Request::post("http://example.com/request?b5=%3D%253D&a3=a&c%40=&a2=r%20b")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(b"c2&a3=2+q".to_vec())
+            .unwrap();
+        let oauth = pairs(&[
+            ("oauth_consumer_key", "9djdj82h48djs9d2"),
+            ("oauth_token", "kkk9d7dh3k39sjv7"),
+            ("oauth_signature_method", "HMAC-SHA1"),
+            ("oauth_timestamp", "137131201"),
+            ("oauth_nonce", "7d8f3e4a"),
+            ("oauth_signature", "djosJKDKJSD8743243%2Fjdk33klY%3D"),
+        ]);
+        assert_eq!(
+            signature_base_string(&req, &oauth).unwrap(),
+            "POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q%26a3%3Da%26b5%3D%253D%25253D%26c%2540%3D%26c2%3D%26oauth_consumer_key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a%26oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk9d7dh3k39sjv7"
+        );
+    }
+
+    fn hmac_of(req: &Request<Vec<u8>>, creds: &Credentials, oauth: &[(&str, &str)]) -> String {
+        signature_for(req, creds, SignatureMethod::HmacSha1, &pairs(oauth)).unwrap()
+    }
+
+    #[test]
+    fn hmac_sha1_matches_the_rfc5849_section_1_2_temporary_credentials_signature() {
+        let req = Request::post("https://photos.example.net/initiate").body(Vec::new()).unwrap();
+        let creds = Credentials::new("dpf43f3p2l4k3l03").client_secret("kd94hf93k423kf44");
+        let sig = hmac_of(
+            &req,
+            &creds,
+            &[
+                ("oauth_consumer_key", "dpf43f3p2l4k3l03"),
+                ("oauth_signature_method", "HMAC-SHA1"),
+                ("oauth_timestamp", "137131200"),
+                ("oauth_nonce", "wIjqoS"),
+                ("oauth_callback", "http://printer.example.com/ready"),
+            ],
+        );
+        assert_eq!(sig, "74KNZJeDHnMBp0EMJ9ZHt/XKycU=");
+    }
+
+    #[test]
+    fn hmac_sha1_matches_the_rfc5849_section_1_2_token_credentials_signature() {
+        let req = Request::post("https://photos.example.net/token").body(Vec::new()).unwrap();
+        let creds = Credentials::new("dpf43f3p2l4k3l03")
+            .client_secret("kd94hf93k423kf44")
+            .token("hh5s93j4hdidpola", "hdhd0244k9j7ao03");
+        let sig = hmac_of(
+            &req,
+            &creds,
+            &[
+                ("oauth_consumer_key", "dpf43f3p2l4k3l03"),
+                ("oauth_token", "hh5s93j4hdidpola"),
+                ("oauth_signature_method", "HMAC-SHA1"),
+                ("oauth_timestamp", "137131201"),
+                ("oauth_nonce", "walatlh"),
+                ("oauth_verifier", "hfdp7dh39dks9884"),
+            ],
+        );
+        assert_eq!(sig, "gKgrFCywp7rO0OXSjdot/IHF7IU=");
+    }
+
+    #[test]
+    fn hmac_sha1_matches_the_rfc5849_section_1_2_resource_signature() {
+        let req =
+            Request::get("http://photos.example.net/photos?file=vacation.jpg&size=original").body(Vec::new()).unwrap();
+        let creds = Credentials::new("dpf43f3p2l4k3l03")
+            .client_secret("kd94hf93k423kf44")
+            .token("nnch734d00sl2jdk", "pfkkdhi9sl3r4s00");
+        let sig = hmac_of(
+            &req,
+            &creds,
+            &[
+                ("oauth_consumer_key", "dpf43f3p2l4k3l03"),
+                ("oauth_token", "nnch734d00sl2jdk"),
+                ("oauth_signature_method", "HMAC-SHA1"),
+                ("oauth_timestamp", "137131202"),
+                ("oauth_nonce", "chapoH"),
+            ],
+        );
+        assert_eq!(sig, "MdpQcU8iPSUjWoN/UDMsK2sui9I=");
+    }
+
+    #[test]
+    fn hmac_sha1_matches_twitters_documented_example_with_a_form_body() {
+        let req = Request::post("https://api.twitter.com/1.1/statuses/update.json?include_entities=true")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(b"status=Hello%20Ladies%20%2b%20Gentlemen%2c%20a%20signed%20OAuth%20request%21".to_vec())
+            .unwrap();
+        let creds = Credentials::new("xvz1evFS4wEEPTGEFPHBog")
+            .client_secret("kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw")
+            .token("370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb", "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE");
+        let sig = hmac_of(
+            &req,
+            &creds,
+            &[
+                ("oauth_consumer_key", "xvz1evFS4wEEPTGEFPHBog"),
+                ("oauth_nonce", "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg"),
+                ("oauth_signature_method", "HMAC-SHA1"),
+                ("oauth_timestamp", "1318622958"),
+                ("oauth_token", "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb"),
+                ("oauth_version", "1.0"),
+            ],
+        );
+        assert_eq!(sig, "hCtSmYh+iHYCEqBWrE7C7hYmtUk=");
+    }
+
+    #[test]
+    fn plaintext_signature_is_the_encoded_secrets_joined_by_an_ampersand() {
+        let mut req = Request::post("https://photos.example.net/initiate").body(Vec::new()).unwrap();
+        let creds = Credentials::new("k").client_secret("kd94hf93k423kf44");
+        sign_request(&mut req, &creds, SignatureMethod::Plaintext, Placement::Header, &SeededRandom::new(1), NOW)
+            .unwrap();
+        let p = oauth_params(&req, Placement::Header);
+        assert_eq!(p["oauth_signature"], "kd94hf93k423kf44&");
+        assert_eq!(p["oauth_signature_method"], "PLAINTEXT");
+
+        let mut req = Request::post("https://photos.example.net/token").body(Vec::new()).unwrap();
+        let creds = Credentials::new("k").client_secret("a b&c").token("t", "pfkk/00");
+        sign_request(&mut req, &creds, SignatureMethod::Plaintext, Placement::Header, &SeededRandom::new(1), NOW)
+            .unwrap();
+        assert_eq!(oauth_params(&req, Placement::Header)["oauth_signature"], "a%20b%26c&pfkk%2F00");
+    }
+
+    #[test]
+    fn rsa_sha1_signs_the_base_string_and_verifies_with_the_public_key() {
+        let mut req = Request::get("https://photos.example.net/photos?size=original").body(Vec::new()).unwrap();
+        let creds = Credentials::new("k").rsa_key(RSA1_PEM).token("t", "ignored");
+        sign_request(&mut req, &creds, SignatureMethod::RsaSha1, Placement::Header, &SeededRandom::new(1), NOW)
+            .unwrap();
+        let params = oauth_params(&req, Placement::Header);
+        assert_eq!(params["oauth_signature_method"], "RSA-SHA1");
+        let header: Vec<(String, String)> = params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let base = signature_base_string(&req, &header).unwrap();
+        assert!(base.starts_with("GET&https%3A%2F%2Fphotos.example.net%2Fphotos&oauth_consumer_key%3Dk%26"));
+        assert!(base.ends_with("%26size%3Doriginal"));
+
+        let key = openssl::pkey::PKey::private_key_from_pem(RSA1_PEM.as_bytes()).unwrap();
+        let public = openssl::pkey::PKey::public_key_from_pem(&key.public_key_to_pem().unwrap()).unwrap();
+        let sig = Base64::decode_vec(&params["oauth_signature"]).unwrap();
+        let mut v = openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha1(), &public).unwrap();
+        v.update(base.as_bytes()).unwrap();
+        assert!(v.verify(&sig).unwrap(), "the signature covers exactly the base string");
+        let mut v = openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha1(), &public).unwrap();
+        v.update(format!("{base}x").as_bytes()).unwrap();
+        assert!(!v.verify(&sig).unwrap());
+    }
+
+    // ---- encoding and normalization -----------------------------------------------------
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encode("AZaz09-._~"), "AZaz09-._~");
+        assert_eq!(percent_encode("!*'();:@&=+$,/?#[]"), "%21%2A%27%28%29%3B%3A%40%26%3D%2B%24%2C%2F%3F%23%5B%5D");
+        assert_eq!(percent_encode("a b"), "a%20b");
+        assert_eq!(percent_encode("%"), "%25");
+        assert_eq!(percent_encode("é☃"), "%C3%A9%E2%98%83");
+    }
+
+    #[test]
+    fn base_string_uri_lowercases_scheme_and_host_and_drops_default_ports() {
+        let base = |uri: &str| {
+            let req = Request::get(uri).body(Vec::<u8>::new()).unwrap();
+            let s = signature_base_string(&req, &[]).unwrap();
+            s.split('&').nth(1).unwrap().to_owned()
+        };
+        assert_eq!(base("HTTP://EXAMPLE.COM:80/r%20v/X?id=123"), "http%3A%2F%2Fexample.com%2Fr%2520v%2FX");
+        assert_eq!(base("https://www.example.net:8080/?q=1"), "https%3A%2F%2Fwww.example.net%3A8080%2F");
+        assert_eq!(base("https://example.net:443/p"), "https%3A%2F%2Fexample.net%2Fp");
+        assert_eq!(base("http://example.net:443/p"), "http%3A%2F%2Fexample.net%3A443%2Fp");
+        assert_eq!(base("https://example.net"), "https%3A%2F%2Fexample.net%2F");
+    }
+
+    #[test]
+    fn duplicate_parameters_are_sorted_by_name_then_value() {
+        let req = Request::get("https://example.net/p?b=2&a=3&a=1&a=%20&c").body(Vec::<u8>::new()).unwrap();
+        let s = signature_base_string(&req, &pairs(&[("oauth_nonce", "n")])).unwrap();
+        assert!(s.ends_with("&a%3D%2520%26a%3D1%26a%3D3%26b%3D2%26c%3D%26oauth_nonce%3Dn"), "{s}");
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_form_is_not_signed() {
+        let req = Request::post("https://example.net/p")
+            .header(CONTENT_TYPE, "application/json")
+            .body(b"a=b".to_vec())
+            .unwrap();
+        assert_eq!(signature_base_string(&req, &[]).unwrap(), "POST&https%3A%2F%2Fexample.net%2Fp&");
+    }
+
+    // ---- placement ------------------------------------------------------------------
+
+    fn resource_creds() -> Credentials {
+        Credentials::new("key").client_secret("sec ret").token("tok", "tok/secret")
+    }
+
+    const HMAC_KEY: &str = "sec%20ret&tok%2Fsecret";
+
+    #[test]
+    fn header_placement_puts_every_protocol_parameter_in_the_authorization_header() {
+        let mut req = Request::get("https://api.example.net/items?page=2").body(Vec::new()).unwrap();
+        let creds = resource_creds().realm("Photos");
+        sign_request(&mut req, &creds, SignatureMethod::HmacSha1, Placement::Header, &SeededRandom::new(3), NOW)
+            .unwrap();
+        let header = req.headers()[AUTHORIZATION].to_str().unwrap();
+        assert!(header.starts_with("OAuth realm=\"Photos\", oauth_consumer_key=\"key\", "), "{header}");
+        let p = oauth_params(&req, Placement::Header);
+        assert_eq!(p["oauth_timestamp"], "1700000000");
+        assert_eq!(p["oauth_version"], "1.0");
+        assert_eq!(p["oauth_token"], "tok");
+        assert!(p["oauth_nonce"].len() >= 22);
+        assert_eq!(req.uri().query(), Some("page=2"));
+        assert!(hmac_verifies(&req, Placement::Header, HMAC_KEY));
+        assert!(!hmac_verifies(&req, Placement::Header, "sec%20ret&other"));
+    }
+
+    #[test]
+    fn query_placement_appends_the_protocol_parameters_to_the_query() {
+        let mut req = Request::get("https://api.example.net/items?page=2").body(Vec::new()).unwrap();
+        sign_request(
+            &mut req,
+            &resource_creds(),
+            SignatureMethod::HmacSha1,
+            Placement::Query,
+            &SeededRandom::new(3),
+            NOW,
+        )
+        .unwrap();
+        assert!(req.headers().get(AUTHORIZATION).is_none());
+        assert!(req.uri().query().unwrap().starts_with("page=2&oauth_consumer_key=key&"));
+        assert!(hmac_verifies(&req, Placement::Query, HMAC_KEY));
+
+        let mut bare = Request::get("https://api.example.net/items").body(Vec::new()).unwrap();
+        sign_request(
+            &mut bare,
+            &resource_creds(),
+            SignatureMethod::HmacSha1,
+            Placement::Query,
+            &SeededRandom::new(3),
+            NOW,
+        )
+        .unwrap();
+        assert!(bare.uri().query().unwrap().starts_with("oauth_consumer_key=key&"));
+        assert!(hmac_verifies(&bare, Placement::Query, HMAC_KEY));
+    }
+
+    #[test]
+    fn body_placement_appends_the_protocol_parameters_to_a_form_body() {
+        let mut req = Request::post("https://api.example.net/items")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(b"name=a+b".to_vec())
+            .unwrap();
+        sign_request(
+            &mut req,
+            &resource_creds(),
+            SignatureMethod::HmacSha1,
+            Placement::Body,
+            &SeededRandom::new(3),
+            NOW,
+        )
+        .unwrap();
+        assert!(std::str::from_utf8(req.body()).unwrap().starts_with("name=a+b&oauth_consumer_key=key&"));
+        assert!(hmac_verifies(&req, Placement::Body, HMAC_KEY));
+
+        let mut empty = Request::post("https://api.example.net/items").body(Vec::new()).unwrap();
+        sign_request(
+            &mut empty,
+            &resource_creds(),
+            SignatureMethod::HmacSha1,
+            Placement::Body,
+            &SeededRandom::new(3),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(empty.headers()[CONTENT_TYPE], "application/x-www-form-urlencoded");
+        assert!(hmac_verifies(&empty, Placement::Body, HMAC_KEY));
+    }
+
+    #[test]
+    fn nonces_differ_between_requests() {
+        let rng = SeededRandom::new(9);
+        let mut a = Request::get("https://api.example.net/").body(Vec::new()).unwrap();
+        let mut b = a.clone();
+        sign_request(&mut a, &resource_creds(), SignatureMethod::HmacSha1, Placement::Header, &rng, NOW).unwrap();
+        sign_request(&mut b, &resource_creds(), SignatureMethod::HmacSha1, Placement::Header, &rng, NOW).unwrap();
+        assert_ne!(
+            oauth_params(&a, Placement::Header)["oauth_nonce"],
+            oauth_params(&b, Placement::Header)["oauth_nonce"]
+        );
+    }
+
+    // ---- signing rejects --------------------------------------------------------------
+
+    fn sign_err(uri: &str, creds: &Credentials, method: SignatureMethod, placement: Placement) -> Error {
+        let mut req = Request::post(uri).header(CONTENT_TYPE, "application/json").body(b"{}".to_vec()).unwrap();
+        if placement != Placement::Body {
+            req.headers_mut().remove(CONTENT_TYPE);
+            req.body_mut().clear();
+        }
+        let before = req.clone();
+        let err = sign_request(&mut req, creds, method, placement, &SeededRandom::new(1), NOW).unwrap_err();
+        assert_eq!(req.uri(), before.uri());
+        assert_eq!(req.headers(), before.headers());
+        assert_eq!(req.body(), before.body());
+        err
+    }
+
+    #[test]
+    fn plaintext_over_http_is_refused() {
+        let creds = Credentials::new("k").client_secret("s");
+        let err = sign_err("http://photos.example.net/initiate", &creds, SignatureMethod::Plaintext, Placement::Header);
+        assert_eq!(err, Error::OAuth1(OAuth1Error::PlaintextRequiresHttps));
+    }
+
+    #[test]
+    fn relative_and_non_http_uris_are_not_signable() {
+        let creds = Credentials::new("k").client_secret("s");
+        for uri in ["/relative", "ftp://example.net/x"] {
+            let err = sign_err(uri, &creds, SignatureMethod::HmacSha1, Placement::Header);
+            assert!(matches!(err, Error::OAuth1(OAuth1Error::NotSignable { .. })), "{uri}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn body_placement_with_a_json_body_is_not_signable() {
+        let creds = Credentials::new("k").client_secret("s");
+        let err = sign_err("https://example.net/x", &creds, SignatureMethod::HmacSha1, Placement::Body);
+        assert!(matches!(err, Error::OAuth1(OAuth1Error::NotSignable { .. })));
+    }
+
+    #[test]
+    fn signing_without_the_needed_secret_or_key_names_it() {
+        let bare = Credentials::new("k");
+        for (method, key) in [
+            (SignatureMethod::HmacSha1, "client_secret"),
+            (SignatureMethod::Plaintext, "client_secret"),
+            (SignatureMethod::RsaSha1, "private_key"),
+        ] {
+            let err = sign_err("https://example.net/x", &bare, method, Placement::Header);
+            assert!(matches!(&err, Error::Config(ConfigError::Missing { key: k, .. }) if k == key), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn rsa_sha1_with_a_key_that_is_not_rsa_pem_is_a_configuration_error() {
+        for key in [P256_PEM, "not a key", "{\"kty\":\"RSA\"}"] {
+            let creds = Credentials::new("k").rsa_key(key);
+            let err = sign_err("https://example.net/x", &creds, SignatureMethod::RsaSha1, Placement::Header);
+            assert!(matches!(&err, Error::Config(ConfigError::Invalid { key, .. }) if key == "private_key"), "{err:?}");
+            assert!(!err.to_string().contains("BEGIN"));
+        }
+    }
+
+    // ---- request token ----------------------------------------------------------------
+
+    #[test]
+    fn request_token_request_is_a_signed_post_with_the_callback_and_params() {
+        let cfg = photos().tap(|c| {
+            c.request_token_params.insert("x_auth_access_type".into(), "read".into());
+        });
+        let req = request_token_request(&cfg, "http://printer.example.com/ready", &SeededRandom::new(1), NOW).unwrap();
+        assert_eq!(req.method(), Method::POST);
+        assert_eq!(req.uri(), "https://photos.example.net/initiate");
+        assert_eq!(req.body(), b"x_auth_access_type=read");
+        let p = oauth_params(&req, Placement::Header);
+        assert_eq!(p["oauth_callback"], "http://printer.example.com/ready");
+        assert_eq!(p["oauth_consumer_key"], "dpf43f3p2l4k3l03");
+        assert!(!p.contains_key("oauth_token"));
+        assert!(hmac_verifies(&req, Placement::Header, "kd94hf93k423kf44&"));
+    }
+
+    #[test]
+    fn configured_signature_type_and_method_are_used() {
+        let cfg = photos().tap(|c| {
+            c.client_kwargs.signature_type = Some("BODY".into());
+            c.client_kwargs.signature_method = Some("PLAINTEXT".into());
+        });
+        let req = request_token_request(&cfg, "oob", &SeededRandom::new(1), NOW).unwrap();
+        let p = oauth_params(&req, Placement::Body);
+        assert_eq!(p["oauth_signature_method"], "PLAINTEXT");
+        assert_eq!(p["oauth_signature"], "kd94hf93k423kf44&");
+        assert!(req.headers().get(AUTHORIZATION).is_none());
+    }
+
+    #[test]
+    fn unknown_signature_settings_are_configuration_errors() {
+        let bad_method = photos().tap(|c| c.client_kwargs.signature_method = Some("HMAC-SHA256".into()));
+        let err = request_token_request(&bad_method, "oob", &SeededRandom::new(1), NOW).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(ConfigError::Invalid { key, .. }) if key == "client_kwargs.signature_method")
+        );
+        let bad_type = photos().tap(|c| c.client_kwargs.signature_type = Some("COOKIE".into()));
+        let err = request_token_request(&bad_type, "oob", &SeededRandom::new(1), NOW).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(ConfigError::Invalid { key, .. }) if key == "client_kwargs.signature_type")
+        );
+    }
+
+    fn missing_key(err: Error) -> String {
+        match err {
+            Error::Config(ConfigError::Missing { client, key }) => {
+                assert_eq!(client, "photos");
+                key
+            }
+            other => panic!("not a missing key: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_configuration_keys_are_named() {
+        let rng = SeededRandom::new(1);
+        let no = |f: fn(&mut ClientConfig)| photos().tap(f);
+        let err = request_token_request(&no(|c| c.request_token_url = None), "oob", &rng, NOW).unwrap_err();
+        assert_eq!(missing_key(err), "request_token_url");
+        let err = request_token_request(&no(|c| c.client_id = None), "oob", &rng, NOW).unwrap_err();
+        assert_eq!(missing_key(err), "client_id");
+        let err = request_token_request(&no(|c| c.client_secret = None), "oob", &rng, NOW).unwrap_err();
+        assert_eq!(missing_key(err), "client_secret");
+        let rsa = no(|c| c.client_kwargs.signature_method = Some("RSA-SHA1".into()));
+        let err = request_token_request(&rsa, "oob", &rng, NOW).unwrap_err();
+        assert_eq!(missing_key(err), "private_key");
+        let rt = RequestToken { token: "t".into(), secret: TokenSecret::new("s") };
+        let err = authorization_url(&no(|c| c.authorize_url = None), &rt, NOW).unwrap_err();
+        assert_eq!(missing_key(err), "authorize_url");
+        let v = OAuth1Verifier::new("v");
+        let err = access_token_request(&no(|c| c.access_token_url = None), &pending(), &v, &rng, NOW).unwrap_err();
+        assert_eq!(missing_key(err), "access_token_url");
+    }
+
+    #[test]
+    fn rsa_sha1_flow_signs_with_the_configured_private_key() {
+        let cfg = photos().tap(|c| {
+            c.client_secret = None;
+            c.private_key = Some(PrivateKeyMaterial::new(RSA1_PEM));
+            c.client_kwargs.signature_method = Some("RSA-SHA1".into());
+        });
+        let req = request_token_request(&cfg, "oob", &SeededRandom::new(1), NOW).unwrap();
+        assert_eq!(oauth_params(&req, Placement::Header)["oauth_signature_method"], "RSA-SHA1");
+    }
+
+    #[test]
+    fn request_token_response_is_parsed() {
+        let rt = parse_request_token_response(&form(
+            "oauth_token=hh5s93j4hdidpola&oauth_token_secret=hdhd0244k9j7ao03&oauth_callback_confirmed=true",
+        ))
+        .unwrap();
+        assert_eq!(rt.token, "hh5s93j4hdidpola");
+        assert!(rt.secret.ct_eq("hdhd0244k9j7ao03"));
+        let dbg = format!("{rt:?}");
+        assert!(!dbg.contains("hh5s93j4hdidpola") && !dbg.contains("hdhd0244k9j7ao03"));
+        // Twitter answers with text/html; the content type does not matter for a form.
+        let rt = parse_request_token_response(&response(
+            200,
+            "text/html",
+            "oauth_token=a&oauth_token_secret=b&oauth_callback_confirmed=true\n",
+        ))
+        .unwrap();
+        assert!(rt.secret.ct_eq("b"));
+    }
+
+    #[test]
+    fn request_token_without_callback_confirmation_is_rejected() {
+        for body in [
+            "oauth_token=t&oauth_token_secret=s",
+            "oauth_token=t&oauth_token_secret=s&oauth_callback_confirmed=false",
+            "oauth_token=t&oauth_token_secret=s&oauth_callback_confirmed=TRUE",
+        ] {
+            assert_eq!(
+                parse_request_token_response(&form(body)),
+                Err(Error::OAuth1(OAuth1Error::CallbackNotConfirmed))
+            );
+        }
+    }
+
+    #[test]
+    fn provider_error_bodies_keep_the_providers_code() {
+        let err = parse_request_token_response(&response(
+            401,
+            "application/x-www-form-urlencoded",
+            "oauth_problem=signature_invalid&oauth_problem_advice=bad+sig",
+        ))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            Error::Provider(ProviderError {
+                error: "signature_invalid".into(),
+                description: Some("bad sig".into()),
+                uri: None
+            })
+        );
+        let err = parse_access_token_response(&response(400, "text/plain", "error=invalid_verifier")).unwrap_err();
+        assert_eq!(err.provider_error_code(), Some("invalid_verifier"));
+        let err = parse_access_token_response(&response(
+            401,
+            "application/json; charset=utf-8",
+            r#"{"errors":[{"code":32,"message":"Could not authenticate you."}]}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(err.provider_error_code(), Some("32"));
+        // An error body with a 200 status is still an error.
+        let err = parse_request_token_response(&form("error=temporarily_unavailable")).unwrap_err();
+        assert_eq!(err.provider_error_code(), Some("temporarily_unavailable"));
+    }
+
+    #[test]
+    fn non_2xx_without_an_error_body_is_an_http_error() {
+        let err = parse_request_token_response(&response(503, "text/html", "<html>busy</html>")).unwrap_err();
+        assert_eq!(err, Error::Http { endpoint: Endpoint::RequestToken, status: 503 });
+        let err = parse_access_token_response(&response(401, "text/plain", "")).unwrap_err();
+        assert_eq!(err, Error::Http { endpoint: Endpoint::Token, status: 401 });
+        let err = parse_access_token_response(&response(500, "application/json", "not json")).unwrap_err();
+        assert_eq!(err, Error::Http { endpoint: Endpoint::Token, status: 500 });
+    }
+
+    #[test]
+    fn malformed_credential_bodies_are_rejected() {
+        for body in [
+            &b"oauth_token=t"[..],
+            b"oauth_token_secret=s",
+            b"oauth_token=&oauth_token_secret=s",
+            b"oauth_token=t&oauth_token=u&oauth_token_secret=s",
+            b"oauth_token=t&oauth_token_secret=\xff",
+            b"\xff\xfe",
+            b"",
+        ] {
+            let resp = Response::new(body.to_vec());
+            let err = parse_access_token_response(&resp).unwrap_err();
+            assert!(matches!(err, Error::Malformed { .. }), "{body:?}: {err:?}");
+        }
+        let err = parse_access_token_response(&response(200, "application/json", "[1]")).unwrap_err();
+        assert!(matches!(err, Error::Malformed { .. }));
+        let err = parse_access_token_response(&response(
+            200,
+            "application/json",
+            r#"{"oauth_token":1,"oauth_token_secret":"s"}"#,
+        ))
+        .unwrap_err();
+        assert!(matches!(err, Error::Malformed { .. }));
+    }
+
+    #[test]
+    fn oversized_responses_are_refused_before_parsing() {
+        let big = Response::new(vec![b'a'; crate::wire::MAX_RESPONSE_BYTES + 1]);
+        assert_eq!(
+            parse_request_token_response(&big),
+            Err(Error::TooLarge { endpoint: Endpoint::RequestToken, limit: crate::wire::MAX_RESPONSE_BYTES })
+        );
+        assert_eq!(
+            parse_access_token_response(&big),
+            Err(Error::TooLarge { endpoint: Endpoint::Token, limit: crate::wire::MAX_RESPONSE_BYTES })
+        );
+    }
+
+    // ---- authorize redirect and callback ------------------------------------------------
+
+    #[test]
+    fn authorization_url_keeps_the_endpoint_query_and_adds_the_request_token() {
+        let cfg = photos().authorize_param("force_login", "true");
+        let rt = RequestToken { token: "hh5s93j4hdidpola".into(), secret: TokenSecret::new("hdhd0244k9j7ao03") };
+        let (url, pending) = authorization_url(&cfg, &rt, NOW).unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://photos.example.net/authorize?lang=en&oauth_token=hh5s93j4hdidpola&force_login=true"
+        );
+        assert_eq!(pending.client, "photos");
+        assert_eq!(pending.request_token, "hh5s93j4hdidpola");
+        assert_eq!(pending.created_at, NOW);
+        let dbg = format!("{pending:?}");
+        assert!(!dbg.contains("hh5s93j4hdidpola") && !dbg.contains("hdhd0244k9j7ao03"));
+        let json = serde_json::to_value(&pending).unwrap();
+        assert_eq!(serde_json::from_value::<PendingOAuth1>(json).unwrap(), pending);
+    }
+
+    #[test]
+    fn callback_returns_the_verifier_for_the_pending_token() {
+        let v =
+            validate_callback("?oauth_token=hh5s93j4hdidpola&oauth_verifier=hfdp7dh39dks9884", &pending(), NOW, 600)
+                .unwrap();
+        assert!(v.ct_eq("hfdp7dh39dks9884"));
+        assert!(!format!("{v:?}").contains("hfdp"));
+    }
+
+    #[test]
+    fn callback_with_another_token_is_rejected() {
+        let err = validate_callback("oauth_token=hh5s93j4hdidpolb&oauth_verifier=v", &pending(), NOW, 600).unwrap_err();
+        assert_eq!(err, Error::OAuth1(OAuth1Error::TokenMismatch));
+        let err = validate_callback("oauth_token=hh5s93j4hdidpol&oauth_verifier=v", &pending(), NOW, 600).unwrap_err();
+        assert_eq!(err, Error::OAuth1(OAuth1Error::TokenMismatch));
+    }
+
+    #[test]
+    fn callback_without_a_token_is_rejected() {
+        for q in ["oauth_verifier=v", "oauth_token=&oauth_verifier=v", ""] {
+            assert_eq!(validate_callback(q, &pending(), NOW, 600), Err(Error::OAuth1(OAuth1Error::MissingToken)));
+        }
+    }
+
+    #[test]
+    fn callback_without_a_verifier_is_rejected() {
+        for q in ["oauth_token=hh5s93j4hdidpola", "oauth_token=hh5s93j4hdidpola&oauth_verifier="] {
+            assert_eq!(validate_callback(q, &pending(), NOW, 600), Err(Error::OAuth1(OAuth1Error::MissingVerifier)));
+        }
+    }
+
+    #[test]
+    fn callback_where_the_user_denied_is_a_denied_error() {
+        let err = validate_callback("denied=hh5s93j4hdidpola", &pending(), NOW, 600).unwrap_err();
+        assert_eq!(err, Error::OAuth1(OAuth1Error::Denied));
+    }
+
+    #[test]
+    fn callback_after_the_pending_lifetime_is_rejected() {
+        let q = "oauth_token=hh5s93j4hdidpola&oauth_verifier=v";
+        assert!(validate_callback(q, &pending(), NOW.plus(600), 600).is_ok());
+        assert_eq!(validate_callback(q, &pending(), NOW.plus(601), 600), Err(Error::OAuth1(OAuth1Error::Expired)));
+    }
+
+    #[test]
+    fn callback_with_repeated_parameters_is_malformed() {
+        for q in [
+            "oauth_token=hh5s93j4hdidpola&oauth_token=hh5s93j4hdidpola&oauth_verifier=v",
+            "oauth_token=hh5s93j4hdidpola&oauth_verifier=v&oauth_verifier=w",
+        ] {
+            assert!(matches!(validate_callback(q, &pending(), NOW, 600), Err(Error::Malformed { .. })));
+        }
+    }
+
+    // ---- access token -----------------------------------------------------------------
+
+    #[test]
+    fn access_token_request_is_signed_with_the_request_token_secret_and_carries_the_verifier() {
+        let cfg = photos();
+        let v = OAuth1Verifier::new("hfdp7dh39dks9884");
+        let req = access_token_request(&cfg, &pending(), &v, &SeededRandom::new(1), NOW).unwrap();
+        assert_eq!(req.uri(), "https://photos.example.net/token");
+        let p = oauth_params(&req, Placement::Header);
+        assert_eq!(p["oauth_token"], "hh5s93j4hdidpola");
+        assert_eq!(p["oauth_verifier"], "hfdp7dh39dks9884");
+        assert!(!p.contains_key("oauth_callback"));
+        assert!(hmac_verifies(&req, Placement::Header, "kd94hf93k423kf44&hdhd0244k9j7ao03"));
+        assert!(!hmac_verifies(&req, Placement::Header, "kd94hf93k423kf44&"));
+    }
+
+    #[test]
+    fn access_token_response_keeps_extra_fields() {
+        let t = parse_access_token_response(&form(
+            "oauth_token=nnch734d00sl2jdk&oauth_token_secret=pfkkdhi9sl3r4s00&user_id=12&screen_name=alice",
+        ))
+        .unwrap();
+        assert!(t.token.ct_eq("nnch734d00sl2jdk"));
+        assert!(t.token_secret.ct_eq("pfkkdhi9sl3r4s00"));
+        assert_eq!(t.extra["user_id"], "12");
+        assert_eq!(t.extra["screen_name"], "alice");
+        assert!(!t.extra.contains_key("oauth_token"));
+        let dbg = format!("{t:?}");
+        assert!(!dbg.contains("nnch734d00sl2jdk") && !dbg.contains("pfkkdhi9sl3r4s00"));
+        let back: OAuth1Token = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
+        let creds = Credentials::from_config(&photos()).unwrap().with_token(&t);
+        assert_eq!(creds.token.as_deref(), Some("nnch734d00sl2jdk"));
+    }
+
+    #[test]
+    fn error_messages_carry_no_secrets() {
+        let all = [
+            OAuth1Error::PlaintextRequiresHttps,
+            OAuth1Error::NotSignable { reason: "x" },
+            OAuth1Error::CallbackNotConfirmed,
+            OAuth1Error::Denied,
+            OAuth1Error::MissingToken,
+            OAuth1Error::TokenMismatch,
+            OAuth1Error::MissingVerifier,
+            OAuth1Error::Expired,
+        ];
+        for e in all {
+            let text = Error::from(e.clone()).to_string();
+            assert!(!text.is_empty());
+            assert_eq!(text, e.to_string());
+        }
+    }
+
+    // ---- never panics -----------------------------------------------------------------
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn credential_response_parsers_never_panic(
+            status in 100u16..600,
+            json in any::<bool>(),
+            body in proptest::collection::vec(any::<u8>(), 0..256),
+            text in "(oauth_token|oauth_token_secret|oauth_callback_confirmed|error|oauth_problem|errors|[a-z]{1,4})(=[a-z0-9%+&=]{0,8})?(&[a-z_]{1,20}=[a-z0-9%]{0,6}){0,4}",
+        ) {
+            let ct = if json { "application/json" } else { "application/x-www-form-urlencoded" };
+            for bytes in [body.clone(), text.clone().into_bytes()] {
+                let resp = Response::builder().status(status).header(CONTENT_TYPE, ct).body(bytes).unwrap();
+                let _ = parse_request_token_response(&resp);
+                let _ = parse_access_token_response(&resp);
+            }
+        }
+
+        #[test]
+        fn callback_parser_never_panics(query in ".{0,128}", t in "[a-z%&=?]{0,24}") {
+            let _ = validate_callback(&query, &pending(), NOW, 600);
+            let q = format!("oauth_token={t}&oauth_verifier={t}&{query}");
+            if let Ok(v) = validate_callback(&q, &pending(), NOW, 600) {
+                prop_assert!(!v.secret().is_empty());
+            }
+        }
+
+        #[test]
+        fn signing_arbitrary_urls_and_params_never_panics(
+            uri in "(https?|HTTP|ftp)://[a-zA-Z0-9.\\-]{0,12}(:[0-9]{1,5})?(/[a-zA-Z0-9%._~!$'()*+,;=:@\\-]{0,8}){0,3}(\\?[ -~]{0,24})?",
+            rel in "[ -~]{0,32}",
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+            secret in ".{0,16}",
+            token in proptest::option::of(".{0,16}"),
+            realm in proptest::option::of(".{0,8}"),
+            method in 0usize..3,
+            placement in 0usize..3,
+        ) {
+            let method = [SignatureMethod::HmacSha1, SignatureMethod::RsaSha1, SignatureMethod::Plaintext][method];
+            let placement = [Placement::Header, Placement::Query, Placement::Body][placement];
+            let mut creds = Credentials::new(secret.clone()).client_secret(secret.clone()).rsa_key(RSA1_PEM);
+            if let Some(t) = token {
+                creds = creds.token(t.clone(), t);
+            }
+            creds.realm = realm;
+            for target in [uri.as_str(), rel.as_str()] {
+                let Ok(mut req) = Request::post(target).header(CONTENT_TYPE, crate::wire::FORM_CONTENT_TYPE).body(body.clone()) else {
+                    continue;
+                };
+                let _ = signature_base_string(&req, &[]);
+                if sign_request(&mut req, &creds, method, placement, &SeededRandom::new(1), NOW).is_ok()
+                    && method == SignatureMethod::HmacSha1
+                {
+                    let key = format!("{}&{}", percent_encode(&secret), percent_encode(creds.token_secret.as_ref().map(TokenSecret::secret).unwrap_or("")));
+                    prop_assert!(hmac_verifies(&req, placement, &key), "{target}");
+                }
+            }
+        }
+    }
 }

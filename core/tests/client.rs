@@ -454,6 +454,28 @@ async fn callback_with_a_wrong_state_sends_no_token_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth2_flows_refuse_an_oauth1_client_and_send_nothing() {
+    let mut cfg = config();
+    cfg.request_token_url = Some("https://op.example/oauth/request_token".into());
+    let bed = Bed::with_config(cfg);
+    let expected = ClientError::OAuth1Client { name: "op".into() };
+
+    let mut session = PendingSet::new();
+    let err = bed.client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap_err();
+    assert_eq!(err, expected);
+    assert_eq!(err.code(), "oauth1_client");
+    assert!(err.to_string().contains("request_token_url"));
+    assert!(session.is_empty());
+    let err = bed.client.create_authorization_url(&AuthorizeOptions::default()).await.unwrap_err();
+    assert_eq!(err, expected);
+
+    let params = CallbackParams::from_query("code=c&state=s").unwrap();
+    let err = bed.client.authorize_access_token(&mut session, &params).await.unwrap_err();
+    assert_eq!(err, expected);
+    assert_eq!(bed.op.seen(), Default::default(), "no request of any kind was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callback_with_a_provider_error_sends_no_token_request() {
     let bed = Bed::new();
     let (mut session, query) = start(&bed).await;
