@@ -480,10 +480,6 @@ fn sign_with(
     }
     oauth.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
 
-    if placement == Placement::Body && !is_form(request.headers()) {
-        // An empty body becomes an (empty) form, so its parameters are signed as such.
-        request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(crate::wire::FORM_CONTENT_TYPE));
-    }
     let signature = signature_for(request, credentials, method, &oauth)?;
     oauth.push(("oauth_signature".into(), signature));
     place(request, credentials, placement, &oauth)
@@ -562,6 +558,10 @@ fn place(
                 http::Uri::try_from(with_query).map_err(|_| not_signable("the signed URI is not a valid URI"))?;
         }
         Placement::Body => {
+            // An empty body (checked in `sign_with`) becomes a form; it had no parameters to sign.
+            if !is_form(request.headers()) {
+                request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(crate::wire::FORM_CONTENT_TYPE));
+            }
             let body = request.body_mut();
             for pair in pairs {
                 if !body.is_empty() {

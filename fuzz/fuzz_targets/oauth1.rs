@@ -22,7 +22,9 @@ fuzz_target!(|data: &[u8]| {
     let response = rpkit_fuzz::response(data);
     if let Ok(rt) = parse_request_token_response(&response) {
         assert!(!rt.token.is_empty() && !rt.secret.secret().is_empty());
-        assert!(!format!("{rt:?}").contains(rt.secret.secret()) || rt.secret.secret().len() < 3);
+        // `Debug` shows neither value: it is the same whatever they are.
+        let other = rpkit::oauth1::RequestToken { token: "t".into(), secret: TokenSecret::new("s") };
+        assert_eq!(format!("{rt:?}"), format!("{other:?}"));
     }
     if let Ok(token) = parse_access_token_response(&response) {
         assert!(!token.token.secret().is_empty() && !token.extra.contains_key("oauth_token"));
@@ -45,14 +47,17 @@ fn callback(query: &str) {
     match validate_callback(query, &pending, NOW, 600) {
         Ok(verifier) => {
             assert!(!verifier.secret().is_empty());
-            let tokens: Vec<_> = url::form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+            let tokens: Vec<_> = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
                 .filter(|(k, _)| k == "oauth_token")
                 .collect();
             assert_eq!(tokens.len(), 1);
             assert_eq!(tokens[0].1, REQUEST_TOKEN);
         }
-        Err(Error::OAuth1(OAuth1Error::Denied)) => assert!(query.contains("denied")),
-        Err(_) => {}
+        Err(Error::OAuth1(
+            OAuth1Error::TokenMismatch | OAuth1Error::MissingToken | OAuth1Error::MissingVerifier | OAuth1Error::Denied,
+        ))
+        | Err(Error::Malformed { .. }) => {}
+        Err(other) => panic!("unexpected callback error: {other:?}"),
     }
 }
 
