@@ -70,21 +70,9 @@ impl Params {
     }
 }
 
-/// Escape text for HTML element content and double-quoted attribute values.
-pub(crate) fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escape text for HTML element content and double-quoted attribute values (the core's
+/// escaper, which the web adapters use too).
+pub(crate) use rpkit::client::web::escape_html as html_escape;
 
 /// Split a space-separated scope string.
 pub(crate) fn scopes(scope: &str) -> Vec<&str> {
