@@ -183,12 +183,12 @@ pub fn apply_client_auth_with_key(
             set_assertion(form, client_id, assertion);
         }
         M::PrivateKeyJwt => {
-            let parsed;
+            let kept;
             let key = match key {
                 Some(key) => key,
                 None => {
-                    parsed = signing_key(config)?;
-                    &parsed
+                    kept = kept_signing_key(config)?;
+                    &*kept
                 }
             };
             let assertion =
@@ -208,6 +208,17 @@ pub fn apply_client_auth_with_key(
 pub fn signing_key(config: &ClientConfig) -> Result<SigningKey, Error> {
     let material = config.private_key.as_ref().ok_or_else(|| config.missing("private_key"))?;
     SigningKey::from_material(material).map_err(|e| invalid_key(config, "private_key", &e))
+}
+
+/// [`signing_key`], parsed once per configuration (and its clones) and kept while
+/// `private_key` holds the same material.
+fn kept_signing_key(config: &ClientConfig) -> Result<std::sync::Arc<SigningKey>, Error> {
+    let material = config.private_key.as_ref().ok_or_else(|| config.missing("private_key"))?;
+    config
+        .parsed_keys
+        .signing
+        .get_or_parse(material, SigningKey::from_material)
+        .map_err(|e| invalid_key(config, "private_key", &e))
 }
 
 fn invalid_key(config: &ClientConfig, key: &str, e: &SigningKeyError) -> Error {
@@ -290,6 +301,27 @@ mod tests {
 
     fn with_key(pem: &str) -> ClientConfig {
         ClientConfig::new("op").client_id("client-1").private_key(pem)
+    }
+
+    #[test]
+    fn the_private_key_is_parsed_once_per_material_and_shared_by_clones() {
+        let config = with_key(keys::RSA_PKCS8);
+        let first = kept_signing_key(&config).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &kept_signing_key(&config).unwrap()));
+        assert!(std::sync::Arc::ptr_eq(&first, &kept_signing_key(&config.clone()).unwrap()));
+        // Another key in the same (cloned) configuration is parsed, and then used.
+        let mut changed = config.clone();
+        changed.private_key = Some(keys::EC_PKCS8.into());
+        let second = kept_signing_key(&changed).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&first, &second));
+        assert_eq!(second.algorithm(), SigningKey::from_text(keys::EC_PKCS8).unwrap().algorithm());
+        // A key that does not parse is an error every time, and nothing is kept for it.
+        changed.private_key = Some("not a key".into());
+        for _ in 0..2 {
+            assert!(matches!(kept_signing_key(&changed), Err(Error::Config(ConfigError::Invalid { .. }))));
+        }
+        assert_eq!(config, with_key(keys::RSA_PKCS8), "kept keys are not part of the configuration's identity");
+        assert!(!format!("{config:?}").contains("BEGIN"));
     }
 
     fn metadata(methods: &[&str]) -> ProviderMetadata {

@@ -13,6 +13,7 @@ use crate::secret::{ClientSecret, PrivateKeyMaterial};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Extra request parameters (`authorize_params`, `access_token_params`, …).
 ///
@@ -205,6 +206,63 @@ pub struct ClientConfig {
     /// Private key (PEM or JWK) to decrypt encrypted ID tokens / UserInfo. When set,
     /// unencrypted ID tokens are rejected.
     pub decryption_key: Option<PrivateKeyMaterial>,
+    /// `private_key` and `decryption_key` as parsed on first use, shared by clones.
+    pub(crate) parsed_keys: ParsedKeys,
+}
+
+/// Keys parsed from a configuration's key material, kept so that a client parses each once
+/// (an RSA key's checks cost far more than the request it signs) rather than on every token
+/// request, ID token or UserInfo response.
+///
+/// Each value is kept with the material it came from and used only while the
+/// configuration still holds that material, so changing `private_key` or
+/// `decryption_key` takes effect at once. It is not part of the configuration's identity
+/// (`==` ignores it) and shows nothing in `Debug`.
+#[derive(Clone, Default)]
+pub(crate) struct ParsedKeys {
+    pub(crate) signing: Arc<KeyMemo<crate::jose::sign::SigningKey>>,
+    pub(crate) decryption: Arc<KeyMemo<crate::jose::jwe::DecryptionKey>>,
+}
+
+impl PartialEq for ParsedKeys {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for ParsedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParsedKeys")
+    }
+}
+
+/// One key parsed from `material`, kept with it.
+pub(crate) struct KeyMemo<T>(Mutex<Option<(PrivateKeyMaterial, Arc<T>)>>);
+
+impl<T> Default for KeyMemo<T> {
+    fn default() -> Self {
+        KeyMemo(Mutex::new(None))
+    }
+}
+
+impl<T> KeyMemo<T> {
+    /// The key parsed from `material`: the kept one when it came from the same material,
+    /// else `parse`d now (and kept when that succeeds). Concurrent first uses parse once.
+    pub(crate) fn get_or_parse<E>(
+        &self,
+        material: &PrivateKeyMaterial,
+        parse: impl FnOnce(&PrivateKeyMaterial) -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((kept_from, key)) = slot.as_ref() {
+            if kept_from == material {
+                return Ok(Arc::clone(key));
+            }
+        }
+        let key = Arc::new(parse(material)?);
+        *slot = Some((material.clone(), Arc::clone(&key)));
+        Ok(key)
+    }
 }
 
 /// Default clock leeway in seconds.
@@ -581,6 +639,34 @@ fn opt_u64(client: &str, key: &str, v: &Value) -> Result<Option<u64>, ConfigErro
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_key_memo_parses_once_per_material_and_keeps_no_failure() {
+        let memo: KeyMemo<String> = KeyMemo::default();
+        let calls = std::cell::Cell::new(0);
+        let parse = |m: &PrivateKeyMaterial| {
+            calls.set(calls.get() + 1);
+            if m.secret() == "bad" {
+                Err("unusable")
+            } else {
+                Ok(m.secret().to_uppercase())
+            }
+        };
+        let a = PrivateKeyMaterial::new("a");
+        assert_eq!(*memo.get_or_parse(&a, parse).unwrap(), "A");
+        assert_eq!(*memo.get_or_parse(&a, parse).unwrap(), "A");
+        assert_eq!(calls.get(), 1);
+        let b = PrivateKeyMaterial::new("b");
+        assert_eq!(*memo.get_or_parse(&b, parse).unwrap(), "B");
+        assert_eq!(calls.get(), 2);
+        let bad = PrivateKeyMaterial::new("bad");
+        assert_eq!(memo.get_or_parse(&bad, parse).unwrap_err(), "unusable");
+        assert_eq!(memo.get_or_parse(&bad, parse).unwrap_err(), "unusable");
+        assert_eq!(calls.get(), 4);
+        // The last good key is still kept.
+        assert_eq!(*memo.get_or_parse(&b, parse).unwrap(), "B");
+        assert_eq!(calls.get(), 4);
+    }
 
     #[test]
     fn django_github_settings_load_unchanged() {

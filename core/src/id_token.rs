@@ -210,7 +210,8 @@ impl IdTokenValidator {
         v.leeway = config.leeway();
         v.max_iat_age = config.client_kwargs.id_token_max_age.unwrap_or(DEFAULT_MAX_IAT_AGE);
         if let Some(material) = &config.decryption_key {
-            v.decryption_key = Some(DecryptionKey::from_material(material)?);
+            let key = config.parsed_keys.decryption.get_or_parse(material, DecryptionKey::from_material)?;
+            v.decryption_key = Some(DecryptionKey::clone(&key));
         }
         Ok(v)
     }

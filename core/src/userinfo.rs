@@ -102,7 +102,12 @@ impl UserInfoContext {
     pub fn from_config(config: &ClientConfig, metadata: Option<&ProviderMetadata>) -> Result<Self, Error> {
         let supported: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
         let algs = effective_id_token_algs(config, metadata, &supported);
-        let decryption_key = config.decryption_key.as_ref().map(DecryptionKey::from_material).transpose()?;
+        let decryption_key = match &config.decryption_key {
+            Some(material) => Some(DecryptionKey::clone(
+                &*config.parsed_keys.decryption.get_or_parse(material, DecryptionKey::from_material)?,
+            )),
+            None => None,
+        };
         Ok(UserInfoContext {
             issuer: Endpoints::resolve(config, metadata).issuer,
             client_id: config.client_id.clone(),
