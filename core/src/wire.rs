@@ -35,6 +35,60 @@ pub fn parse_url(text: &str, what: &str) -> Result<url::Url, Error> {
     url::Url::parse(text).map_err(|_| Error::malformed(format!("{what}: not an absolute URL")))
 }
 
+/// Whether `host` is a loopback host: `127.0.0.0/8`, `::1` or `localhost`.
+///
+/// ```
+/// assert!(rpkit::wire::is_loopback_host(&url::Host::Domain("localhost")));
+/// assert!(!rpkit::wire::is_loopback_host(&url::Host::Domain("op.example")));
+/// ```
+pub fn is_loopback_host<S: AsRef<str>>(host: &url::Host<S>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        url::Host::Domain(d) => d.as_ref().eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// Whether a request to `url` is protected by TLS, or is plain `http` to a loopback host
+/// (a development address that never leaves the machine).
+///
+/// Every endpoint the core sends a token, a code, a secret or a credential to must pass
+/// this check ([RFC 6749 §3.1](https://www.rfc-editor.org/rfc/rfc6749#section-3.1),
+/// [§3.2](https://www.rfc-editor.org/rfc/rfc6749#section-3.2),
+/// [RFC 9700 §4.1](https://www.rfc-editor.org/rfc/rfc9700#section-4.1)); the HTTP
+/// adapters apply the same rule to everything they send.
+///
+/// ```
+/// use rpkit::wire::is_secure_transport;
+/// let ok = |s: &str| is_secure_transport(&url::Url::parse(s).unwrap());
+/// assert!(ok("https://op.example/token"));
+/// assert!(ok("http://127.0.0.1:8000/token"));
+/// assert!(ok("http://[::1]/token"));
+/// assert!(ok("http://localhost/token"));
+/// assert!(!ok("http://op.example/token"));
+/// assert!(!ok("http://127.0.0.1.op.example/token"));
+/// assert!(!ok("ftp://op.example/token"));
+/// ```
+pub fn is_secure_transport(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => url.host().as_ref().is_some_and(is_loopback_host),
+        _ => false,
+    }
+}
+
+/// As [`is_secure_transport`], for an `http::Uri` (what the HTTP adapters send).
+///
+/// ```
+/// use rpkit::wire::is_secure_uri;
+/// assert!(is_secure_uri(&"https://op.example/x".parse().unwrap()));
+/// assert!(is_secure_uri(&"http://127.0.0.1:9/x".parse().unwrap()));
+/// assert!(!is_secure_uri(&"http://op.example/x".parse().unwrap()));
+/// ```
+pub fn is_secure_uri(uri: &http::Uri) -> bool {
+    url::Url::parse(&uri.to_string()).is_ok_and(|u| is_secure_transport(&u))
+}
+
 /// A POST with a form body and `Accept: application/json`.
 ///
 /// # Errors

@@ -649,15 +649,8 @@ pub fn login_links(names: impl IntoIterator<Item = String>) -> String {
 /// assert!(!is_loopback_http("http://app.example"));
 /// ```
 pub fn is_loopback_http(uri: &str) -> bool {
-    url::Url::parse(uri).is_ok_and(|u| {
-        u.scheme() == "http"
-            && match u.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            }
-    })
+    url::Url::parse(uri)
+        .is_ok_and(|u| u.scheme() == "http" && u.host().as_ref().is_some_and(crate::wire::is_loopback_host))
 }
 
 #[cfg(test)]
