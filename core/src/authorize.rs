@@ -12,7 +12,7 @@
 //! cookie-backed session neither grows without bound nor accepts a stale `state`.
 
 use crate::config::{ClientConfig, CodeChallengeMethod, DEFAULT_MAX_PENDING, DEFAULT_PENDING_TTL};
-use crate::discovery::ProviderMetadata;
+use crate::discovery::{check_transport, ProviderMetadata};
 use crate::error::{ConfigError, Error, StateError};
 use crate::rand::SecureRandom;
 use crate::secret::{Nonce, PkceVerifier};
@@ -267,13 +267,17 @@ impl<'a> AuthorizationRequest<'a> {
     fn endpoint(&self) -> Result<Endpoint<'a>, Error> {
         let config = self.config;
         if let Some(text) = config.authorize_url.as_deref() {
-            return Endpoint::parse(text)
-                .ok_or_else(|| invalid(config, "authorize_url", "an absolute URL without fragment"));
+            let endpoint = Endpoint::parse(text)
+                .ok_or_else(|| invalid(config, "authorize_url", "an absolute URL without fragment"))?;
+            check_transport(config, "authorize_url", text, false)?;
+            return Ok(endpoint);
         }
         if let Some(text) = self.metadata.and_then(|m| m.authorization_endpoint.as_deref()) {
-            return Endpoint::parse(text).ok_or_else(|| {
+            let endpoint = Endpoint::parse(text).ok_or_else(|| {
                 Error::malformed("provider metadata: `authorization_endpoint` is not an absolute URL without fragment")
-            });
+            })?;
+            check_transport(config, "authorize_url", text, true)?;
+            return Ok(endpoint);
         }
         Err(Error::Config(config.missing("authorize_url")))
     }

@@ -13,7 +13,7 @@
 use crate::authorize::{PendingAuthorization, PendingSet};
 use crate::config::ClientConfig;
 use crate::discovery::ProviderMetadata;
-use crate::error::{Error, ProviderError};
+use crate::error::{sanitized, Error, ProviderError};
 use crate::secret::AuthorizationCode;
 use crate::time::UnixTime;
 use std::fmt;
@@ -80,6 +80,12 @@ pub enum CallbackError {
         /// The `iss` in the response.
         found: String,
     },
+    /// The response carries `iss` but no issuer is known to compare it with (no `issuer`
+    /// configured, none derivable from `server_metadata_url`, no metadata): nothing could
+    /// tell a mix-up from the right provider. Configure the issuer, or set
+    /// `client_kwargs.accept_unverifiable_iss` (RFC 9207 §2.4).
+    #[error("the authorization response carries `iss` but no issuer is configured to compare it with")]
+    UnverifiableIssuer,
     /// A token arrived through the front channel in a code flow (RFC 9700 §4.4, §2.1.2).
     #[error("the authorization response carries `{param}`, which a code flow never returns")]
     UnexpectedToken {
@@ -310,14 +316,7 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 fn cut(name: &str) -> String {
-    if name.len() <= MAX_NAME_IN_ERROR {
-        return name.to_owned();
-    }
-    let mut end = MAX_NAME_IN_ERROR;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", name.get(..end).unwrap_or_default())
+    sanitized(name, MAX_NAME_IN_ERROR)
 }
 
 /// A validated authorization response: the code to exchange and the request it answers.
@@ -340,17 +339,21 @@ pub struct AuthorizedCallback {
 /// Steps, in order (each failure stops; no token request may be made on an error):
 /// 1. The entry whose `state` matches is taken from `pending` (single use; TTL
 ///    `client_kwargs.pending_ttl`) — else [`Error::State`] saying missing, unknown or
-///    expired. Then an `error` parameter becomes [`Error::Provider`] with the provider's
-///    `error`, `error_description` and `error_uri`.
+///    expired.
 /// 2. The entry must have been made by this client (`config.name`) — else
 ///    [`CallbackError::ClientMismatch`].
 /// 3. RFC 9207: the expected issuer is `metadata.issuer`, else
 ///    [`ClientConfig::expected_issuer`]. When the metadata advertises
 ///    `authorization_response_iss_parameter_supported`, `iss` must be present
-///    ([`CallbackError::MissingIssuer`]); when present and an issuer is known, it must be
-///    equal, byte for byte ([`CallbackError::IssuerMismatch`]).
-/// 4. No `id_token` or `access_token` ([`CallbackError::UnexpectedToken`]).
-/// 5. A non-empty `code` ([`CallbackError::MissingCode`]).
+///    ([`CallbackError::MissingIssuer`]); when present it must be equal, byte for byte
+///    ([`CallbackError::IssuerMismatch`]), and an `iss` with no issuer to compare it with
+///    is refused ([`CallbackError::UnverifiableIssuer`]) unless
+///    `client_kwargs.accept_unverifiable_iss` is set.
+/// 4. Only then an `error` parameter becomes [`Error::Provider`] with the provider's
+///    `error`, `error_description` and `error_uri` (cut and cleaned of control
+///    characters, [`ProviderError::from_wire`]).
+/// 5. No `id_token` or `access_token` ([`CallbackError::UnexpectedToken`]).
+/// 6. A non-empty `code` ([`CallbackError::MissingCode`]).
 ///
 /// Once an entry has matched it stays consumed whatever the outcome, so a replayed
 /// callback fails with [`crate::StateError::Unknown`].
@@ -402,14 +405,8 @@ pub fn validate_callback(
 ) -> Result<AuthorizedCallback, Error> {
     let entry = pending.take(params.state(), now, PendingSet::ttl_for(config))?;
 
-    if let Some(error) = params.error() {
-        return Err(Error::Provider(ProviderError {
-            error: error.to_owned(),
-            description: params.get("error_description").map(str::to_owned),
-            uri: params.get("error_uri").map(str::to_owned),
-        }));
-    }
-
+    // The client and issuer checks come before the `error` branch too: an error response
+    // from the wrong provider (a mix-up) must not be reported as this provider's answer.
     if entry.client() != config.name {
         return Err(
             CallbackError::ClientMismatch { expected: config.name.clone(), found: entry.client().to_owned() }.into()
@@ -424,11 +421,22 @@ pub fn validate_callback(
     if let Some(found) = iss {
         let expected =
             metadata.map(|m| m.issuer.clone()).filter(|i| !i.is_empty()).or_else(|| config.expected_issuer());
-        if let Some(expected) = expected {
-            if found != expected {
-                return Err(CallbackError::IssuerMismatch { expected, found: found.to_owned() }.into());
+        match expected {
+            Some(expected) if found != expected => {
+                return Err(CallbackError::IssuerMismatch { expected, found: sanitized(found, 256) }.into());
             }
+            Some(_) => {}
+            None if config.client_kwargs.accept_unverifiable_iss => {}
+            None => return Err(CallbackError::UnverifiableIssuer.into()),
         }
+    }
+
+    if let Some(error) = params.error() {
+        return Err(Error::Provider(ProviderError::from_wire(
+            error,
+            params.get("error_description"),
+            params.get("error_uri"),
+        )));
     }
 
     for param in ["id_token", "access_token"] {

@@ -25,7 +25,7 @@
 //! assert_eq!(header.to_str().unwrap(), "Basic bXkraWQ6czNjcmV0JTNBeA==");
 //! ```
 
-use crate::config::{ClientConfig, TokenEndpointAuthMethod};
+use crate::config::{AssertionAudience, ClientConfig, TokenEndpointAuthMethod};
 use crate::discovery::ProviderMetadata;
 use crate::error::{ConfigError, Error};
 use crate::jose::sign::{SigningKey, SigningKeyError};
@@ -127,7 +127,8 @@ fn check_requirements(method: TokenEndpointAuthMethod, config: &ClientConfig) ->
 /// - `none`: `client_id` in the form.
 /// - `client_secret_jwt` (HS256 keyed by the secret) and `private_key_jwt`:
 ///   `client_assertion_type`, `client_assertion` and `client_id` in the form. The
-///   assertion's claims are `iss` = `sub` = client id, `aud` = `token_endpoint`, a fresh
+///   assertion's claims are `iss` = `sub` = client id, `aud` = `audience` (see
+///   [`assertion_audience`]: the issuer identifier unless configured otherwise), a fresh
 ///   256-bit `jti`, `iat` = `now`, `exp` = `now` + [`ASSERTION_LIFETIME_SECS`]; its header
 ///   carries `private_key_id` (else the JWK's `kid`).
 ///
@@ -144,12 +145,12 @@ fn check_requirements(method: TokenEndpointAuthMethod, config: &ClientConfig) ->
 pub fn apply_client_auth(
     method: TokenEndpointAuthMethod,
     config: &ClientConfig,
-    token_endpoint: &str,
+    audience: &str,
     rng: &dyn SecureRandom,
     now: UnixTime,
     form: &mut Vec<(String, String)>,
 ) -> Result<Option<HeaderValue>, Error> {
-    apply_client_auth_with_key(method, config, None, token_endpoint, rng, now, form)
+    apply_client_auth_with_key(method, config, None, audience, rng, now, form)
 }
 
 /// [`apply_client_auth`] with an already parsed `private_key_jwt` key (`None`: parse
@@ -161,7 +162,7 @@ pub fn apply_client_auth_with_key(
     method: TokenEndpointAuthMethod,
     config: &ClientConfig,
     key: Option<&SigningKey>,
-    token_endpoint: &str,
+    audience: &str,
     rng: &dyn SecureRandom,
     now: UnixTime,
     form: &mut Vec<(String, String)>,
@@ -179,7 +180,7 @@ pub fn apply_client_auth_with_key(
         M::None => set_param(form, "client_id", client_id),
         M::ClientSecretJwt => {
             let key = SigningKey::hs256(secret()?).map_err(|e| invalid_key(config, "client_secret", &e))?;
-            let assertion = client_assertion(&key, None, client_id, token_endpoint, rng, now)?;
+            let assertion = client_assertion(&key, None, client_id, audience, rng, now)?;
             set_assertion(form, client_id, assertion);
         }
         M::PrivateKeyJwt => {
@@ -192,11 +193,46 @@ pub fn apply_client_auth_with_key(
                 }
             };
             let assertion =
-                client_assertion(key, config.private_key_id.as_deref(), client_id, token_endpoint, rng, now)?;
+                client_assertion(key, config.private_key_id.as_deref(), client_id, audience, rng, now)?;
             set_assertion(form, client_id, assertion);
         }
     }
     Ok(None)
+}
+
+/// The `aud` of a client assertion for this client: the issuer identifier (configured,
+/// derived from `server_metadata_url`, or discovered) unless
+/// `client_kwargs.client_assertion_audience` is `"token_endpoint"`.
+///
+/// A single string, never an array: the OpenID Foundation's advisory of January 2025
+/// (audience injection) showed that an assertion whose `aud` a provider could read as
+/// "any endpoint of mine" can be replayed to another provider that shares the client's
+/// key; the issuer identifier names exactly one provider.
+///
+/// ```
+/// use rpkit::client_auth::assertion_audience;
+/// use rpkit::config::{AssertionAudience, ClientConfig};
+/// let cfg = ClientConfig::new("op").issuer("https://op.example");
+/// assert_eq!(assertion_audience(&cfg, None, "https://op.example/token").unwrap(), "https://op.example");
+/// let mut legacy = cfg.clone();
+/// legacy.client_kwargs.client_assertion_audience = AssertionAudience::TokenEndpoint;
+/// assert_eq!(assertion_audience(&legacy, None, "https://op.example/token").unwrap(), "https://op.example/token");
+/// ```
+///
+/// # Errors
+/// [`ConfigError::Missing`] (`issuer`) when the issuer is neither configured nor
+/// discovered: configure it, or ask for the token endpoint explicitly.
+pub fn assertion_audience(
+    config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
+    token_endpoint: &str,
+) -> Result<String, Error> {
+    match config.client_kwargs.client_assertion_audience {
+        AssertionAudience::TokenEndpoint => Ok(token_endpoint.to_owned()),
+        AssertionAudience::Issuer => {
+            Ok(crate::discovery::Endpoints::resolve(config, metadata).require_issuer(config)?.to_owned())
+        }
+    }
 }
 
 /// Parses `config.private_key` into a [`SigningKey`] for `private_key_jwt`, once; keep it
@@ -247,7 +283,7 @@ pub fn basic_authorization(client_id: &str, secret: &ClientSecret) -> Result<Hea
 }
 
 /// A JWT client assertion ([RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3)):
-/// `iss` = `sub` = `client_id`, `aud` = `audience` (the token endpoint URL), a fresh random
+/// `iss` = `sub` = `client_id`, `aud` = `audience` (one string), a fresh random
 /// `jti`, `iat` = `now`, `exp` = `now` + [`ASSERTION_LIFETIME_SECS`].
 ///
 /// # Errors

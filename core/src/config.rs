@@ -121,6 +121,32 @@ pub struct ClientKwargs {
     /// OAuth 1.0a parameter placement (Authlib's `signature_type`: `HEADER`, `QUERY`,
     /// `BODY`); checked by `rpkit::oauth1`. Default `HEADER`.
     pub signature_type: Option<String>,
+    /// The `aud` of `private_key_jwt` / `client_secret_jwt` assertions: the issuer
+    /// identifier by default (the audience-injection advisory of January 2025); set
+    /// `"token_endpoint"` for a provider that still insists on its token endpoint URL.
+    pub client_assertion_audience: AssertionAudience,
+    /// Accept plain `http` endpoints on hosts other than loopback. Off by default: every
+    /// endpoint (configured or discovered) must be `https` or loopback `http`. Turning it on
+    /// sends codes, tokens and secrets in clear text; for closed test networks only.
+    pub danger_allow_insecure_http: bool,
+    /// Accept a callback `iss` parameter when no issuer is known to compare it with (no
+    /// `issuer`, no discovery). Off by default: such a parameter is refused, since nothing
+    /// could tell a mix-up apart from the right provider (RFC 9207 §2.4).
+    pub accept_unverifiable_iss: bool,
+}
+
+/// The `aud` of client assertions (`private_key_jwt`, `client_secret_jwt`).
+///
+/// [RFC 7523 §3](https://www.rfc-editor.org/rfc/rfc7523#section-3) allows either value;
+/// the issuer identifier, a single string, is what the OpenID Foundation's January 2025
+/// advisory on audience injection asks for, and what FAPI 2.0 requires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssertionAudience {
+    /// The issuer identifier (default).
+    #[default]
+    Issuer,
+    /// The token endpoint URL (older providers).
+    TokenEndpoint,
 }
 
 /// One registered client: every Authlib key (DESIGN §2) plus typed extras.
@@ -614,16 +640,28 @@ fn set_kwarg(client: &str, kw: &mut ClientKwargs, key: &str, v: &Value) -> Resul
         "response_mode" => kw.response_mode = opt_string(client, p, v)?,
         "signature_method" => kw.signature_method = opt_string(client, p, v)?,
         "signature_type" => kw.signature_type = opt_string(client, p, v)?,
-        "userinfo_post" => {
-            kw.userinfo_post = match v {
-                Value::Bool(b) => *b,
-                Value::Null => false,
-                _ => return Err(invalid(client, p, "a boolean")),
+        "userinfo_post" => kw.userinfo_post = opt_bool(client, p, v)?,
+        "danger_allow_insecure_http" => kw.danger_allow_insecure_http = opt_bool(client, p, v)?,
+        "accept_unverifiable_iss" => kw.accept_unverifiable_iss = opt_bool(client, p, v)?,
+        "client_assertion_audience" => {
+            kw.client_assertion_audience = match v {
+                Value::Null => AssertionAudience::Issuer,
+                Value::String(s) if s == "issuer" => AssertionAudience::Issuer,
+                Value::String(s) if s == "token_endpoint" => AssertionAudience::TokenEndpoint,
+                _ => return Err(invalid(client, p, "\"issuer\" or \"token_endpoint\"")),
             }
         }
         _ => return Err(ConfigError::UnknownKey { client: client.to_owned(), key: path }),
     }
     Ok(())
+}
+
+fn opt_bool(client: &str, key: &str, v: &Value) -> Result<bool, ConfigError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Null => Ok(false),
+        _ => Err(invalid(client, key, "a boolean")),
+    }
 }
 
 fn opt_u64(client: &str, key: &str, v: &Value) -> Result<Option<u64>, ConfigError> {

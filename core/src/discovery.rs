@@ -19,7 +19,7 @@
 //! let body = br#"{"issuer":"https://op.example/tenant",
 //!                 "token_endpoint":"https://op.example/tenant/token"}"#;
 //! let resp = http::Response::builder().status(200).body(&body[..]).unwrap();
-//! let md = parse_metadata(&resp, Some("https://op.example/tenant")).unwrap();
+//! let md = parse_metadata(&resp, "https://op.example/tenant").unwrap();
 //! assert_eq!(md.token_endpoint.as_deref(), Some("https://op.example/tenant/token"));
 //! ```
 
@@ -254,13 +254,14 @@ pub fn metadata_request(url: &str) -> Result<http::Request<Vec<u8>>, Error> {
 ///
 /// Checks, in order: the size cap ([`wire::MAX_RESPONSE_BYTES`]); a 2xx status; a JSON
 /// object; the types of the members rpkit knows; `issuer` present, syntactically an
-/// issuer and — when `expected_issuer` is given — **exactly** equal to it (no trailing
-/// slash or case folding, OIDC Discovery §4.3, the mix-up defence); every endpoint member
-/// an absolute URL.
+/// issuer and **exactly** equal to `expected_issuer` (no trailing slash or case folding,
+/// OIDC Discovery §4.3, the mix-up defence); every endpoint member an absolute URL.
 ///
-/// Endpoints may use `http` as well as `https`: development providers run on loopback
-/// without TLS. Production deployments should configure `https` discovery URLs; the
-/// endpoints of a document fetched over TLS are as trustworthy as that document.
+/// There is no way to skip the issuer comparison: a caller that cannot derive the issuer
+/// from the discovery URL ([`ClientConfig::expected_issuer`]) must configure it.
+/// Endpoints are parsed here for their syntax; whether each one is `https` (or loopback
+/// `http`) is checked where it is used ([`check_transport`]), so that one rule covers
+/// configured and discovered endpoints alike.
 ///
 /// # Errors
 /// [`Error::TooLarge`], [`Error::Http`] (endpoint [`Endpoint::Discovery`]),
@@ -269,7 +270,7 @@ pub fn metadata_request(url: &str) -> Result<http::Request<Vec<u8>>, Error> {
 /// [`DiscoveryError::InvalidEndpoint`].
 pub fn parse_metadata<B: AsRef<[u8]>>(
     resp: &http::Response<B>,
-    expected_issuer: Option<&str>,
+    expected_issuer: &str,
 ) -> Result<ProviderMetadata, Error> {
     let body = wire::body_of(resp, Endpoint::Discovery)?;
     if !resp.status().is_success() {
@@ -286,10 +287,9 @@ pub fn parse_metadata<B: AsRef<[u8]>>(
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Err(Error::malformed("provider metadata: `issuer` is not a string")),
     };
-    if let Some(expected) = expected_issuer {
-        if issuer != expected {
-            return Err(DiscoveryError::IssuerMismatch { expected: expected.to_owned(), found: issuer }.into());
-        }
+    if issuer != expected_issuer {
+        let found = crate::error::sanitized(&issuer, 256);
+        return Err(DiscoveryError::IssuerMismatch { expected: expected_issuer.to_owned(), found }.into());
     }
     check_issuer_syntax(&issuer)?;
     for member in ENDPOINT_MEMBERS {
@@ -442,7 +442,73 @@ impl Endpoints {
 }
 
 fn require<'a>(value: &'a Option<String>, config: &ClientConfig, key: &str) -> Result<&'a str, Error> {
-    value.as_deref().ok_or_else(|| Error::Config(config.missing(key)))
+    let url = value.as_deref().ok_or_else(|| Error::Config(config.missing(key)))?;
+    if key != "issuer" {
+        let configured = configured_value(config, key) == Some(url);
+        check_transport(config, key, url, !configured)?;
+    }
+    Ok(url)
+}
+
+/// The configured value of an endpoint key (to tell configured from discovered values).
+fn configured_value<'a>(config: &'a ClientConfig, key: &str) -> Option<&'a str> {
+    match key {
+        "authorize_url" => config.authorize_url.as_deref(),
+        "access_token_url" => config.access_token_url.as_deref(),
+        "refresh_token_url" => config.refresh_token_url.as_deref(),
+        "userinfo_endpoint" => config.userinfo_endpoint.as_deref(),
+        "jwks_uri" => config.jwks_uri.as_deref(),
+        "end_session_endpoint" => config.end_session_endpoint.as_deref(),
+        "api_base_url" => config.api_base_url.as_deref(),
+        "server_metadata_url" => config.server_metadata_url.as_deref(),
+        "request_token_url" => config.request_token_url.as_deref(),
+        _ => None,
+    }
+}
+
+/// The metadata member that stands for a configuration key, for error messages.
+fn metadata_member(key: &str) -> &str {
+    match key {
+        "authorize_url" => "authorization_endpoint",
+        "access_token_url" | "refresh_token_url" => "token_endpoint",
+        other => other,
+    }
+}
+
+/// Refuses an endpoint that is neither `https` nor loopback `http`
+/// ([`wire::is_secure_transport`]) unless `client_kwargs.danger_allow_insecure_http` is
+/// set. `key` names the configuration key; `discovered` says the value came from the
+/// provider's metadata (the error then names the metadata member).
+///
+/// Every request the core builds for a client passes through this check: discovery,
+/// authorization, token, refresh, JWKS, UserInfo, end-session, revocation, resource calls
+/// (`api_base_url`) and OAuth 1.0a.
+///
+/// ```
+/// use rpkit::config::ClientConfig;
+/// use rpkit::discovery::check_transport;
+/// let cfg = ClientConfig::new("op");
+/// assert!(check_transport(&cfg, "access_token_url", "https://op.example/token", false).is_ok());
+/// assert!(check_transport(&cfg, "access_token_url", "http://127.0.0.1:9000/token", false).is_ok());
+/// let err = check_transport(&cfg, "access_token_url", "http://op.example/token", true).unwrap_err();
+/// assert_eq!(err.to_string(),
+///     "client `op`: `metadata.token_endpoint` is not an https URL (plain http is accepted for loopback hosts only)");
+/// ```
+///
+/// # Errors
+/// [`ConfigError::InsecureEndpoint`](crate::error::ConfigError::InsecureEndpoint);
+/// [`Error::Malformed`] when `url` is not an absolute URL.
+pub fn check_transport(config: &ClientConfig, key: &str, url: &str, discovered: bool) -> Result<(), Error> {
+    // The common case without a URL parse: the caller parses the URL it sends anyway.
+    if url.len() > 8 && url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")) {
+        return Ok(());
+    }
+    let parsed = wire::parse_url(url, key)?;
+    if wire::is_secure_transport(&parsed) || config.client_kwargs.danger_allow_insecure_http {
+        return Ok(());
+    }
+    let key = if discovered { format!("metadata.{}", metadata_member(key)) } else { key.to_owned() };
+    Err(crate::error::ConfigError::InsecureEndpoint { client: config.name.clone(), key }.into())
 }
 
 /// The ID token algorithms a client accepts.
@@ -520,7 +586,7 @@ pub const METADATA_RETRY_AFTER: u64 = 60;
 ///     .body(&body[..])
 ///     .unwrap();
 /// let t0 = UnixTime::from_secs(1_700_000_000);
-/// let cache = MetadataCache::from_response(&resp, Some("https://op.example"), t0).unwrap();
+/// let cache = MetadataCache::from_response(&resp, "https://op.example", t0).unwrap();
 /// assert!(!cache.is_stale(t0.plus(3599)));
 /// assert!(cache.is_stale(t0.plus(3600)));
 /// // The refresh failed: keep serving, try again in a minute.
@@ -555,7 +621,7 @@ impl MetadataCache {
     /// As [`parse_metadata`].
     pub fn from_response<B: AsRef<[u8]>>(
         resp: &http::Response<B>,
-        expected_issuer: Option<&str>,
+        expected_issuer: &str,
         now: UnixTime,
     ) -> Result<Self, Error> {
         let metadata = parse_metadata(resp, expected_issuer)?;
@@ -591,6 +657,12 @@ impl MetadataCache {
 /// `no-store` or `no-cache` → 0 (revalidate before next use); `max-age=N` → `N`, capped at
 /// [`MAX_METADATA_MAX_AGE`]; absent or malformed → [`DEFAULT_METADATA_MAX_AGE`].
 pub fn cache_max_age(headers: &http::HeaderMap) -> u64 {
+    declared_max_age(headers).map_or(DEFAULT_METADATA_MAX_AGE, |n| n.min(MAX_METADATA_MAX_AGE))
+}
+
+/// The lifetime a response's `Cache-Control` declares: `Some(0)` for `no-store` /
+/// `no-cache`, `Some(N)` for `max-age=N` (the first one), `None` when it declares none.
+pub fn declared_max_age(headers: &http::HeaderMap) -> Option<u64> {
     let mut max_age = None;
     for value in headers.get_all(http::header::CACHE_CONTROL) {
         let Ok(text) = value.to_str() else { continue };
@@ -601,7 +673,7 @@ pub fn cache_max_age(headers: &http::HeaderMap) -> u64 {
                 None => (directive, None),
             };
             if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
-                return 0;
+                return Some(0);
             }
             if name.eq_ignore_ascii_case("max-age") && max_age.is_none() {
                 let arg = arg.map(|a| a.strip_prefix('"').and_then(|a| a.strip_suffix('"')).unwrap_or(a));
@@ -612,7 +684,7 @@ pub fn cache_max_age(headers: &http::HeaderMap) -> u64 {
             }
         }
     }
-    max_age.map_or(DEFAULT_METADATA_MAX_AGE, |n| n.min(MAX_METADATA_MAX_AGE))
+    max_age
 }
 
 #[cfg(test)]
@@ -674,7 +746,7 @@ mod tests {
     #[test]
     fn valid_metadata_parses_and_keeps_unknown_members() {
         let md =
-            parse_metadata(&resp(200, &doc(r#","backchannel_logout_supported":true,"x_custom":{"a":1}"#)), Some(ISS))
+            parse_metadata(&resp(200, &doc(r#","backchannel_logout_supported":true,"x_custom":{"a":1}"#)), ISS)
                 .unwrap();
         assert_eq!(md.issuer, ISS);
         assert_eq!(md.token_endpoint.as_deref(), Some("https://op.example/tenant/token"));
@@ -683,14 +755,19 @@ mod tests {
     }
 
     #[test]
-    fn metadata_without_expected_issuer_is_accepted_when_well_formed() {
-        assert!(parse_metadata(&resp(200, &doc("")), None).is_ok());
+    fn the_issuer_is_compared_with_the_expected_one_whatever_the_discovery_url() {
+        assert!(parse_metadata(&resp(200, &doc("")), ISS).is_ok());
+        // There is no "don't know, skip it": an empty expectation matches no issuer.
+        assert!(matches!(
+            parse_metadata(&resp(200, &doc("")), ""),
+            Err(Error::Discovery(DiscoveryError::IssuerMismatch { .. }))
+        ));
     }
 
     #[test]
     fn issuer_must_match_exactly() {
         for expected in ["https://op.example/tenant/", "https://OP.example/tenant", "https://op.example/other"] {
-            let err = parse_metadata(&resp(200, &doc("")), Some(expected)).unwrap_err();
+            let err = parse_metadata(&resp(200, &doc("")), expected).unwrap_err();
             assert_eq!(
                 err,
                 Error::Discovery(DiscoveryError::IssuerMismatch { expected: expected.into(), found: ISS.into() })
@@ -702,33 +779,33 @@ mod tests {
 
     #[test]
     fn missing_issuer_is_rejected() {
-        let err = parse_metadata(&resp(200, r#"{"token_endpoint":"https://op.example/t"}"#), Some(ISS)).unwrap_err();
+        let err = parse_metadata(&resp(200, r#"{"token_endpoint":"https://op.example/t"}"#), ISS).unwrap_err();
         assert_eq!(err, Error::Discovery(DiscoveryError::MissingIssuer));
     }
 
     #[test]
-    fn issuer_with_a_query_is_rejected_even_without_expectation() {
-        let err = parse_metadata(&resp(200, r#"{"issuer":"https://op.example/?a=b"}"#), None).unwrap_err();
+    fn issuer_with_a_query_is_rejected_even_when_expected() {
+        let err = parse_metadata(&resp(200, r#"{"issuer":"https://op.example/?a=b"}"#), "https://op.example/?a=b").unwrap_err();
         assert!(matches!(err, Error::Discovery(DiscoveryError::InvalidIssuer { .. })));
     }
 
     #[test]
     fn non_success_status_is_an_http_error() {
-        let err = parse_metadata(&resp(503, &doc("")), Some(ISS)).unwrap_err();
+        let err = parse_metadata(&resp(503, &doc("")), ISS).unwrap_err();
         assert_eq!(err, Error::Http { endpoint: Endpoint::Discovery, status: 503 });
     }
 
     #[test]
     fn oversized_metadata_is_refused() {
         let big = format!(r#"{{"issuer":"{ISS}","pad":"{}"}}"#, "x".repeat(wire::MAX_RESPONSE_BYTES));
-        let err = parse_metadata(&resp(200, &big), Some(ISS)).unwrap_err();
+        let err = parse_metadata(&resp(200, &big), ISS).unwrap_err();
         assert!(matches!(err, Error::TooLarge { endpoint: Endpoint::Discovery, .. }));
     }
 
     #[test]
     fn non_json_and_non_objects_are_malformed() {
         for body in ["<html>", "[1,2]", "\"issuer\"", ""] {
-            let err = parse_metadata(&resp(200, body), Some(ISS)).unwrap_err();
+            let err = parse_metadata(&resp(200, body), ISS).unwrap_err();
             assert!(matches!(err, Error::Malformed { .. }), "{body}");
         }
     }
@@ -743,12 +820,12 @@ mod tests {
         ];
         for (extra, member) in cases {
             let body = format!(r#"{{"issuer":"{ISS}"{extra}}}"#);
-            match parse_metadata(&resp(200, &body), Some(ISS)).unwrap_err() {
+            match parse_metadata(&resp(200, &body), ISS).unwrap_err() {
                 Error::Malformed { what } => assert!(what.contains(member), "{what}"),
                 other => panic!("{other:?}"),
             }
         }
-        let err = parse_metadata(&resp(200, r#"{"issuer":7}"#), None).unwrap_err();
+        let err = parse_metadata(&resp(200, r#"{"issuer":7}"#), ISS).unwrap_err();
         assert!(matches!(err, Error::Malformed { what } if what.contains("issuer")));
     }
 
@@ -756,7 +833,7 @@ mod tests {
     fn relative_or_non_http_endpoints_are_rejected() {
         for bad in ["/token", "javascript:alert(1)", "https://op.example/token#frag", "file:///etc/passwd"] {
             let body = format!(r#"{{"issuer":"{ISS}","token_endpoint":"{bad}"}}"#);
-            let err = parse_metadata(&resp(200, &body), Some(ISS)).unwrap_err();
+            let err = parse_metadata(&resp(200, &body), ISS).unwrap_err();
             assert_eq!(
                 err,
                 Error::Discovery(DiscoveryError::InvalidEndpoint { member: "token_endpoint".into() }),
@@ -768,7 +845,7 @@ mod tests {
     #[test]
     fn loopback_http_endpoints_are_allowed() {
         let body = r#"{"issuer":"http://127.0.0.1:8080","jwks_uri":"http://127.0.0.1:8080/jwks"}"#;
-        let md = parse_metadata(&resp(200, body), Some("http://127.0.0.1:8080")).unwrap();
+        let md = parse_metadata(&resp(200, body), "http://127.0.0.1:8080").unwrap();
         assert_eq!(md.jwks_uri.as_deref(), Some("http://127.0.0.1:8080/jwks"));
     }
 
@@ -915,20 +992,20 @@ mod tests {
     fn cache_built_from_a_response_expires_on_time() {
         let t0 = UnixTime::from_secs(1_000_000);
         let r = http::Response::builder().body(doc("").into_bytes()).unwrap();
-        let c = MetadataCache::from_response(&r, Some(ISS), t0).unwrap();
+        let c = MetadataCache::from_response(&r, ISS, t0).unwrap();
         assert_eq!(c.max_age, DEFAULT_METADATA_MAX_AGE);
         assert!(!c.is_stale(t0.plus(DEFAULT_METADATA_MAX_AGE - 1)));
         assert!(c.is_stale(t0.plus(DEFAULT_METADATA_MAX_AGE)));
         let no_store =
             http::Response::builder().header("cache-control", "no-store").body(doc("").into_bytes()).unwrap();
-        assert!(MetadataCache::from_response(&no_store, Some(ISS), t0).unwrap().is_stale(t0));
+        assert!(MetadataCache::from_response(&no_store, ISS, t0).unwrap().is_stale(t0));
     }
 
     #[test]
     fn cache_from_a_bad_response_is_an_error() {
         let r = resp(200, &doc(""));
         assert!(matches!(
-            MetadataCache::from_response(&r, Some("https://evil"), UnixTime::EPOCH),
+            MetadataCache::from_response(&r, "https://evil", UnixTime::EPOCH),
             Err(Error::Discovery(DiscoveryError::IssuerMismatch { .. }))
         ));
     }
@@ -963,8 +1040,7 @@ mod tests {
         #[test]
         fn parse_metadata_never_panics(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..512)) {
             let r = http::Response::builder().status(status).body(body).unwrap();
-            let _ = parse_metadata(&r, Some(ISS));
-            let _ = parse_metadata(&r, None);
+            let _ = parse_metadata(&r, ISS);
         }
 
         #[test]
@@ -974,7 +1050,7 @@ mod tests {
             value in "(1|true|null|\"[a-z:/#]{0,20}\"|\\[\\]|\\[1\\]|\\{\\})",
         ) {
             let body = format!(r#"{{"issuer":"{issuer}","{member}":{value}}}"#);
-            let _ = parse_metadata(&resp(200, &body), Some(&issuer));
+            let _ = parse_metadata(&resp(200, &body), &issuer);
         }
 
         #[test]

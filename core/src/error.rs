@@ -170,10 +170,35 @@ pub struct ProviderError {
     pub uri: Option<String>,
 }
 
+/// The longest `error` code kept from a provider (RFC 6749 codes are short ASCII words).
+pub const MAX_ERROR_CODE_CHARS: usize = 64;
+/// The longest `error_description` / `error_uri` kept from a provider.
+pub const MAX_ERROR_TEXT_CHARS: usize = 256;
+
 impl ProviderError {
     /// An error with only a code.
     pub fn new(error: impl Into<String>) -> Self {
         ProviderError { error: error.into(), description: None, uri: None }
+    }
+
+    /// An error as received from a provider (or relayed by a browser): each field cut to
+    /// [`MAX_ERROR_CODE_CHARS`] / [`MAX_ERROR_TEXT_CHARS`] characters, with control and
+    /// bidirectional-override characters replaced, so that what an attacker writes into
+    /// `error_description` cannot forge or hide log lines. A well-formed code (RFC 6749
+    /// §5.2: printable ASCII) is kept as sent.
+    ///
+    /// ```
+    /// use rpkit::ProviderError;
+    /// let e = ProviderError::from_wire("access_denied", Some("no\r\nINFO forged line"), None);
+    /// assert_eq!(e.error, "access_denied");
+    /// assert!(!e.description.unwrap().contains('\n'));
+    /// ```
+    pub fn from_wire(error: &str, description: Option<&str>, uri: Option<&str>) -> Self {
+        ProviderError {
+            error: sanitized(error, MAX_ERROR_CODE_CHARS),
+            description: description.map(|d| sanitized(d, MAX_ERROR_TEXT_CHARS)),
+            uri: uri.map(|u| sanitized(u, MAX_ERROR_TEXT_CHARS)),
+        }
     }
 }
 
@@ -199,6 +224,18 @@ pub enum ConfigError {
         /// What was expected (never the offending value: it may be a secret).
         expected: String,
     },
+    /// An endpoint (configured, or discovered when `key` starts with `metadata.`) is
+    /// neither `https` nor plain `http` on a loopback host: a code, token or secret would
+    /// cross the network in clear text. `client_kwargs.danger_allow_insecure_http` turns
+    /// the check off, for closed test networks only.
+    #[error("client `{client}`: `{key}` is not an https URL (plain http is accepted for loopback hosts only)")]
+    InsecureEndpoint {
+        /// The client's registered name.
+        client: String,
+        /// The configuration key (`access_token_url`) or the metadata member
+        /// (`metadata.token_endpoint`).
+        key: String,
+    },
     /// A value the requested operation needs is not configured (nor discovered).
     #[error("client `{client}`: `{key}` is required for this operation and is not configured")]
     Missing {
@@ -209,9 +246,42 @@ pub enum ConfigError {
     },
 }
 
+/// Makes text that a provider or a browser chose safe to put in an error message, and so
+/// in a log line: at most `max` characters (an ellipsis marks a cut), every control
+/// character (CR, LF, ESC, …) and every bidirectional-override or invisible formatting
+/// character replaced by U+FFFD, so that the text can neither forge log lines nor hide
+/// what it says.
+pub(crate) fn sanitized(text: &str, max: usize) -> String {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    let mut out = String::with_capacity(text.len().min(max * 4));
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        out.push(if unsafe_char(c) { '\u{FFFD}' } else { c });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attacker_text_in_errors_is_bounded_and_has_no_control_characters() {
+        let forged = "bad\r\n2026-01-01 INFO admin logged in\u{1b}[31m\u{202e}txt.exe";
+        let clean = sanitized(forged, 1000);
+        assert!(!clean.chars().any(|c| c.is_control() || c == '\u{202e}'), "{clean:?}");
+        assert!(clean.starts_with("bad\u{FFFD}\u{FFFD}2026"));
+        let long = "x".repeat(1000);
+        assert_eq!(sanitized(&long, 64).chars().count(), 65);
+        assert!(sanitized(&long, 64).ends_with('…'));
+        assert_eq!(sanitized("short", 64), "short");
+    }
 
     #[test]
     fn state_error_messages_say_which() {

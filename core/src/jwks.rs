@@ -138,18 +138,56 @@ impl JwkSet {
 /// ```
 ///
 /// # Errors
-/// [`Error::Malformed`] when `uri` is not a valid request URI.
+/// [`Error::Malformed`] when `uri` is not an absolute URL.
 pub fn request(uri: &str) -> Result<http::Request<Vec<u8>>, Error> {
+    wire::parse_url(uri, "jwks_uri")?;
     wire::get(uri, "application/json")?.build()
 }
 
-/// A cached JWK Set with its fetch time and the refetch rate limit.
+/// How long a fetched JWK Set is used before the next validation fetches it again, when the
+/// response has no usable `Cache-Control` (10 minutes).
+pub const DEFAULT_JWKS_MAX_AGE_SECS: u64 = 600;
+/// The shortest lifetime given to a JWK Set, whatever `Cache-Control` says (`no-store`
+/// included): one fetch a minute at most, so that a provider cannot make every
+/// validation a network round trip.
+pub const MIN_JWKS_MAX_AGE_SECS: u64 = 60;
+/// The longest lifetime given to a JWK Set, whatever `Cache-Control` says: a key the
+/// provider removed (rotated out, or compromised) stops verifying within an hour.
+pub const MAX_JWKS_MAX_AGE_SECS: u64 = 3600;
+
+/// The lifetime of a JWK Set response: its `Cache-Control` `max-age` (or
+/// [`DEFAULT_JWKS_MAX_AGE_SECS`] without one), bounded to
+/// [`MIN_JWKS_MAX_AGE_SECS`]..=[`MAX_JWKS_MAX_AGE_SECS`].
 ///
-/// Plain data: the async client keeps one per provider. When verification fails with
-/// [`JoseError::UnknownKid`] (see [`JoseError::is_unknown_key`]), ask
-/// [`JwksCache::may_refetch_for_unknown_kid`]; if it says yes, call
-/// [`JwksCache::record_refetch`], fetch, [`JwksCache::replace`] and verify once more.
-/// A bad signature never justifies a refetch.
+/// ```
+/// use rpkit::jwks::{max_age_of, MAX_JWKS_MAX_AGE_SECS};
+/// let mut h = http::HeaderMap::new();
+/// assert_eq!(max_age_of(&h), 600);
+/// h.insert("cache-control", "public, max-age=120".parse().unwrap());
+/// assert_eq!(max_age_of(&h), 120);
+/// h.insert("cache-control", "max-age=31536000".parse().unwrap());
+/// assert_eq!(max_age_of(&h), MAX_JWKS_MAX_AGE_SECS);
+/// h.insert("cache-control", "no-store".parse().unwrap());
+/// assert_eq!(max_age_of(&h), 60);
+/// ```
+pub fn max_age_of(headers: &http::HeaderMap) -> u64 {
+    let declared = crate::discovery::declared_max_age(headers).unwrap_or(DEFAULT_JWKS_MAX_AGE_SECS);
+    declared.clamp(MIN_JWKS_MAX_AGE_SECS, MAX_JWKS_MAX_AGE_SECS)
+}
+
+/// A cached JWK Set with its fetch time, its lifetime and the refetch rate limit.
+///
+/// Plain data: the async client keeps one per provider and asks it what to do.
+///
+/// - Before verifying: [`JwksCache::is_stale`] — past its max age the set is fetched
+///   again before use, so a key the provider removed stops verifying within
+///   [`max_age`](Self::max_age) (at most [`MAX_JWKS_MAX_AGE_SECS`]).
+/// - After a failed verification: [`JwksCache::claim_refetch`] says whether the failure
+///   justifies one more fetch (an unknown `kid`; or, for a token without `kid`, no
+///   fitting key or a signature that the cached keys do not verify, when the set is at
+///   least [`REFETCH_INTERVAL_SECS`] old — the provider may have replaced its only key),
+///   rate-limited to one refetch per [`REFETCH_INTERVAL_SECS`]. A bad signature on a
+///   token that names its `kid`, which is in the set, never causes a refetch.
 ///
 /// ```
 /// use rpkit::jwks::{JwkSet, JwksCache};
@@ -157,10 +195,13 @@ pub fn request(uri: &str) -> Result<http::Request<Vec<u8>>, Error> {
 /// # let set = JwkSet::parse(br#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#).unwrap();
 /// let now = UnixTime::from_secs(1_700_000_000);
 /// let mut cache = JwksCache::new(set, now);
-/// assert!(cache.may_refetch_for_unknown_kid(now));
-/// cache.record_refetch(now);
-/// assert!(!cache.may_refetch_for_unknown_kid(now.plus(30)));
-/// assert!(cache.may_refetch_for_unknown_kid(now.plus(60)));
+/// assert!(!cache.is_stale(now.plus(599)));
+/// assert!(cache.is_stale(now.plus(600)));
+/// let unknown_kid = rpkit::Error::Jose(rpkit::jose::JoseError::UnknownKid { kid: "k2".into() });
+/// assert!(cache.claim_refetch(&unknown_kid, true, now));
+/// // Rate-limited: not again within a minute.
+/// assert!(!cache.claim_refetch(&unknown_kid, true, now.plus(30)));
+/// assert!(cache.claim_refetch(&unknown_kid, true, now.plus(60)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwksCache {
@@ -168,14 +209,32 @@ pub struct JwksCache {
     pub set: JwkSet,
     /// When `set` was fetched.
     pub fetched_at: UnixTime,
-    /// When the last refetch for an unknown `kid` started, if any.
+    /// Seconds `set` is used after `fetched_at` ([`max_age_of`] its response).
+    pub max_age: u64,
+    /// When the last refetch after a failed verification started, if any.
     pub last_refetch: Option<UnixTime>,
 }
 
 impl JwksCache {
-    /// A cache holding `set`, fetched at `now`.
+    /// A cache holding `set`, fetched at `now`, for [`DEFAULT_JWKS_MAX_AGE_SECS`].
     pub fn new(set: JwkSet, now: UnixTime) -> Self {
-        JwksCache { set, fetched_at: now, last_refetch: None }
+        JwksCache { set, fetched_at: now, max_age: DEFAULT_JWKS_MAX_AGE_SECS, last_refetch: None }
+    }
+
+    /// Parses the JWKS endpoint's response ([`JwkSet::from_response`]) into a cache
+    /// entry whose lifetime comes from its `Cache-Control` ([`max_age_of`]).
+    ///
+    /// # Errors
+    /// As [`JwkSet::from_response`].
+    pub fn from_response<B: AsRef<[u8]>>(response: &http::Response<B>, now: UnixTime) -> Result<Self, Error> {
+        let set = JwkSet::from_response(response)?;
+        Ok(JwksCache { set, fetched_at: now, max_age: max_age_of(response.headers()), last_refetch: None })
+    }
+
+    /// Whether the set is past its max age at `now` and must be fetched before use.
+    #[must_use]
+    pub fn is_stale(&self, now: UnixTime) -> bool {
+        now.secs_since(self.fetched_at) >= self.max_age
     }
 
     /// Whether a refetch for an unknown `kid` is allowed at `now`: at most one per
@@ -185,16 +244,48 @@ impl JwksCache {
         self.last_refetch.map_or(true, |last| now.secs_since(last) >= REFETCH_INTERVAL_SECS)
     }
 
+    /// Decides whether `err`, the failure of a verification against this set, justifies
+    /// fetching the set once more, and if so records the refetch (rate limit) at `now`.
+    /// `token_has_kid` says whether the token's header named a key.
+    ///
+    /// Yes for an unknown `kid` or no fitting key ([`JoseError::is_unknown_key`]); yes
+    /// for a bad signature on a token **without** `kid` when the set is at least
+    /// [`REFETCH_INTERVAL_SECS`] old (its only key may have been replaced); never for a
+    /// bad signature under a known `kid`. Always at most one refetch per
+    /// [`REFETCH_INTERVAL_SECS`].
+    #[must_use]
+    pub fn claim_refetch(&mut self, err: &Error, token_has_kid: bool, now: UnixTime) -> bool {
+        let justified = match err {
+            Error::Jose(e) if e.is_unknown_key() => true,
+            Error::Jose(JoseError::BadSignature) => {
+                !token_has_kid && now.secs_since(self.fetched_at) >= REFETCH_INTERVAL_SECS
+            }
+            _ => false,
+        };
+        if !justified || !self.may_refetch_for_unknown_kid(now) {
+            return false;
+        }
+        self.last_refetch = Some(now);
+        true
+    }
+
     /// Records that a refetch starts at `now` (call before sending the request, so that
     /// concurrent callers do not all refetch).
     pub fn record_refetch(&mut self, now: UnixTime) {
         self.last_refetch = Some(now);
     }
 
-    /// Replaces the keys with a freshly fetched set.
+    /// Replaces the keys with a freshly fetched set (keeping the refetch rate limit).
     pub fn replace(&mut self, set: JwkSet, now: UnixTime) {
         self.set = set;
         self.fetched_at = now;
+    }
+
+    /// Takes the keys and lifetime of `fresh`, a newer fetch, keeping this cache's
+    /// refetch rate limit.
+    pub fn update(&mut self, fresh: JwksCache) {
+        let last_refetch = self.last_refetch.max(fresh.last_refetch);
+        *self = JwksCache { last_refetch, ..fresh };
     }
 }
 

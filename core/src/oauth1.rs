@@ -663,7 +663,9 @@ impl fmt::Debug for OAuth1Token {
 }
 
 fn require<'a>(config: &ClientConfig, value: &'a Option<String>, key: &str) -> Result<&'a str, Error> {
-    value.as_deref().ok_or_else(|| config.missing(key).into())
+    let url = value.as_deref().ok_or_else(|| Error::from(config.missing(key)))?;
+    crate::discovery::check_transport(config, key, url, false)?;
+    Ok(url)
 }
 
 /// Checks that `credentials` can sign with `method`, naming the missing key.
@@ -795,7 +797,7 @@ pub fn validate_callback(
             _ => continue,
         };
         if slot.is_some() {
-            return Err(Error::malformed(format!("OAuth 1.0a callback: `{k}` is repeated")));
+            return Err(Error::malformed(format!("OAuth 1.0a callback: `{}` is repeated", crate::error::sanitized(&k, 64))));
         }
         *slot = Some(v.into_owned());
     }
@@ -886,7 +888,7 @@ fn form_fields(body: &[u8]) -> Result<Map<String, Value>, Error> {
     let mut out = Map::new();
     for (k, v) in url::form_urlencoded::parse(text.trim().as_bytes()) {
         if out.insert(k.clone().into_owned(), Value::String(v.into_owned())).is_some() {
-            return Err(Error::malformed(format!("OAuth 1.0a response: `{k}` is repeated")));
+            return Err(Error::malformed(format!("OAuth 1.0a response: `{}` is repeated", crate::error::sanitized(&k, 64))));
         }
     }
     Ok(out)
@@ -902,12 +904,12 @@ fn json_fields(body: &[u8]) -> Result<Map<String, Value>, Error> {
 /// An error body: `error` (OAuth 2 style), `oauth_problem` (the OAuth Problem Reporting
 /// extension), or Twitter's JSON `{"errors": [{"code": 32, "message": "…"}]}`.
 fn provider_error(fields: &Map<String, Value>) -> Option<ProviderError> {
-    let text = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
+    let text = |k: &str| fields.get(k).and_then(Value::as_str);
     if let Some(error) = text("error") {
-        return Some(ProviderError { error, description: text("error_description"), uri: text("error_uri") });
+        return Some(ProviderError::from_wire(error, text("error_description"), text("error_uri")));
     }
     if let Some(error) = text("oauth_problem") {
-        return Some(ProviderError { error, description: text("oauth_problem_advice"), uri: None });
+        return Some(ProviderError::from_wire(error, text("oauth_problem_advice"), None));
     }
     let first = fields.get("errors")?.as_array()?.first()?;
     let error = match first.get("code") {
@@ -915,11 +917,7 @@ fn provider_error(fields: &Map<String, Value>) -> Option<ProviderError> {
         Some(Value::String(s)) => s.clone(),
         _ => "error".to_owned(),
     };
-    Some(ProviderError {
-        error,
-        description: first.get("message").and_then(Value::as_str).map(str::to_owned),
-        uri: None,
-    })
+    Some(ProviderError::from_wire(&error, first.get("message").and_then(Value::as_str), None))
 }
 
 #[cfg(test)]

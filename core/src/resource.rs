@@ -74,6 +74,7 @@ enum Body {
 pub struct ResourceRequest {
     client: String,
     api_base_url: Option<String>,
+    allow_insecure_http: bool,
     placement: TokenPlacement,
     method: Method,
     target: String,
@@ -109,6 +110,7 @@ impl ResourceRequest {
         ResourceRequest {
             client: config.name.clone(),
             api_base_url: config.api_base_url.clone(),
+            allow_insecure_http: config.client_kwargs.danger_allow_insecure_http,
             placement: config.client_kwargs.token_placement,
             method,
             target: path_or_url.into(),
@@ -170,12 +172,29 @@ impl ResourceRequest {
     /// # Errors
     /// [`Error::Config`] (`api_base_url` missing) for a relative path without a base;
     /// [`Error::Malformed`] for an unparsable URL; [`TokenError::PathLeavesApiBase`] when a
-    /// relative path resolves to another origin.
+    /// relative path resolves to another origin;
+    /// [`ConfigError::InsecureEndpoint`](crate::error::ConfigError::InsecureEndpoint) when
+    /// the URL is neither `https` nor loopback `http` (the token would travel in clear).
     pub fn url(&self) -> Result<url::Url, Error> {
+        let url = self.target_url()?;
+        if !self.allow_insecure_http && !wire::is_secure_transport(&url) {
+            let key = if self.is_absolute() { "resource URL" } else { "api_base_url" };
+            return Err(crate::error::ConfigError::InsecureEndpoint { client: self.client.clone(), key: key.to_owned() }
+                .into());
+        }
+        Ok(url)
+    }
+
+    fn is_absolute(&self) -> bool {
         let target = self.target.as_str();
         let scheme_end = target.find("://").unwrap_or(0);
         let scheme = target.get(..scheme_end).unwrap_or_default();
-        if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http") {
+        scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")
+    }
+
+    fn target_url(&self) -> Result<url::Url, Error> {
+        let target = self.target.as_str();
+        if self.is_absolute() {
             return wire::parse_url(target, "resource URL");
         }
         let base = self.api_base_url.as_deref().ok_or_else(|| crate::error::ConfigError::Missing {

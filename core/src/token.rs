@@ -41,9 +41,9 @@
 //! [`MAX_RESPONSE_BYTES`](crate::wire::MAX_RESPONSE_BYTES).
 
 use crate::claims::Claims;
-use crate::client_auth::{apply_client_auth, resolve_method};
+use crate::client_auth::{apply_client_auth, assertion_audience, resolve_method};
 use crate::config::{ClientConfig, Params, TokenEndpointAuthMethod};
-use crate::discovery::ProviderMetadata;
+use crate::discovery::{check_transport, ProviderMetadata};
 use crate::error::{Endpoint, Error, ProviderError};
 use crate::rand::SecureRandom;
 use crate::secret::{AccessToken, AuthorizationCode, IdTokenString, PkceVerifier, RefreshToken};
@@ -175,13 +175,17 @@ pub enum Grant {
 /// The token endpoint: `access_token_url`, else the metadata's `token_endpoint`.
 ///
 /// # Errors
-/// [`Error::Config`] (`access_token_url` missing) when neither is known.
+/// [`Error::Config`] (`access_token_url` missing) when neither is known;
+/// [`ConfigError::InsecureEndpoint`](crate::error::ConfigError::InsecureEndpoint) when it
+/// is not `https` (or loopback `http`).
 pub fn token_endpoint<'a>(config: &'a ClientConfig, metadata: Option<&'a ProviderMetadata>) -> Result<&'a str, Error> {
-    config
-        .access_token_url
-        .as_deref()
-        .or_else(|| metadata.and_then(|m| m.token_endpoint.as_deref()))
-        .ok_or_else(|| config.missing("access_token_url").into())
+    let (url, discovered) = match (config.access_token_url.as_deref(), metadata.and_then(|m| m.token_endpoint.as_deref())) {
+        (Some(url), _) => (url, false),
+        (None, Some(url)) => (url, true),
+        (None, None) => return Err(config.missing("access_token_url").into()),
+    };
+    check_transport(config, "access_token_url", url, discovered)?;
+    Ok(url)
 }
 
 /// The refresh endpoint: `refresh_token_url`, else [`token_endpoint`].
@@ -193,7 +197,7 @@ pub fn refresh_endpoint<'a>(
     metadata: Option<&'a ProviderMetadata>,
 ) -> Result<&'a str, Error> {
     match config.refresh_token_url.as_deref() {
-        Some(url) => Ok(url),
+        Some(url) => check_transport(config, "refresh_token_url", url, false).map(|()| url),
         None => token_endpoint(config, metadata),
     }
 }
@@ -224,7 +228,7 @@ pub fn exchange_request(
         form.push(pair("code_verifier", verifier.secret()));
     }
     let method = resolve_method(config, metadata)?;
-    build(config, method, endpoint, form, &config.access_token_params, rng, now)
+    build(config, metadata, method, endpoint, form, &config.access_token_params, rng, now)
 }
 
 /// A refresh request ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)) to
@@ -248,7 +252,7 @@ pub fn refresh_request(
         form.push(pair("scope", scope));
     }
     let method = resolve_method(config, metadata)?;
-    build(config, method, endpoint, form, &config.refresh_token_params, rng, now)
+    build(config, metadata, method, endpoint, form, &config.refresh_token_params, rng, now)
 }
 
 /// A client credentials request ([RFC 6749 §4.4.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2)),
@@ -275,15 +279,17 @@ pub fn client_credentials_request(
     if let Some(scope) = scope.or(config.scope_str()) {
         form.push(pair("scope", scope));
     }
-    build(config, method, endpoint, form, &config.access_token_params, rng, now)
+    build(config, metadata, method, endpoint, form, &config.access_token_params, rng, now)
 }
 
 fn pair(k: &str, v: &str) -> (String, String) {
     (k.to_owned(), v.to_owned())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build(
     config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
     method: TokenEndpointAuthMethod,
     endpoint: &str,
     mut form: Vec<(String, String)>,
@@ -298,7 +304,13 @@ fn build(
             form.push((k.clone(), v.clone()));
         }
     }
-    let authorization = apply_client_auth(method, config, endpoint, rng, now, &mut form)?;
+    let audience = match method {
+        TokenEndpointAuthMethod::ClientSecretJwt | TokenEndpointAuthMethod::PrivateKeyJwt => {
+            assertion_audience(config, metadata, endpoint)?
+        }
+        _ => String::new(),
+    };
+    let authorization = apply_client_auth(method, config, &audience, rng, now, &mut form)?;
     let body = wire::form_encode(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut request = wire::post_form(endpoint, body)?;
     if let Some(value) = authorization {
@@ -351,12 +363,8 @@ fn token_from_body(
         // `has_error` spares hashing the name when there is no `error` (the usual case).
         match members.has_error.then(|| object.get("error")).flatten() {
             Some(Value::String(code)) => {
-                let text = |name: &str| object.get(name).and_then(Value::as_str).map(str::to_owned);
-                let err = ProviderError {
-                    error: code.clone(),
-                    description: text("error_description"),
-                    uri: text("error_uri"),
-                };
+                let text = |name: &str| object.get(name).and_then(Value::as_str);
+                let err = ProviderError::from_wire(code, text("error_description"), text("error_uri"));
                 return Err(if grant == Grant::Refresh && err.error == "invalid_grant" {
                     Error::ReauthenticationRequired(err)
                 } else {
@@ -809,7 +817,7 @@ fn decode_body(body: &[u8], media_type: Option<&str>, members: &mut Members) -> 
         }
         Some(other) => Err(Error::malformed(format!(
             "token response: unexpected content type `{}` (expected JSON)",
-            truncate(&other.to_ascii_lowercase(), 64)
+            crate::error::sanitized(&other.to_ascii_lowercase(), 64)
         ))),
     }
 }
@@ -841,7 +849,7 @@ fn token_from_members(members: &mut Members, now: UnixTime, grant: Grant) -> Res
         Some(_) => return Err(invalid("token_type", "a string")),
     };
     if !token_type.eq_ignore_ascii_case("bearer") {
-        return Err(TokenError::UnsupportedTokenType { token_type: truncate(&token_type, 64) }.into());
+        return Err(TokenError::UnsupportedTokenType { token_type: crate::error::sanitized(&token_type, 64) }.into());
     }
     let expires_in = seconds(members.expires_in.take(), "expires_in")?;
     let refresh_expires_in = seconds(members.refresh_expires_in.take(), "refresh_expires_in")?;
@@ -902,10 +910,6 @@ fn opt_string(value: Option<Raw>, member: &'static str) -> Result<Option<String>
         Some(Raw::Str(s)) => Ok(Some(s)),
         Some(_) => Err(invalid(member, "a string")),
     }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
-    text.chars().take(max_chars).collect()
 }
 
 #[cfg(test)]

@@ -258,12 +258,8 @@ fn error_response<B>(resp: &http::Response<B>, body: &[u8]) -> Error {
     }
     if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) {
         if let Some(code) = map.get("error").and_then(Value::as_str).filter(|c| !c.is_empty()) {
-            let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
-            return Error::Provider(ProviderError {
-                error: code.to_owned(),
-                description: text("error_description"),
-                uri: text("error_uri"),
-            });
+            let text = |k: &str| map.get(k).and_then(Value::as_str);
+            return Error::Provider(ProviderError::from_wire(code, text("error_description"), text("error_uri")));
         }
     }
     Error::Http { endpoint: Endpoint::UserInfo, status }
@@ -275,7 +271,7 @@ pub fn bearer_error(header: &str) -> Option<ProviderError> {
     let params = auth_params(header);
     let get = |name: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     let error = get("error").filter(|e| !e.is_empty())?;
-    Some(ProviderError { error, description: get("error_description"), uri: get("error_uri") })
+    Some(ProviderError::from_wire(&error, get("error_description").as_deref(), get("error_uri").as_deref()))
 }
 
 /// Every `name=value` auth-param of a challenge list (RFC 9110 §11.2); scheme names and

@@ -46,7 +46,7 @@ use crate::authorize::{AuthorizationRequest, AuthorizationUrl, PendingAuthorizat
 use crate::callback::{validate_callback, CallbackParams};
 use crate::claims::Claims;
 use crate::config::ClientConfig;
-use crate::discovery::{metadata_request, Endpoints, MetadataCache, ProviderMetadata};
+use crate::discovery::{check_transport, metadata_request, Endpoints, MetadataCache, ProviderMetadata};
 use crate::error::{Endpoint, Error};
 use crate::id_token::{should_refetch_jwks, IdTokenValidator};
 use crate::jwks::{JwkSet, JwksCache};
@@ -57,6 +57,7 @@ use crate::time::UnixTime;
 use crate::token::{self, Grant, Token};
 use crate::userinfo::{parse_userinfo, userinfo_request_for, UserInfoContext};
 use async_trait::async_trait;
+use futures_util::future::{self as fut, BoxFuture, FutureExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -168,8 +169,7 @@ impl OAuth {
                 shared: Arc::clone(&self.shared),
                 metadata: async_lock::Mutex::new(Fetched::default()),
                 metadata_attempts: AtomicU64::new(0),
-                jwks: async_lock::Mutex::new(Fetched::default()),
-                jwks_attempts: AtomicU64::new(0),
+                jwks: Mutex::new(JwksSlot::default()),
                 refreshes: Mutex::new(HashMap::new()),
                 seen_jtis: Mutex::new(SeenJtis::new(SEEN_JTI_CAPACITY)),
             }),
@@ -250,15 +250,28 @@ impl<T> Default for Fetched<T> {
     }
 }
 
+/// One JWK Set fetch, shared by every caller that needs it (single-flight). It runs as long
+/// as one of them polls it, so a caller that gives up does not strand the others.
+type JwksFlight = fut::Shared<BoxFuture<'static, Result<JwksCache, ClientError>>>;
+
+#[derive(Default)]
+struct JwksSlot {
+    cache: Option<JwksCache>,
+    /// The fetch in flight and its number (so that only its own result is installed).
+    flight: Option<(u64, JwksFlight)>,
+    flights: u64,
+}
+
 struct ClientInner {
     config: ClientConfig,
     shared: Arc<Shared>,
     metadata: async_lock::Mutex<Fetched<MetadataSlot>>,
     /// Completed metadata fetch attempts (changed only under the `metadata` lock).
     metadata_attempts: AtomicU64,
-    jwks: async_lock::Mutex<Fetched<JwksCache>>,
-    /// Completed initial JWKS fetch attempts (changed only under the `jwks` lock).
-    jwks_attempts: AtomicU64,
+    /// The JWK Set and the fetch in flight. A plain mutex, held for a few instructions and
+    /// never across a request: a slow JWKS endpoint delays only the callers that need the
+    /// fetch (they share one), never the validations the cached keys can answer.
+    jwks: Mutex<JwksSlot>,
     refreshes: Mutex<HashMap<[u8; 32], RefreshSlot>>,
     seen_jtis: Mutex<SeenJtis>,
 }
@@ -357,11 +370,7 @@ impl OAuthClient {
         request: http::Request<Vec<u8>>,
         endpoint: Endpoint,
     ) -> Result<http::Response<Vec<u8>>, ClientError> {
-        match self.inner.shared.http.send(request, crate::wire::MAX_RESPONSE_BYTES).await {
-            Ok(resp) => Ok(resp),
-            Err(TransportError::TooLarge { limit }) => Err(ClientError::Core(Error::TooLarge { endpoint, limit })),
-            Err(source) => Err(ClientError::Transport { endpoint, source }),
-        }
+        send_capped(&*self.inner.shared.http, request, endpoint).await
     }
 
     /// Builds the authorization URL and the pending authorization to keep in the session
@@ -641,9 +650,13 @@ impl OAuthClient {
             return Err(err.clone());
         }
         let fetched = async {
+            let config = &self.inner.config;
+            // The issuer comparison never switches itself off: a discovery URL without the
+            // well-known suffix needs a configured `issuer`.
+            let expected = config.expected_issuer().ok_or_else(|| config.missing("issuer"))?;
+            check_transport(config, "server_metadata_url", url, false)?;
             let response = self.send(metadata_request(url)?, Endpoint::Discovery).await?;
-            let expected = self.inner.config.expected_issuer();
-            Ok::<_, ClientError>(MetadataCache::from_response(&response, expected.as_deref(), self.now())?)
+            Ok::<_, ClientError>(MetadataCache::from_response(&response, &expected, self.now())?)
         }
         .await;
         attempts.fetch_add(1, Ordering::AcqRel);
@@ -667,58 +680,81 @@ impl OAuthClient {
         }
     }
 
-    async fn fetch_jwks(&self, uri: &str) -> Result<JwkSet, ClientError> {
-        let response = self.send(crate::jwks::request(uri)?, Endpoint::Jwks).await?;
-        Ok(JwkSet::from_response(&response)?)
+    /// The cached JWK Set when it is fresh at `now`.
+    fn fresh_jwks(&self, now: UnixTime) -> Option<JwkSet> {
+        let slot = self.inner.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.cache.as_ref().filter(|c| !c.is_stale(now)).map(|c| c.set.clone())
     }
 
-    /// Runs `check` against the provider's JWK Set: fetched on first use (single-flight),
-    /// and fetched again once — rate-limited to one refetch per minute — when `check`
-    /// reports an unknown key (key rotation). A bad signature never causes a refetch.
-    async fn with_jwks<T>(
-        &self,
-        metadata: Option<&ProviderMetadata>,
-        check: impl Fn(&JwkSet) -> Result<T, Error>,
-    ) -> Result<T, ClientError> {
-        let endpoints = Endpoints::resolve(&self.inner.config, metadata);
-        let uri = endpoints.jwks_uri.as_deref().ok_or_else(|| self.inner.config.missing("jwks_uri"))?;
-        let attempts = &self.inner.jwks_attempts;
-        let ticket = attempts.load(Ordering::Acquire);
-        let mut state = self.inner.jwks.lock().await;
-        let state = &mut *state;
-        let cache = match state.value.take() {
-            Some(c) => state.value.insert(c),
-            None => {
-                if let Some(err) = state.last_error.as_ref().filter(|_| attempts.load(Ordering::Acquire) != ticket) {
-                    return Err(err.clone());
-                }
-                let fetched = self.fetch_jwks(uri).await;
-                attempts.fetch_add(1, Ordering::AcqRel);
-                match fetched {
-                    Ok(set) => {
-                        state.last_error = None;
-                        state.value.insert(JwksCache::new(set, self.now()))
-                    }
-                    Err(e) => {
-                        state.last_error = Some(e.clone());
-                        return Err(e);
-                    }
+    /// Joins the JWK Set fetch in flight, or starts one; installs its result in the cache.
+    async fn fetch_jwks(&self, uri: &str) -> Result<JwkSet, ClientError> {
+        let (id, flight) = {
+            let mut slot = self.inner.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+            match &slot.flight {
+                Some(flight) => flight.clone(),
+                None => {
+                    let request = crate::jwks::request(uri)?;
+                    let http = Arc::clone(&self.inner.shared.http);
+                    let clock = Arc::clone(&self.inner.shared.clock);
+                    let fetch = async move {
+                        let response = send_capped(&*http, request, Endpoint::Jwks).await?;
+                        Ok(JwksCache::from_response(&response, clock.now())?)
+                    };
+                    slot.flights += 1;
+                    let flight = (slot.flights, fetch.boxed().shared());
+                    slot.flight = Some(flight.clone());
+                    flight
                 }
             }
         };
-        match check(&cache.set) {
-            Err(e) if should_refetch_jwks(&e) => {
-                let now = self.now();
-                if !cache.may_refetch_for_unknown_kid(now) {
-                    return Err(e.into());
+        let outcome = flight.await;
+        let mut slot = self.inner.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.flight.as_ref().is_some_and(|(current, _)| *current == id) {
+            slot.flight = None;
+            if let Ok(fresh) = &outcome {
+                match slot.cache.as_mut() {
+                    Some(cache) => cache.update(fresh.clone()),
+                    None => slot.cache = Some(fresh.clone()),
                 }
-                cache.record_refetch(now);
-                let set = self.fetch_jwks(uri).await?;
-                cache.replace(set, now);
-                Ok(check(&cache.set)?)
             }
-            other => Ok(other?),
         }
+        outcome.map(|cache| cache.set)
+    }
+
+    /// Runs `check` against the provider's JWK Set, fetched on first use and again once it
+    /// is past its max age (single-flight: concurrent callers share one fetch, and no lock
+    /// is held while it runs). When `check` fails in a way that a newer set could fix
+    /// ([`JwksCache::claim_refetch`]: an unknown `kid`; a bad signature on a token without
+    /// `kid` once the set is a minute old), the set is fetched once more — rate-limited to
+    /// one refetch a minute, or by joining a fetch already in flight — and `check` runs
+    /// again. A bad signature under a known `kid` never causes a refetch.
+    async fn with_jwks<T>(
+        &self,
+        compact: &str,
+        metadata: Option<&ProviderMetadata>,
+        check: impl Fn(&JwkSet) -> Result<T, Error>,
+    ) -> Result<T, ClientError> {
+        let config = &self.inner.config;
+        let uri = Endpoints::resolve(config, metadata).require_jwks_uri(config)?.to_owned();
+        let now = self.now();
+        let set = match self.fresh_jwks(now) {
+            Some(set) => set,
+            None => self.fetch_jwks(&uri).await?,
+        };
+        let err = match check(&set) {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        let refetch = {
+            let mut slot = self.inner.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+            let joinable = slot.flight.is_some() && should_refetch_jwks(&err);
+            joinable || slot.cache.as_mut().is_some_and(|c| c.claim_refetch(&err, names_a_key(compact), now))
+        };
+        if !refetch {
+            return Err(err.into());
+        }
+        let set = self.fetch_jwks(&uri).await?;
+        Ok(check(&set)?)
     }
 
     /// Whether verifying `compact` needs the provider's JWK Set (not for HS*, which is
@@ -737,7 +773,7 @@ impl OAuthClient {
         check: impl Fn(&JwkSet) -> Result<T, Error>,
     ) -> Result<T, ClientError> {
         if Self::needs_jwks(compact) {
-            self.with_jwks(metadata, check).await
+            self.with_jwks(compact, metadata, check).await
         } else {
             Ok(check(&JwkSet::from_keys(Vec::new()))?)
         }
@@ -888,6 +924,25 @@ impl OAuthClient {
             .await?;
         Ok(target)
     }
+}
+
+/// Sends a request built by the core over `http`, capping the body at the core's limit.
+async fn send_capped(
+    http: &dyn HttpClient,
+    request: http::Request<Vec<u8>>,
+    endpoint: Endpoint,
+) -> Result<http::Response<Vec<u8>>, ClientError> {
+    match http.send(request, crate::wire::MAX_RESPONSE_BYTES).await {
+        Ok(resp) => Ok(resp),
+        Err(TransportError::TooLarge { limit }) => Err(ClientError::Core(Error::TooLarge { endpoint, limit })),
+        Err(source) => Err(ClientError::Transport { endpoint, source }),
+    }
+}
+
+/// Whether a compact JWS names its key (`kid`). A JWE's signing key is inside it, so an
+/// encrypted token counts as naming one: a bad signature there never causes a refetch.
+fn names_a_key(compact: &str) -> bool {
+    crate::jose::is_jwe(compact) || crate::jose::jws::peek_header(compact).map_or(true, |h| h.kid.is_some())
 }
 
 /// The refresh slot of a token: its refresh token *and* its access token. Callers holding

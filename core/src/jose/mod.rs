@@ -123,7 +123,7 @@ impl JoseError {
 
 /// Truncates attacker-controlled text before it goes into an error.
 pub(crate) fn truncated(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
+    crate::error::sanitized(text, max)
 }
 
 /// Whether `compact` has the shape of a JWE compact serialization (five dot-separated
@@ -162,6 +162,6 @@ mod tests {
     #[test]
     fn error_text_is_bounded() {
         let long = "x".repeat(1000);
-        assert_eq!(truncated(&long, 64).len(), 64);
+        assert_eq!(truncated(&long, 64).chars().count(), 65);
     }
 }
