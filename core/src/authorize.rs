@@ -260,6 +260,7 @@ impl<'a> AuthorizationRequest<'a> {
             max_age,
             created_at: now,
             response_mode: extras.get("response_mode").map(str::to_owned),
+            essential_acr: extras.get("claims").and_then(essential_acr_values),
         };
         Ok((url, pending))
     }
@@ -281,6 +282,22 @@ impl<'a> AuthorizationRequest<'a> {
         }
         Err(Error::Config(config.missing("authorize_url")))
     }
+}
+
+/// The essential `acr` values of a `claims` request parameter (OIDC Core §5.5.1.1):
+/// `id_token.acr` with `essential: true` and `value` or `values`.
+fn essential_acr_values(claims: &str) -> Option<Vec<String>> {
+    let request: serde_json::Value = serde_json::from_str(claims).ok()?;
+    let acr = request.get("id_token")?.get("acr")?;
+    if acr.get("essential").and_then(serde_json::Value::as_bool) != Some(true) {
+        return None;
+    }
+    let values: Vec<String> = match (acr.get("value"), acr.get("values")) {
+        (Some(serde_json::Value::String(v)), _) => vec![v.clone()],
+        (_, Some(serde_json::Value::Array(vs))) => vs.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        _ => return None,
+    };
+    (!values.is_empty()).then_some(values)
 }
 
 /// Ordered parameters where setting a key again replaces its value in place (borrowed
@@ -691,8 +708,29 @@ pub fn pkce_challenge(verifier: &PkceVerifier) -> String {
 /// assert_eq!(url.to_string(), location);
 /// # Ok::<(), rpkit::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AuthorizationUrl(String);
+
+/// The URL with the values of `state`, `nonce` and `code_challenge` replaced: they bind
+/// the browser's session to this login, and a log that keeps them helps forge a callback.
+impl fmt::Debug for AuthorizationUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (head, query) = self.0.split_once('?').unwrap_or((self.0.as_str(), ""));
+        let mut shown = String::with_capacity(self.0.len());
+        shown.push_str(head);
+        for (i, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+            shown.push(if i == 0 { '?' } else { '&' });
+            match pair.split_once('=') {
+                Some((name, _)) if matches!(name, "state" | "nonce" | "code_challenge") => {
+                    shown.push_str(name);
+                    shown.push_str("=[redacted]");
+                }
+                _ => shown.push_str(pair),
+            }
+        }
+        f.debug_tuple("AuthorizationUrl").field(&shown).finish()
+    }
+}
 
 impl AuthorizationUrl {
     /// The URL as text.
@@ -790,6 +828,8 @@ pub struct PendingAuthorization {
     created_at: UnixTime,
     #[serde(rename = "rm", default, skip_serializing_if = "Option::is_none")]
     response_mode: Option<String>,
+    #[serde(rename = "ea", default, skip_serializing_if = "Option::is_none")]
+    essential_acr: Option<Vec<String>>,
 }
 
 impl PendingAuthorization {
@@ -831,6 +871,13 @@ impl PendingAuthorization {
     /// Whether the scope sent contains `openid`.
     pub fn is_openid(&self) -> bool {
         self.scope.as_deref().is_some_and(|s| s.split_ascii_whitespace().any(|x| x == "openid"))
+    }
+
+    /// The `acr` values the `claims` request parameter asked for as essential in the ID
+    /// token (`{"id_token":{"acr":{"essential":true,"values":[…]}}}`), so that the ID
+    /// token's `acr` is checked against them.
+    pub fn essential_acr(&self) -> Option<&[String]> {
+        self.essential_acr.as_deref()
     }
 
     /// The `max_age` sent, so that the ID token's `auth_time` is checked against it.

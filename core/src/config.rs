@@ -426,6 +426,14 @@ impl ClientConfig {
         None
     }
 
+    /// The JWE decryption key, parsed from `decryption_key` once per configuration (and its
+    /// clones) and shared by the ID token, UserInfo and back-channel logout validators.
+    pub(crate) fn parsed_decryption_key(&self) -> Result<Option<crate::jose::jwe::DecryptionKey>, crate::Error> {
+        let Some(material) = &self.decryption_key else { return Ok(None) };
+        let key = self.parsed_keys.decryption.get_or_parse(material, crate::jose::jwe::DecryptionKey::from_material)?;
+        Ok(Some(crate::jose::jwe::DecryptionKey::clone(&key)))
+    }
+
     /// A [`ConfigError::Missing`] for `key` on this client.
     pub fn missing(&self, key: &str) -> ConfigError {
         ConfigError::Missing { client: self.name.clone(), key: key.to_owned() }

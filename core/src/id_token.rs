@@ -95,6 +95,16 @@ pub enum IdTokenError {
     /// The ID token is encrypted (JWE) but no decryption key is configured.
     #[error("the ID token is encrypted and no decryption key is configured")]
     UnexpectedEncryption,
+    /// The request asked for `acr` as an essential claim with given values (the `claims`
+    /// request parameter, OIDC Core §5.5.1.1) and the ID token's `acr` is absent or none
+    /// of them.
+    #[error("the ID token's `acr` is not one of the essential values requested")]
+    Acr,
+    /// A refresh returned an ID token but the token being refreshed holds no validated
+    /// claims to compare it with (OIDC Core §12.2 needs the original's `iss`, `sub`,
+    /// `aud`): it is refused rather than trusted as a fresh login.
+    #[error("the refresh returned an ID token, but the original ID token's claims are not known")]
+    RefreshWithoutOriginal,
     /// A refreshed ID token differs from the original in a claim that must stay the same.
     #[error("the refreshed ID token's `{claim}` differs from the original")]
     RefreshMismatch {
@@ -148,6 +158,7 @@ pub struct IdTokenValidator {
     hmac_secret: Option<ClientSecret>,
     nonce: Option<Nonce>,
     max_age: Option<u64>,
+    essential_acr: Option<Vec<String>>,
     leeway: u64,
     max_iat_age: u64,
     access_token: Option<AccessToken>,
@@ -168,6 +179,7 @@ impl IdTokenValidator {
             hmac_secret: None,
             nonce: None,
             max_age: None,
+            essential_acr: None,
             leeway: DEFAULT_LEEWAY,
             max_iat_age: DEFAULT_MAX_IAT_AGE,
             access_token: None,
@@ -209,10 +221,7 @@ impl IdTokenValidator {
         }
         v.leeway = config.leeway();
         v.max_iat_age = config.client_kwargs.id_token_max_age.unwrap_or(DEFAULT_MAX_IAT_AGE);
-        if let Some(material) = &config.decryption_key {
-            let key = config.parsed_keys.decryption.get_or_parse(material, DecryptionKey::from_material)?;
-            v.decryption_key = Some(DecryptionKey::clone(&key));
-        }
+        v.decryption_key = config.parsed_decryption_key()?;
         Ok(v)
     }
 
@@ -229,6 +238,14 @@ impl IdTokenValidator {
     #[must_use]
     pub fn max_age(mut self, seconds: u64) -> Self {
         self.max_age = Some(seconds);
+        self
+    }
+
+    /// The `acr` values the request asked for as an essential claim: the ID token's
+    /// `acr` must be one of them ([`IdTokenError::Acr`]).
+    #[must_use]
+    pub fn essential_acr(mut self, values: Vec<String>) -> Self {
+        self.essential_acr = Some(values);
         self
     }
 
@@ -493,6 +510,12 @@ impl IdTokenValidator {
             if auth_time.saturating_add(max_age).saturating_add(leeway) < now || auth_time > now.saturating_add(leeway)
             {
                 return Err(E::AuthTime);
+            }
+        }
+        if let (Some(values), Mode::Fresh) = (&self.essential_acr, mode) {
+            let acr = claims.get(Claim::Acr).as_str().ok_or(E::Acr)?;
+            if !values.iter().any(|v| v == acr) {
+                return Err(E::Acr);
             }
         }
         Ok(())

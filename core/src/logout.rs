@@ -591,7 +591,9 @@ impl BackchannelLogoutValidator {
             client_id,
             policy: AlgPolicy::new(&algs),
             hmac_secret: config.client_secret.clone(),
-            decryption_key: config.decryption_key.as_ref().map(DecryptionKey::from_material).transpose()?,
+            // Parsed once per configuration: this runs on every unauthenticated POST to the
+            // back-channel endpoint, and an RSA key's checks cost far more than the request.
+            decryption_key: config.parsed_decryption_key()?,
             leeway: config.leeway(),
             max_age: config.client_kwargs.id_token_max_age.unwrap_or(DEFAULT_LOGOUT_TOKEN_MAX_AGE),
         })

@@ -96,8 +96,21 @@ pub enum TokenError {
 /// A token as the provider issued it, plus what rpkit derived (`expires_at`, `userinfo`).
 ///
 /// Serializes (secrets included, in full) for storage in a session or database; its
-/// `Debug` is redacted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `Debug` is redacted: it shows the token type, expiry and scope, the names of the
+/// other members, and neither the tokens nor the claims (which are personal data).
+///
+/// ```
+/// let token: rpkit::Token = serde_json::from_value(serde_json::json!({
+///     "access_token": "at-s3cret", "token_type": "Bearer", "refresh_token": "rt-s3cret",
+///     "userinfo": {"sub": "alice", "email": "alice@example.com"}, "session_key": "sk-s3cret"
+/// })).unwrap();
+/// let debug = format!("{token:?}");
+/// for hidden in ["s3cret", "alice"] {
+///     assert!(!debug.contains(hidden), "{debug}");
+/// }
+/// assert!(debug.contains("session_key"));
+/// ```
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Token {
     /// `access_token`.
     pub access_token: AccessToken,
@@ -127,6 +140,22 @@ pub struct Token {
     /// Every other member, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let claims = self.userinfo.as_ref().map(|c| format!("[{} claims, redacted]", c.as_map().len()));
+        f.debug_struct("Token")
+            .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .field("refresh_token", &self.refresh_token)
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token)
+            .field("userinfo", &claims)
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Token {

@@ -56,6 +56,12 @@ pub enum UserInfoError {
     /// (OIDC Core §5.3.2).
     #[error("the signed UserInfo response is not addressed to this client")]
     Audience,
+    /// A signed UserInfo response lacks `iss` or `aud` (OIDC Core §5.3.2).
+    #[error("the signed UserInfo response has no `{name}`")]
+    MissingClaim {
+        /// `iss` or `aud`.
+        name: &'static str,
+    },
     /// The response is an encrypted JWT (JWE) but no decryption key is configured.
     #[error("the UserInfo response is encrypted and no decryption key is configured")]
     NoDecryptionKey,
@@ -102,12 +108,7 @@ impl UserInfoContext {
     pub fn from_config(config: &ClientConfig, metadata: Option<&ProviderMetadata>) -> Result<Self, Error> {
         let supported: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
         let algs = effective_id_token_algs(config, metadata, &supported);
-        let decryption_key = match &config.decryption_key {
-            Some(material) => Some(DecryptionKey::clone(
-                &*config.parsed_keys.decryption.get_or_parse(material, DecryptionKey::from_material)?,
-            )),
-            None => None,
-        };
+        let decryption_key = config.parsed_decryption_key()?;
         Ok(UserInfoContext {
             issuer: Endpoints::resolve(config, metadata).issuer,
             client_id: config.client_id.clone(),
@@ -164,8 +165,9 @@ pub fn userinfo_request_for(
 ///   `keys` (or `ctx.hmac_secret` for `HS*`); a JWE (nested JWT) is decrypted first with
 ///   `ctx.decryption_key`. Unlike ID tokens, an unencrypted response is accepted even when a
 ///   decryption key is configured: whether UserInfo is encrypted is a separate registration
-///   (`userinfo_encrypted_response_alg`). `iss` and `aud`, when present, must be the issuer
-///   and contain the `client_id`.
+///   (`userinfo_encrypted_response_alg`). A signed response must carry `iss` and `aud`
+///   ([`UserInfoError::MissingClaim`], OIDC Core §5.3.2); `iss` and `aud`, whenever
+///   present, must be the issuer and contain the `client_id`.
 /// - Otherwise (`application/json`, or no media type): a JSON object.
 /// - `sub` must be present, and equal `expected_sub` (the ID token's) when given.
 ///
@@ -222,7 +224,8 @@ fn signed_claims(body: &[u8], keys: Option<&JwkSet>, ctx: &UserInfoContext) -> R
     } else {
         text
     };
-    let claims = if jws.starts_with('{') {
+    let signed = !jws.starts_with('{');
+    let claims = if !signed {
         // OIDC Core §5.3.2: a UserInfo response may be encrypted without being signed; the
         // plaintext is then the claims themselves (as trustworthy as a plain JSON answer
         // over TLS). Only reachable through decryption: a bare JSON body is not a JWT.
@@ -235,14 +238,27 @@ fn signed_claims(body: &[u8], keys: Option<&JwkSet>, ctx: &UserInfoContext) -> R
         let verified = jose::verify_jws(jws, keys.unwrap_or(&empty), &ctx.policy, ctx.hmac_secret.as_ref())?;
         verified.claims()?
     };
-    if let (Some(iss), Some(expected)) = (claims.get("iss"), ctx.issuer.as_deref()) {
-        if iss.as_str() != Some(expected) {
-            let found = iss.as_str().map_or_else(|| iss.to_string(), str::to_owned).chars().take(256).collect();
+    // OIDC Core §5.3.2: a signed response carries `iss` and `aud`; without them a signed
+    // UserInfo answer of this provider for another client (or another provider's, signed
+    // with a shared key) would pass. An encrypted-only response is checked when it has them.
+    if signed {
+        if claims.get("iss").is_none() {
+            return Err(UserInfoError::MissingClaim { name: "iss" }.into());
+        }
+        if claims.get("aud").is_none() {
+            return Err(UserInfoError::MissingClaim { name: "aud" }.into());
+        }
+    }
+    if let Some(iss) = claims.get("iss") {
+        let expected = ctx.issuer.as_deref().unwrap_or_default();
+        if iss.as_str() != Some(expected) || expected.is_empty() {
+            let found = crate::error::sanitized(&iss.as_str().map_or_else(|| iss.to_string(), str::to_owned), 256);
             return Err(UserInfoError::Issuer { expected: expected.to_owned(), found }.into());
         }
     }
-    if let (Some(_), Some(client_id)) = (claims.get("aud"), ctx.client_id.as_deref()) {
-        if !claims.audiences().is_some_and(|auds| auds.contains(&client_id)) {
+    if claims.get("aud").is_some() {
+        let client_id = ctx.client_id.as_deref().unwrap_or_default();
+        if client_id.is_empty() || !claims.audiences().is_some_and(|auds| auds.contains(&client_id)) {
             return Err(UserInfoError::Audience.into());
         }
     }
@@ -534,12 +550,31 @@ mod tests {
     }
 
     #[test]
-    fn signed_userinfo_without_iss_and_aud_is_accepted() {
+    fn signed_userinfo_without_iss_or_aud_is_rejected() {
         let signer = Signer::es256();
-        let jwt = signer.sign(&json!({"sub": "u1"}));
-        assert!(
-            parse_userinfo(&jwt_resp(&jwt), Some("u1"), Some(&signer.jwks()), &ctx(AlgPolicy::new(["ES256"]))).is_ok()
-        );
+        let ctx = ctx(AlgPolicy::new(["ES256"]));
+        for (claims, name) in [
+            (json!({"sub": "u1"}), "iss"),
+            (json!({"sub": "u1", "aud": "app"}), "iss"),
+            (json!({"sub": "u1", "iss": ISS}), "aud"),
+        ] {
+            let jwt = signer.sign(&claims);
+            assert_eq!(
+                parse_userinfo(&jwt_resp(&jwt), Some("u1"), Some(&signer.jwks()), &ctx).unwrap_err(),
+                Error::UserInfo(UserInfoError::MissingClaim { name }),
+                "{claims}"
+            );
+        }
+    }
+
+    #[test]
+    fn signed_userinfo_is_refused_when_no_issuer_is_known_to_compare_with() {
+        let signer = Signer::es256();
+        let mut ctx = ctx(AlgPolicy::new(["ES256"]));
+        ctx.issuer = None;
+        let jwt = signer.sign(&json!({"sub": "u1", "iss": ISS, "aud": "app"}));
+        let err = parse_userinfo(&jwt_resp(&jwt), Some("u1"), Some(&signer.jwks()), &ctx).unwrap_err();
+        assert!(matches!(err, Error::UserInfo(UserInfoError::Issuer { .. })), "{err:?}");
     }
 
     #[test]

@@ -797,6 +797,9 @@ impl OAuthClient {
             if let Some(max_age) = p.max_age() {
                 validator = validator.max_age(max_age);
             }
+            if let Some(acr) = p.essential_acr() {
+                validator = validator.essential_acr(acr.to_vec());
+            }
         }
         let compact = id_token.secret();
         let now = self.now();
@@ -814,15 +817,13 @@ impl OAuthClient {
         };
         let validator = IdTokenValidator::from_config(&self.inner.config, metadata)?.access_token(&new.access_token);
         let now = self.now();
-        match &old.userinfo {
-            Some(original) => {
-                self.verify_with_keys(compact, metadata, |keys| {
-                    validator.validate_refreshed(original, compact, keys, now)
-                })
-                .await
-            }
-            None => self.verify_with_keys(compact, metadata, |keys| validator.validate(compact, keys, now)).await,
-        }
+        // Without the original's claims nothing could tell this token from another user's:
+        // refused, not accepted as a fresh login (OIDC Core §12.2).
+        let original = old
+            .userinfo
+            .as_ref()
+            .ok_or(ClientError::Core(crate::id_token::IdTokenError::RefreshWithoutOriginal.into()))?;
+        self.verify_with_keys(compact, metadata, |keys| validator.validate_refreshed(original, compact, keys, now)).await
     }
 
     /// Fetches the UserInfo claims with `token` (OIDC Core §5.3): JSON or a signed (and

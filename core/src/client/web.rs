@@ -103,10 +103,12 @@ pub struct AuthUser {
 
 impl fmt::Debug for AuthUser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Neither the claims nor the subject: they are personal data, and logs keep them.
+        let userinfo = self.userinfo.as_ref().map(|c| format!("[{} claims, redacted]", c.as_map().len()));
         f.debug_struct("AuthUser")
             .field("provider", &self.provider)
-            .field("sub", &self.sub())
             .field("token", &self.token)
+            .field("userinfo", &userinfo)
             .field("logged_in_at", &self.logged_in_at)
             .finish_non_exhaustive()
     }
