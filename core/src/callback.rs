@@ -597,7 +597,7 @@ mod tests {
         let name = "é".repeat(100);
         let err = CallbackParams::from_pairs([(name.as_str(), "a"), (name.as_str(), "b")]).unwrap_err();
         let CallbackError::DuplicateParameter { name: shown } = err else { panic!("{err:?}") };
-        assert!(shown.len() <= MAX_NAME_IN_ERROR + '…'.len_utf8());
+        assert!(shown.chars().count() <= MAX_NAME_IN_ERROR + 1);
     }
 
     #[test]
@@ -783,13 +783,55 @@ mod tests {
     }
 
     #[test]
-    fn iss_is_accepted_when_no_issuer_is_known() {
+    fn iss_without_a_known_issuer_is_refused_unless_configured() {
         let mut cfg = config();
         cfg.issuer = None;
         let (mut set, state) = session(&cfg);
         let p = params(&[("code", "c"), ("state", &state), ("iss", "https://whoever.example")]);
+        let err = validate_callback(&p, &mut set, &cfg, None, NOW).unwrap_err();
+        assert_eq!(err, Error::Callback(CallbackError::UnverifiableIssuer));
+        // The opt-in for providers that send `iss` while nothing here knows their issuer.
+        cfg.client_kwargs.accept_unverifiable_iss = true;
+        let (mut set, state) = session(&cfg);
+        let p = params(&[("code", "c"), ("state", &state), ("iss", "https://whoever.example")]);
         let ok = validate_callback(&p, &mut set, &cfg, None, NOW).unwrap();
         assert_eq!(ok.iss.as_deref(), Some("https://whoever.example"));
+    }
+
+    #[test]
+    fn an_error_response_from_another_issuer_is_a_mix_up_not_the_providers_error() {
+        let cfg = config();
+        let (mut set, state) = session(&cfg);
+        let p = params(&[("error", "access_denied"), ("state", &state), ("iss", "https://evil.example")]);
+        let err = validate_callback(&p, &mut set, &cfg, Some(&metadata(true)), NOW).unwrap_err();
+        assert!(matches!(err, Error::Callback(CallbackError::IssuerMismatch { .. })), "{err:?}");
+        // Missing `iss` where the provider promises one: refused before the error, too.
+        let (mut set, state) = session(&cfg);
+        let p = params(&[("error", "access_denied"), ("state", &state)]);
+        let err = validate_callback(&p, &mut set, &cfg, Some(&metadata(true)), NOW).unwrap_err();
+        assert_eq!(err, Error::Callback(CallbackError::MissingIssuer));
+        // From the right issuer, the provider's error is reported, its text cleaned.
+        let (mut set, state) = session(&cfg);
+        let p = params(&[
+            ("error", "access_denied"),
+            ("error_description", "no\r\n[INFO] user admin logged in"),
+            ("state", &state),
+            ("iss", ISSUER),
+        ]);
+        let Err(Error::Provider(e)) = validate_callback(&p, &mut set, &cfg, Some(&metadata(true)), NOW) else {
+            panic!("expected the provider's error")
+        };
+        assert_eq!(e.error, "access_denied");
+        assert!(!e.description.unwrap().contains(['\r', '\n']));
+    }
+
+    #[test]
+    fn an_error_response_for_another_client_is_a_client_mismatch() {
+        let other = ClientConfig::new("other").client_id("x").authorize_url("https://op.example/authorize");
+        let (mut set, state) = session(&other);
+        let p = params(&[("error", "access_denied"), ("state", &state)]);
+        let err = validate_callback(&p, &mut set, &config(), None, NOW).unwrap_err();
+        assert!(matches!(err, Error::Callback(CallbackError::ClientMismatch { .. })), "{err:?}");
     }
 
     #[test]

@@ -404,7 +404,21 @@ mod tests {
         let req = get(&api(), "https://uploads.example/x?y=1").build(None).unwrap();
         assert_eq!(req.uri(), "https://uploads.example/x?y=1");
         let no_base = ClientConfig::new("api");
-        assert_eq!(get(&no_base, "HTTP://other.example/").url().unwrap().as_str(), "http://other.example/");
+        assert_eq!(get(&no_base, "HTTP://127.0.0.1:9/").url().unwrap().as_str(), "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn a_token_is_never_sent_over_plain_http_to_a_remote_host() {
+        let no_base = ClientConfig::new("api");
+        let err = get(&no_base, "HTTP://other.example/").build(None).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::InsecureEndpoint { ref key, .. }) if key == "resource URL"));
+        let plain_base = ClientConfig::new("api").api_base_url("http://api.example/v1/");
+        let err = get(&plain_base, "user").build(None).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::InsecureEndpoint { ref key, .. }) if key == "api_base_url"));
+        // The loudly named opt-out, for closed test networks.
+        let mut opted_out = plain_base.clone();
+        opted_out.client_kwargs.danger_allow_insecure_http = true;
+        assert_eq!(get(&opted_out, "user").url().unwrap().as_str(), "http://api.example/v1/user");
     }
 
     #[test]

@@ -1302,7 +1302,7 @@ mod tests {
         assert_eq!(err, Error::malformed("token response: unexpected content type `text/html` (expected JSON)"));
         let long = format!("X/{}", "Y".repeat(100));
         let err = parse_token_response(&typed(200, &long, form), NOW, CODE).unwrap_err();
-        let expected = format!("token response: unexpected content type `x/{}` (expected JSON)", "y".repeat(62));
+        let expected = format!("token response: unexpected content type `x/{}…` (expected JSON)", "y".repeat(62));
         assert_eq!(err, Error::malformed(expected));
     }
 

@@ -601,7 +601,7 @@ mod tests {
     #[test]
     fn signed_userinfo_with_another_sub_is_rejected() {
         let signer = Signer::es256();
-        let jwt = signer.sign(&json!({"sub": "u2"}));
+        let jwt = signer.sign(&json!({"sub": "u2", "iss": ISS, "aud": "app"}));
         let err = parse_userinfo(&jwt_resp(&jwt), Some("u1"), Some(&signer.jwks()), &ctx(AlgPolicy::new(["ES256"])))
             .unwrap_err();
         assert_eq!(err, Error::UserInfo(UserInfoError::SubjectMismatch));
@@ -643,7 +643,7 @@ mod tests {
     #[test]
     fn hmac_signed_userinfo_uses_the_client_secret() {
         let signer = Signer::hmac(Algorithm::Hs256, "a-client-secret-of-at-least-32-bytes!");
-        let jwt = signer.sign(&json!({"sub": "u1"}));
+        let jwt = signer.sign(&json!({"sub": "u1", "iss": ISS, "aud": "app"}));
         let mut ctx = ctx(AlgPolicy::new(["HS256"]));
         ctx.hmac_secret = Some(ClientSecret::new("a-client-secret-of-at-least-32-bytes!"));
         assert!(parse_userinfo(&jwt_resp(&jwt), Some("u1"), None, &ctx).is_ok());

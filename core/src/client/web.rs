@@ -748,12 +748,14 @@ mod tests {
     }
 
     #[test]
-    fn user_debug_hides_tokens() {
-        let u = user("dev", "alice", Some("s1"), T0);
+    fn user_debug_hides_tokens_and_personal_data() {
+        let mut u = user("dev", "alice", Some("s1"), T0);
+        u.userinfo = Some(Claims::new(json!({"sub": "alice", "email": "alice@example.com"}).as_object().unwrap().clone()));
         let text = format!("{u:?}");
         assert!(!text.contains("x.y.z"));
         assert!(!text.contains("\"at\""));
-        assert!(text.contains("alice"));
+        assert!(!text.contains("alice"), "{text}");
+        assert!(text.contains("dev"));
     }
 
     #[test]
