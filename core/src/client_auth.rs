@@ -192,8 +192,7 @@ pub fn apply_client_auth_with_key(
                     &*kept
                 }
             };
-            let assertion =
-                client_assertion(key, config.private_key_id.as_deref(), client_id, audience, rng, now)?;
+            let assertion = client_assertion(key, config.private_key_id.as_deref(), client_id, audience, rng, now)?;
             set_assertion(form, client_id, assertion);
         }
     }

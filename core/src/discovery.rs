@@ -745,9 +745,8 @@ mod tests {
 
     #[test]
     fn valid_metadata_parses_and_keeps_unknown_members() {
-        let md =
-            parse_metadata(&resp(200, &doc(r#","backchannel_logout_supported":true,"x_custom":{"a":1}"#)), ISS)
-                .unwrap();
+        let md = parse_metadata(&resp(200, &doc(r#","backchannel_logout_supported":true,"x_custom":{"a":1}"#)), ISS)
+            .unwrap();
         assert_eq!(md.issuer, ISS);
         assert_eq!(md.token_endpoint.as_deref(), Some("https://op.example/tenant/token"));
         assert!(md.backchannel_logout_supported);
@@ -785,7 +784,8 @@ mod tests {
 
     #[test]
     fn issuer_with_a_query_is_rejected_even_when_expected() {
-        let err = parse_metadata(&resp(200, r#"{"issuer":"https://op.example/?a=b"}"#), "https://op.example/?a=b").unwrap_err();
+        let err = parse_metadata(&resp(200, r#"{"issuer":"https://op.example/?a=b"}"#), "https://op.example/?a=b")
+            .unwrap_err();
         assert!(matches!(err, Error::Discovery(DiscoveryError::InvalidIssuer { .. })));
     }
 

@@ -257,7 +257,7 @@ impl JwksCache {
     pub fn claim_refetch(&mut self, err: &Error, token_has_kid: bool, now: UnixTime) -> bool {
         let justified = match err {
             Error::Jose(e) if e.is_unknown_key() => true,
-            Error::Jose(JoseError::BadSignature) => {
+            Error::Jose(JoseError::BadSignature) | Error::IdToken(crate::error::IdTokenError::Signature) => {
                 !token_has_kid && now.secs_since(self.fetched_at) >= REFETCH_INTERVAL_SECS
             }
             _ => false,
@@ -421,6 +421,73 @@ mod tests {
         cache.replace(JwkSet::from_keys(vec![rsa(Some("new"))]), t0.plus(1));
         assert_eq!(cache.fetched_at, t0.plus(1));
         assert!(cache.set.contains_kid("new"));
+    }
+
+    #[test]
+    fn a_set_is_stale_after_its_max_age_from_cache_control() {
+        let t0 = UnixTime::from_secs(1_000_000);
+        let resp = |cc: Option<&str>| {
+            let doc = format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{ED_X}"}}]}}"#);
+            let mut b = http::Response::builder();
+            if let Some(cc) = cc {
+                b = b.header("cache-control", cc);
+            }
+            b.body(doc.into_bytes()).unwrap()
+        };
+        let default = JwksCache::from_response(&resp(None), t0).unwrap();
+        assert_eq!(default.max_age, DEFAULT_JWKS_MAX_AGE_SECS);
+        assert!(!default.is_stale(t0.plus(DEFAULT_JWKS_MAX_AGE_SECS - 1)));
+        assert!(default.is_stale(t0.plus(DEFAULT_JWKS_MAX_AGE_SECS)));
+        assert_eq!(JwksCache::from_response(&resp(Some("max-age=300")), t0).unwrap().max_age, 300);
+        assert_eq!(JwksCache::from_response(&resp(Some("max-age=5")), t0).unwrap().max_age, MIN_JWKS_MAX_AGE_SECS);
+        assert_eq!(JwksCache::from_response(&resp(Some("no-cache")), t0).unwrap().max_age, MIN_JWKS_MAX_AGE_SECS);
+        assert_eq!(
+            JwksCache::from_response(&resp(Some("max-age=99999999999")), t0).unwrap().max_age,
+            MAX_JWKS_MAX_AGE_SECS
+        );
+        assert_eq!(JwksCache::from_response(&resp(Some("public")), t0).unwrap().max_age, DEFAULT_JWKS_MAX_AGE_SECS);
+    }
+
+    #[test]
+    fn only_a_failure_a_newer_set_could_fix_claims_a_refetch() {
+        let t0 = UnixTime::from_secs(1_000_000);
+        let unknown = Error::Jose(JoseError::UnknownKid { kid: "k9".into() });
+        let bad_sig = Error::Jose(JoseError::BadSignature);
+        let id_bad_sig = Error::IdToken(crate::error::IdTokenError::Signature);
+        let expired = Error::IdToken(crate::error::IdTokenError::Expired);
+        let fresh = || JwksCache::new(JwkSet::from_keys(vec![rsa(None)]), t0);
+
+        assert!(fresh().claim_refetch(&unknown, true, t0));
+        assert!(!fresh().claim_refetch(&expired, false, t0.plus(600)));
+        // A bad signature under a named key: never.
+        assert!(!fresh().claim_refetch(&bad_sig, true, t0.plus(600)));
+        assert!(!fresh().claim_refetch(&id_bad_sig, true, t0.plus(600)));
+        // Without kid: only once the set is a minute old.
+        assert!(!fresh().claim_refetch(&id_bad_sig, false, t0.plus(REFETCH_INTERVAL_SECS - 1)));
+        assert!(fresh().claim_refetch(&id_bad_sig, false, t0.plus(REFETCH_INTERVAL_SECS)));
+        assert!(fresh().claim_refetch(&bad_sig, false, t0.plus(REFETCH_INTERVAL_SECS)));
+        // And every claim counts against the one-a-minute limit.
+        let mut cache = fresh();
+        assert!(cache.claim_refetch(&unknown, true, t0.plus(100)));
+        assert!(!cache.claim_refetch(&unknown, true, t0.plus(159)));
+        assert!(!cache.claim_refetch(&id_bad_sig, false, t0.plus(159)));
+        assert!(cache.claim_refetch(&unknown, true, t0.plus(160)));
+    }
+
+    #[test]
+    fn an_update_keeps_the_refetch_rate_limit() {
+        let t0 = UnixTime::from_secs(1_000_000);
+        let mut cache = JwksCache::new(JwkSet::from_keys(vec![rsa(None)]), t0);
+        cache.record_refetch(t0.plus(10));
+        cache.update(JwksCache::new(JwkSet::from_keys(vec![rsa(Some("new"))]), t0.plus(11)));
+        assert!(cache.set.contains_kid("new"));
+        assert_eq!(cache.fetched_at, t0.plus(11));
+        assert_eq!(cache.last_refetch, Some(t0.plus(10)));
+    }
+
+    #[test]
+    fn a_relative_jwks_uri_is_refused_before_any_request() {
+        assert!(matches!(request("/jwks"), Err(Error::Malformed { .. })));
     }
 
     proptest! {

@@ -797,7 +797,10 @@ pub fn validate_callback(
             _ => continue,
         };
         if slot.is_some() {
-            return Err(Error::malformed(format!("OAuth 1.0a callback: `{}` is repeated", crate::error::sanitized(&k, 64))));
+            return Err(Error::malformed(format!(
+                "OAuth 1.0a callback: `{}` is repeated",
+                crate::error::sanitized(&k, 64)
+            )));
         }
         *slot = Some(v.into_owned());
     }
@@ -888,7 +891,10 @@ fn form_fields(body: &[u8]) -> Result<Map<String, Value>, Error> {
     let mut out = Map::new();
     for (k, v) in url::form_urlencoded::parse(text.trim().as_bytes()) {
         if out.insert(k.clone().into_owned(), Value::String(v.into_owned())).is_some() {
-            return Err(Error::malformed(format!("OAuth 1.0a response: `{}` is repeated", crate::error::sanitized(&k, 64))));
+            return Err(Error::malformed(format!(
+                "OAuth 1.0a response: `{}` is repeated",
+                crate::error::sanitized(&k, 64)
+            )));
         }
     }
     Ok(out)

@@ -179,8 +179,11 @@ impl ResourceRequest {
         let url = self.target_url()?;
         if !self.allow_insecure_http && !wire::is_secure_transport(&url) {
             let key = if self.is_absolute() { "resource URL" } else { "api_base_url" };
-            return Err(crate::error::ConfigError::InsecureEndpoint { client: self.client.clone(), key: key.to_owned() }
-                .into());
+            return Err(crate::error::ConfigError::InsecureEndpoint {
+                client: self.client.clone(),
+                key: key.to_owned(),
+            }
+            .into());
         }
         Ok(url)
     }

@@ -208,11 +208,12 @@ pub enum Grant {
 /// [`ConfigError::InsecureEndpoint`](crate::error::ConfigError::InsecureEndpoint) when it
 /// is not `https` (or loopback `http`).
 pub fn token_endpoint<'a>(config: &'a ClientConfig, metadata: Option<&'a ProviderMetadata>) -> Result<&'a str, Error> {
-    let (url, discovered) = match (config.access_token_url.as_deref(), metadata.and_then(|m| m.token_endpoint.as_deref())) {
-        (Some(url), _) => (url, false),
-        (None, Some(url)) => (url, true),
-        (None, None) => return Err(config.missing("access_token_url").into()),
-    };
+    let (url, discovered) =
+        match (config.access_token_url.as_deref(), metadata.and_then(|m| m.token_endpoint.as_deref())) {
+            (Some(url), _) => (url, false),
+            (None, Some(url)) => (url, true),
+            (None, None) => return Err(config.missing("access_token_url").into()),
+        };
     check_transport(config, "access_token_url", url, discovered)?;
     Ok(url)
 }

@@ -720,6 +720,141 @@ async fn concurrent_callbacks_after_a_rotation_cause_one_refetch() {
     assert_eq!(bed.op.seen().jwks, 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_the_provider_removed_stops_verifying_within_the_max_age() {
+    let bed = Bed::new();
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 1);
+    // The provider removes k1 (compromised) and publishes k2; whoever holds k1 still signs
+    // with it and names it.
+    bed.op.with(|s| s.published = vec![new_key("k2")]);
+    bed.clock.advance(rpkit::jwks::DEFAULT_JWKS_MAX_AGE_SECS - 1);
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 1, "within the max age the cached set answers");
+    bed.clock.advance(1);
+    let err = bed.login().await.unwrap_err();
+    assert!(matches!(&err, ClientError::Core(Error::Jose(JoseError::UnknownKid { kid })) if kid == "k1"), "{err:?}");
+    assert_eq!(bed.op.seen().jwks, 2, "past the max age the set is fetched again, once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jwks_max_age_follows_cache_control_within_bounds() {
+    let bed = Bed::new();
+    bed.op.with(|s| s.jwks_cache_control = Some("public, max-age=120".into()));
+    bed.login().await.unwrap();
+    bed.clock.advance(119);
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 1);
+    bed.clock.advance(1);
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 2, "refetched after 120 s");
+    // A year-long max-age is cut to the bound: a removed key cannot live that long.
+    bed.op.with(|s| s.jwks_cache_control = Some("max-age=31536000".into()));
+    bed.clock.advance(120);
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 3);
+    bed.clock.advance(rpkit::jwks::MAX_JWKS_MAX_AGE_SECS);
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 4);
+    // `no-store` cannot turn every validation into a fetch: one a minute at most.
+    bed.op.with(|s| s.jwks_cache_control = Some("no-store".into()));
+    bed.clock.advance(rpkit::jwks::MAX_JWKS_MAX_AGE_SECS);
+    bed.login().await.unwrap();
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_validations_after_the_max_age_share_one_jwks_fetch() {
+    let bed = Bed::new();
+    bed.login().await.unwrap();
+    bed.clock.advance(rpkit::jwks::DEFAULT_JWKS_MAX_AGE_SECS);
+    let mut callbacks = Vec::new();
+    for _ in 0..30 {
+        callbacks.push(start(&bed).await);
+    }
+    bed.op.with(|s| s.jwks_delay_ms = 50);
+    let tasks: Vec<_> = callbacks
+        .into_iter()
+        .map(|(mut session, query)| {
+            let client = bed.client.clone();
+            tokio::spawn(async move {
+                client.authorize_access_token(&mut session, &CallbackParams::from_query(&query).unwrap()).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(bed.op.seen().jwks, 2, "one initial fetch, one shared refetch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_jwks_refetch_does_not_stall_validations_the_cached_keys_answer() {
+    let bed = Bed::new();
+    bed.login().await.unwrap();
+    let k1 = bed.op.with(|s| Arc::clone(&s.signing));
+    let k2 = new_key("k2");
+    // The provider rotates to k2; its JWKS endpoint takes 3 s to answer.
+    bed.op.with(|s| {
+        s.signing = Arc::clone(&k2);
+        s.published = vec![Arc::clone(&k1), Arc::clone(&k2)];
+        s.jwks_delay_ms = 3000;
+    });
+    let (mut session, query) = start(&bed).await;
+    let client = bed.client.clone();
+    let exchanged_before = bed.op.seen().token_requests();
+    let slow = tokio::spawn(async move {
+        client.authorize_access_token(&mut session, &CallbackParams::from_query(&query).unwrap()).await
+    });
+    // Bounded wait until the slow login's token exchange is done (its ID token names k2).
+    for _ in 0..2000 {
+        if bed.op.seen().token_requests() > exchanged_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Meanwhile a token under k1, which the cache holds, validates without waiting.
+    bed.op.with(|s| s.signing = Arc::clone(&k1));
+    bed.login().await.unwrap();
+    assert!(!slow.is_finished(), "the cached-key validation finished while the refetch was still running");
+    assert_eq!(slow.await.unwrap().unwrap().userinfo.unwrap().sub(), Some(SUB));
+    assert_eq!(bed.op.seen().jwks, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_key_without_kid_causes_one_rate_limited_refetch() {
+    let bed = Bed::new();
+    let a = new_key_without_kid();
+    bed.op.with(|s| {
+        s.signing = Arc::clone(&a);
+        s.published = vec![a];
+    });
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 1);
+    // The provider replaces its only key, neither naming a kid.
+    let b = new_key_without_kid();
+    bed.op.with(|s| {
+        s.signing = Arc::clone(&b);
+        s.published = vec![b];
+    });
+    // A set fetched moments ago is not refetched for a bad signature.
+    let err = bed.login().await.unwrap_err();
+    assert_eq!(err, ClientError::Core(Error::IdToken(IdTokenError::Signature)));
+    assert_eq!(bed.op.seen().jwks, 1);
+    // Once the set is a minute old, one refetch, and the new key verifies.
+    bed.clock.advance(rpkit::jwks::REFETCH_INTERVAL_SECS);
+    bed.login().await.unwrap();
+    assert_eq!(bed.op.seen().jwks, 2);
+    // A forged no-kid token right after: refused, and no second refetch within the minute.
+    bed.op.with(|s| s.signing = new_key_without_kid());
+    bed.clock.advance(rpkit::jwks::REFETCH_INTERVAL_SECS - 1);
+    let err = bed.login().await.unwrap_err();
+    assert_eq!(err, ClientError::Core(Error::IdToken(IdTokenError::Signature)));
+    assert_eq!(bed.op.seen().jwks, 2);
+}
+
 // ---------------------------------------------------------------------------------------
 // 6. Discovery
 // ---------------------------------------------------------------------------------------

@@ -737,12 +737,14 @@ impl OAuthClient {
         let config = &self.inner.config;
         let uri = Endpoints::resolve(config, metadata).require_jwks_uri(config)?.to_owned();
         let now = self.now();
-        let set = match self.fresh_jwks(now) {
-            Some(set) => set,
-            None => self.fetch_jwks(&uri).await?,
+        let (set, just_fetched) = match self.fresh_jwks(now) {
+            Some(set) => (set, false),
+            None => (self.fetch_jwks(&uri).await?, true),
         };
         let err = match check(&set) {
             Ok(value) => return Ok(value),
+            // Fetched for this very call: asking again at once could not change the answer.
+            Err(err) if just_fetched => return Err(err.into()),
             Err(err) => err,
         };
         let refetch = {
@@ -823,7 +825,8 @@ impl OAuthClient {
             .userinfo
             .as_ref()
             .ok_or(ClientError::Core(crate::id_token::IdTokenError::RefreshWithoutOriginal.into()))?;
-        self.verify_with_keys(compact, metadata, |keys| validator.validate_refreshed(original, compact, keys, now)).await
+        self.verify_with_keys(compact, metadata, |keys| validator.validate_refreshed(original, compact, keys, now))
+            .await
     }
 
     /// Fetches the UserInfo claims with `token` (OIDC Core §5.3): JSON or a signed (and

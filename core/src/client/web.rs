@@ -750,7 +750,8 @@ mod tests {
     #[test]
     fn user_debug_hides_tokens_and_personal_data() {
         let mut u = user("dev", "alice", Some("s1"), T0);
-        u.userinfo = Some(Claims::new(json!({"sub": "alice", "email": "alice@example.com"}).as_object().unwrap().clone()));
+        u.userinfo =
+            Some(Claims::new(json!({"sub": "alice", "email": "alice@example.com"}).as_object().unwrap().clone()));
         let text = format!("{u:?}");
         assert!(!text.contains("x.y.z"));
         assert!(!text.contains("\"at\""));

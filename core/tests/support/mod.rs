@@ -38,6 +38,13 @@ pub fn new_key(kid: &str) -> Arc<SigningKey> {
     Arc::new(SigningKey::from_pkcs8_der(pkcs8.as_ref()).expect("parse P-256 key").with_kid(kid))
 }
 
+/// An ES256 signing key without a `kid` (its tokens name no key).
+pub fn new_key_without_kid() -> Arc<SigningKey> {
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("generate P-256 key");
+    Arc::new(SigningKey::from_pkcs8_der(pkcs8.as_ref()).expect("parse P-256 key"))
+}
+
 /// Signs `claims` with `key`, putting `kid` (or the key's own) in the header.
 pub fn mint(key: &SigningKey, kid: Option<&str>, claims: &Value) -> String {
     key.sign_jwt(kid, claims).expect("sign JWT")
@@ -118,6 +125,10 @@ pub struct OpState {
     pub cache_control: Option<String>,
     pub discovery_status: u16,
     pub jwks_status: u16,
+    /// The `Cache-Control` of the JWKS response (none by default).
+    pub jwks_cache_control: Option<String>,
+    /// Extra milliseconds the JWKS endpoint waits before answering.
+    pub jwks_delay_ms: u64,
     /// The key ID tokens and logout tokens are signed with.
     pub signing: Arc<SigningKey>,
     /// The keys the JWKS publishes.
@@ -172,6 +183,8 @@ impl FakeOp {
                 cache_control: Some("max-age=300".to_owned()),
                 discovery_status: 200,
                 jwks_status: 200,
+                jwks_cache_control: None,
+                jwks_delay_ms: 0,
                 signing: Arc::clone(&key),
                 published: vec![key],
                 id_token_overrides: Map::new(),
@@ -438,7 +451,11 @@ impl FakeOp {
                     return json_response(st.jwks_status, &json!({}));
                 }
                 let keys: Vec<Value> = st.published.iter().filter_map(|k| k.public_jwk()).collect();
-                json_response(200, &json!({ "keys": keys }))
+                let mut resp = json_response(200, &json!({ "keys": keys }));
+                if let Some(cc) = &st.jwks_cache_control {
+                    resp.headers_mut().insert(http::header::CACHE_CONTROL, cc.parse().unwrap());
+                }
+                resp
             }
             ("POST", "op.example", "/token") => self.token_endpoint(req),
             ("GET", "op.example", "/userinfo") => {
@@ -496,10 +513,13 @@ impl HttpClient for FakeOp {
         request: http::Request<Vec<u8>>,
         _max_body: usize,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let (delay, fail, gate) = {
+        let (delay, fail, gate, jwks_delay) = {
             let st = self.state.lock().unwrap();
-            (st.delay_ms, st.fail.get(request.uri().path()).cloned(), st.jwks_gate)
+            (st.delay_ms, st.fail.get(request.uri().path()).cloned(), st.jwks_gate, st.jwks_delay_ms)
         };
+        if jwks_delay > 0 && request.uri().path() == "/jwks" {
+            tokio::time::sleep(Duration::from_millis(jwks_delay)).await;
+        }
         if let (Some(n), "/jwks") = (gate, request.uri().path()) {
             // Bounded: at most ~2 s, then answer anyway (the test's count will tell).
             for _ in 0..2000 {
