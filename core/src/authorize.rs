@@ -1033,6 +1033,45 @@ mod tests {
             .scope("openid email")
     }
 
+    #[test]
+    fn essential_acr_values_of_the_claims_parameter_are_remembered() {
+        let claims = r#"{"id_token":{"acr":{"essential":true,"values":["phr","phrh"]}}}"#;
+        let (_, pending) = build(AuthorizationRequest::new(&config()).param("claims", claims));
+        assert_eq!(pending.essential_acr(), Some(&["phr".to_owned(), "phrh".to_owned()][..]));
+        let one = r#"{"id_token":{"acr":{"essential":true,"value":"phr"}}}"#;
+        let (_, pending) = build(AuthorizationRequest::new(&config()).param("claims", one));
+        assert_eq!(pending.essential_acr(), Some(&["phr".to_owned()][..]));
+        // Voluntary, missing or malformed: nothing to enforce.
+        for voluntary in [r#"{"id_token":{"acr":{"values":["phr"]}}}"#, r#"{"userinfo":{}}"#, "not json"] {
+            let (_, pending) = build(AuthorizationRequest::new(&config()).param("claims", voluntary));
+            assert_eq!(pending.essential_acr(), None, "{voluntary}");
+        }
+        // It survives the session store.
+        let (_, pending) = build(AuthorizationRequest::new(&config()).param("claims", one));
+        let back: PendingAuthorization = serde_json::from_str(&serde_json::to_string(&pending).unwrap()).unwrap();
+        assert_eq!(back.essential_acr(), Some(&["phr".to_owned()][..]));
+    }
+
+    #[test]
+    fn authorization_url_debug_hides_state_nonce_and_challenge() {
+        let (url, pending) = build(AuthorizationRequest::new(&config()));
+        let debug = format!("{url:?}");
+        assert!(!debug.contains(pending.state().secret()), "{debug}");
+        assert!(!debug.contains(pending.nonce().unwrap().secret()), "{debug}");
+        let challenge = query(&url).into_iter().find(|(k, _)| k == "code_challenge").unwrap().1;
+        assert!(!debug.contains(&challenge), "{debug}");
+        assert!(debug.contains("state=[redacted]") && debug.contains("client_id=my-app"), "{debug}");
+    }
+
+    #[test]
+    fn a_plain_http_authorization_endpoint_is_refused() {
+        let cfg = config().authorize_url("http://op.example/authorize");
+        let err = AuthorizationRequest::new(&cfg).build(&SeededRandom::new(1), NOW).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::InsecureEndpoint { ref key, .. }) if key == "authorize_url"));
+        let loopback = config().authorize_url("http://localhost:8080/authorize");
+        assert!(AuthorizationRequest::new(&loopback).build(&SeededRandom::new(1), NOW).is_ok());
+    }
+
     fn query(url: &AuthorizationUrl) -> Vec<(String, String)> {
         url.to_url().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
     }

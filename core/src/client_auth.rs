@@ -327,7 +327,8 @@ mod tests {
     use TokenEndpointAuthMethod as M;
 
     const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
-    const TOKEN_URL: &str = "https://op.example/token";
+    /// What the assertions are addressed to: the issuer identifier ([`assertion_audience`]).
+    const AUDIENCE: &str = "https://op.example";
     const LONG_SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn with_secret() -> ClientConfig {
@@ -368,7 +369,7 @@ mod tests {
     }
 
     fn apply(method: M, config: &ClientConfig, form: &mut Vec<(String, String)>) -> Result<Option<HeaderValue>, Error> {
-        apply_client_auth(method, config, TOKEN_URL, &SeededRandom::new(9), NOW, form)
+        apply_client_auth(method, config, AUDIENCE, &SeededRandom::new(9), NOW, form)
     }
 
     fn get<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -443,7 +444,7 @@ mod tests {
     fn check_assertion_claims(claims: &serde_json::Value) {
         assert_eq!(claims["iss"], "client-1");
         assert_eq!(claims["sub"], "client-1");
-        assert_eq!(claims["aud"], TOKEN_URL);
+        assert_eq!(claims["aud"], AUDIENCE);
         assert_eq!(claims["iat"], NOW.as_secs());
         let exp = claims["exp"].as_u64().unwrap();
         assert!(exp > NOW.as_secs() && exp <= NOW.as_secs() + 300);
@@ -492,8 +493,8 @@ mod tests {
             keys::verify_jwt(&key, get(form, "client_assertion").unwrap()).1["jti"].as_str().unwrap().to_owned()
         };
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        apply_client_auth_with_key(M::PrivateKeyJwt, &config, Some(&key), TOKEN_URL, &rng, NOW, &mut a).unwrap();
-        apply_client_auth_with_key(M::PrivateKeyJwt, &config, Some(&key), TOKEN_URL, &rng, NOW, &mut b).unwrap();
+        apply_client_auth_with_key(M::PrivateKeyJwt, &config, Some(&key), AUDIENCE, &rng, NOW, &mut a).unwrap();
+        apply_client_auth_with_key(M::PrivateKeyJwt, &config, Some(&key), AUDIENCE, &rng, NOW, &mut b).unwrap();
         assert_ne!(jti(&a), jti(&b));
     }
 

@@ -687,6 +687,26 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_security_switches_are_off_by_default_and_typed() {
+        let c = ClientConfig::from_value("op", &json!({})).unwrap();
+        assert!(!c.client_kwargs.danger_allow_insecure_http);
+        assert!(!c.client_kwargs.accept_unverifiable_iss);
+        assert_eq!(c.client_kwargs.client_assertion_audience, AssertionAudience::Issuer);
+        let c = ClientConfig::from_value(
+            "op",
+            &json!({"client_kwargs": {"danger_allow_insecure_http": true, "accept_unverifiable_iss": true,
+                                      "client_assertion_audience": "token_endpoint"}}),
+        )
+        .unwrap();
+        assert!(c.client_kwargs.danger_allow_insecure_http && c.client_kwargs.accept_unverifiable_iss);
+        assert_eq!(c.client_kwargs.client_assertion_audience, AssertionAudience::TokenEndpoint);
+        for bad in [json!({"danger_allow_insecure_http": "yes"}), json!({"client_assertion_audience": "aud"})] {
+            let err = ClientConfig::from_value("op", &json!({ "client_kwargs": bad })).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{err:?}");
+        }
+    }
+
+    #[test]
     fn a_key_memo_parses_once_per_material_and_keeps_no_failure() {
         let memo: KeyMemo<String> = KeyMemo::default();
         let calls = std::cell::Cell::new(0);

@@ -863,6 +863,43 @@ mod tests {
     }
 
     #[test]
+    fn every_endpoint_must_be_tls_or_loopback_configured_or_discovered() {
+        use crate::error::ConfigError;
+        let insecure = |e: Error| match e {
+            Error::Config(ConfigError::InsecureEndpoint { key, .. }) => key,
+            other => panic!("{other:?}"),
+        };
+        let plain = ProviderMetadata {
+            issuer: ISS.into(),
+            userinfo_endpoint: Some("http://op.example/userinfo".into()),
+            jwks_uri: Some("http://op.example/jwks".into()),
+            end_session_endpoint: Some("http://op.example/logout".into()),
+            ..Default::default()
+        };
+        let cfg = ClientConfig::new("op");
+        let ep = Endpoints::resolve(&cfg, Some(&plain));
+        assert_eq!(insecure(ep.require_userinfo(&cfg).unwrap_err()), "metadata.userinfo_endpoint");
+        assert_eq!(insecure(ep.require_jwks_uri(&cfg).unwrap_err()), "metadata.jwks_uri");
+        assert_eq!(insecure(ep.require_end_session(&cfg).unwrap_err()), "metadata.end_session_endpoint");
+        // Configured values are named by their configuration key.
+        let cfg = ClientConfig::new("op").userinfo_endpoint("http://op.example/me").jwks_uri("HTTP://op.example/k");
+        let ep = Endpoints::resolve(&cfg, Some(&plain));
+        assert_eq!(insecure(ep.require_userinfo(&cfg).unwrap_err()), "userinfo_endpoint");
+        assert_eq!(insecure(ep.require_jwks_uri(&cfg).unwrap_err()), "jwks_uri");
+        // Loopback http and https pass; so does everything with the explicit opt-out.
+        let cfg =
+            ClientConfig::new("op").userinfo_endpoint("http://127.0.0.1:3000/me").jwks_uri("https://op.example/k");
+        let ep = Endpoints::resolve(&cfg, None);
+        assert!(ep.require_userinfo(&cfg).is_ok() && ep.require_jwks_uri(&cfg).is_ok());
+        let mut opted_out = ClientConfig::new("op");
+        opted_out.client_kwargs.danger_allow_insecure_http = true;
+        assert!(Endpoints::resolve(&opted_out, Some(&plain)).require_end_session(&opted_out).is_ok());
+        // A lookalike of loopback is not loopback.
+        let cfg = ClientConfig::new("op").userinfo_endpoint("http://127.0.0.1.nip.example/me");
+        assert_eq!(insecure(Endpoints::resolve(&cfg, None).require_userinfo(&cfg).unwrap_err()), "userinfo_endpoint");
+    }
+
+    #[test]
     fn endpoints_come_from_metadata_when_not_configured() {
         let ep = Endpoints::resolve(&ClientConfig::new("op"), Some(&metadata()));
         assert_eq!(ep.authorization.as_deref(), Some("https://op/authorize"));

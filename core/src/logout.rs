@@ -1080,6 +1080,24 @@ mod tests {
 
     const ISS: &str = "https://op.example";
 
+    #[test]
+    fn the_backchannel_validator_parses_the_decryption_key_once_per_configuration() {
+        let material = crate::secret::PrivateKeyMaterial::new(crate::jose::testkeys::P256_PEM);
+        let config =
+            ClientConfig::new("op").client_id("c").issuer("https://op.example").decryption_key(material.clone());
+        for _ in 0..3 {
+            let v = BackchannelLogoutValidator::from_config(&config, None).unwrap();
+            assert!(v.decryption_key.is_some());
+        }
+        // The key is kept with the configuration (and its clones): asking again parses nothing.
+        let kept = config
+            .clone()
+            .parsed_keys
+            .decryption
+            .get_or_parse(&material, |_| -> Result<_, Error> { panic!("parsed a second time") });
+        assert!(kept.is_ok());
+    }
+
     fn validator() -> BackchannelLogoutValidator {
         BackchannelLogoutValidator::new(ISS, "app").policy(AlgPolicy::new(["ES256", "EdDSA"]))
     }

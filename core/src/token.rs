@@ -1002,6 +1002,91 @@ mod tests {
         )
     }
 
+    fn assertion_claims(req: &http::Request<Vec<u8>>) -> Value {
+        let form = form_of(req);
+        let assertion = get(&form, "client_assertion").expect("a client assertion");
+        let payload = assertion.split('.').nth(1).unwrap();
+        serde_json::from_slice(&crate::jose::b64::decode(payload).unwrap()).unwrap()
+    }
+
+    fn private_key_jwt() -> ClientConfig {
+        config()
+            .token_endpoint_auth_method(TokenEndpointAuthMethod::PrivateKeyJwt)
+            .private_key(crate::jose::testkeys::P256_PEM)
+    }
+
+    #[test]
+    fn client_assertions_are_addressed_to_the_issuer_as_one_string() {
+        // Configured issuer.
+        let cfg = private_key_jwt().issuer("https://op.example");
+        let claims = assertion_claims(&exchange(&cfg, None).unwrap());
+        assert_eq!(claims["aud"], "https://op.example");
+        // Discovered issuer; client_secret_jwt too.
+        let md = ProviderMetadata { issuer: "https://op.example/t1".into(), ..Default::default() };
+        let claims = assertion_claims(&exchange(&private_key_jwt(), Some(&md)).unwrap());
+        assert_eq!(claims["aud"], "https://op.example/t1");
+        let hs = config()
+            .client_secret("a-client-secret-of-at-least-32-bytes!")
+            .token_endpoint_auth_method(TokenEndpointAuthMethod::ClientSecretJwt);
+        let claims = assertion_claims(&exchange(&hs, Some(&md)).unwrap());
+        assert_eq!(claims["aud"], "https://op.example/t1");
+        assert!(claims["aud"].is_string(), "never an array");
+    }
+
+    #[test]
+    fn the_token_endpoint_audience_is_an_explicit_setting() {
+        let json = serde_json::json!({"client_kwargs": {"client_assertion_audience": "token_endpoint"}});
+        let mut cfg = ClientConfig::from_value("op", &json).unwrap();
+        cfg = cfg
+            .client_id("client-1")
+            .access_token_url("https://op.example/token")
+            .token_endpoint_auth_method(TokenEndpointAuthMethod::PrivateKeyJwt)
+            .private_key(crate::jose::testkeys::P256_PEM)
+            .issuer("https://op.example");
+        let claims = assertion_claims(&exchange(&cfg, None).unwrap());
+        assert_eq!(claims["aud"], "https://op.example/token");
+        let bad = serde_json::json!({"client_kwargs": {"client_assertion_audience": ["both"]}});
+        assert!(matches!(ClientConfig::from_value("op", &bad), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn a_client_assertion_without_a_known_issuer_is_a_config_error() {
+        let err = exchange(&private_key_jwt(), None).unwrap_err();
+        assert!(matches!(err, Error::Config(ConfigError::Missing { ref key, .. }) if key == "issuer"), "{err:?}");
+    }
+
+    #[test]
+    fn token_requests_to_plain_http_hosts_are_refused_before_anything_is_built() {
+        let plain = config().access_token_url("http://op.example/token");
+        let err = exchange(&plain, None).unwrap_err();
+        assert!(
+            matches!(err, Error::Config(ConfigError::InsecureEndpoint { ref key, .. }) if key == "access_token_url")
+        );
+        let md = ProviderMetadata {
+            issuer: "https://op.example".into(),
+            token_endpoint: Some("http://op.example/token".into()),
+            ..Default::default()
+        };
+        let mut discovered = config();
+        discovered.access_token_url = None;
+        let err = exchange(&discovered, Some(&md)).unwrap_err();
+        assert!(
+            matches!(err, Error::Config(ConfigError::InsecureEndpoint { ref key, .. }) if key == "metadata.token_endpoint"),
+            "{err:?}"
+        );
+        let refresh = config().refresh_token_url("http://op.example/refresh");
+        let err =
+            refresh_request(&refresh, None, &RefreshToken::new("rt"), None, &SeededRandom::new(1), NOW).unwrap_err();
+        assert!(
+            matches!(err, Error::Config(ConfigError::InsecureEndpoint { ref key, .. }) if key == "refresh_token_url")
+        );
+        // Loopback is a development address; the opt-out is explicit and loudly named.
+        assert!(exchange(&config().access_token_url("http://127.0.0.1:9000/token"), None).is_ok());
+        let mut opted_out = plain.clone();
+        opted_out.client_kwargs.danger_allow_insecure_http = true;
+        assert!(exchange(&opted_out, None).is_ok());
+    }
+
     #[test]
     fn exchange_request_posts_the_code_redirect_uri_and_verifier() {
         let config = config().token_endpoint_auth_method(M::ClientSecretPost);

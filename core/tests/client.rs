@@ -1046,6 +1046,39 @@ async fn refreshed_id_token_must_keep_the_subject() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refreshed_id_token_without_the_originals_claims_is_refused() {
+    let bed = Bed::new();
+    let mut old = bed.login().await.unwrap();
+    // A token whose validated claims were lost (stored without `userinfo`, say).
+    old.userinfo = None;
+    bed.op.with(|s| s.refresh_id_token_sub = Some("someone-else".into()));
+    bed.clock.advance(3600);
+    let err = bed.client.refresh_token(&old).await.unwrap_err();
+    assert_eq!(err, ClientError::Core(Error::IdToken(IdTokenError::RefreshWithoutOriginal)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovery_url_without_the_well_known_suffix_needs_a_configured_issuer() {
+    let cfg = support::config().server_metadata_url("https://op.example/meta.json");
+    let bed = Bed::with_config(cfg.clone());
+    let err = bed.client.create_authorization_url(&AuthorizeOptions::default()).await.unwrap_err();
+    assert!(matches!(&err, ClientError::Core(Error::Config(ConfigError::Missing { key, .. })) if key == "issuer"));
+    assert_eq!(bed.op.seen().discovery, 0, "refused before any request: the issuer check cannot be skipped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_http_discovery_url_is_refused_before_any_request() {
+    let cfg = support::config().server_metadata_url("http://op.example/.well-known/openid-configuration");
+    let bed = Bed::with_config(cfg);
+    let err = bed.client.create_authorization_url(&AuthorizeOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Core(Error::Config(ConfigError::InsecureEndpoint { key, .. })) if key == "server_metadata_url"),
+        "{err:?}"
+    );
+    assert_eq!(bed.op.seen().discovery, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_tokens_are_used_as_they_are() {
     let bed = Bed::new();
     let token = bed.login().await.unwrap();

@@ -393,6 +393,20 @@ fn c_hash_must_match_the_code() {
     assert_eq!(id_err(check_with(&v, &rs(), &claims())), IdTokenError::MissingClaim { name: "c_hash" });
 }
 
+// --- essential acr ---
+
+#[test]
+fn an_acr_outside_the_essential_values_is_rejected() {
+    let v = validator().essential_acr(vec!["urn:mace:incommon:iap:silver".into(), "phr".into()]);
+    let s = rs();
+    assert!(check_with(&v, &s, &with(claims(), "acr", json!("phr"))).is_ok());
+    assert_eq!(id_err(check_with(&v, &s, &with(claims(), "acr", json!("0")))), IdTokenError::Acr);
+    assert_eq!(id_err(check_with(&v, &s, &claims())), IdTokenError::Acr, "absent");
+    assert_eq!(id_err(check_with(&v, &s, &with(claims(), "acr", json!(["phr"])))), IdTokenError::Acr, "not a string");
+    // Nothing essential asked: any acr is fine.
+    assert!(check_with(&validator(), &s, &with(claims(), "acr", json!("0"))).is_ok());
+}
+
 // --- auth_time / max_age ---
 
 #[test]
