@@ -289,6 +289,162 @@ impl JwksCache {
     }
 }
 
+/// Where a [`KeyCheck`] finds the provider's keys and records refetches.
+///
+/// `Option<JwksCache>` implements it for a caller that owns its cache (the
+/// [`Provider`](crate::login::Provider) of an embedder); the async client implements it
+/// over the cache its tasks share.
+pub trait KeySource {
+    /// The cached set, when there is one that is fresh at `now` ([`JwksCache::is_stale`]).
+    fn fresh_keys(&self, now: UnixTime) -> Option<JwkSet>;
+    /// Whether `err`, a failed verification against the cached set, justifies one more
+    /// fetch; records it when it does ([`JwksCache::claim_refetch`]).
+    fn claim_refetch(&mut self, err: &Error, token_names_key: bool, now: UnixTime) -> bool;
+}
+
+impl KeySource for Option<JwksCache> {
+    fn fresh_keys(&self, now: UnixTime) -> Option<JwkSet> {
+        self.as_ref().filter(|c| !c.is_stale(now)).map(|c| c.set.clone())
+    }
+
+    fn claim_refetch(&mut self, err: &Error, token_names_key: bool, now: UnixTime) -> bool {
+        self.as_mut().is_some_and(|c| c.claim_refetch(err, token_names_key, now))
+    }
+}
+
+/// Installs a freshly fetched set in `cache`, keeping its refetch rate limit.
+pub fn install(cache: &mut Option<JwksCache>, fresh: JwksCache) {
+    match cache {
+        Some(c) => c.update(fresh),
+        None => *cache = Some(fresh),
+    }
+}
+
+/// What a [`KeyCheck`] needs next.
+#[derive(Debug)]
+#[must_use]
+pub enum KeyStep<T> {
+    /// The check is over: the verified value.
+    Done(T),
+    /// Send this JWK Set request, install the answer ([`install`] or a shared cache),
+    /// call [`KeyCheck::keys_fetched`] and [`KeyCheck::poll`] again.
+    Fetch(http::Request<Vec<u8>>),
+}
+
+/// The verification of one JWT (ID token, logout token, signed UserInfo) against the
+/// provider's keys, as a state machine: every decision about the JWK Set is made here.
+///
+/// - An `HS*` token is keyed by the client secret and needs no JWK Set: no fetch at all.
+/// - No cached set, or one past its max age: fetch first.
+/// - A failure that a newer set could fix ([`JwksCache::claim_refetch`]: an unknown `kid`;
+///   a bad signature on a token without `kid` once the set is a minute old), at most one
+///   refetch a minute per provider: fetch once more and check again.
+/// - Once a set was fetched for this check, its verdict is final.
+///
+/// ```
+/// use rpkit::jwks::{JwksCache, KeyCheck, KeyStep};
+/// use rpkit::{ClientConfig, UnixTime};
+/// let config = ClientConfig::new("op").jwks_uri("https://op.example/jwks");
+/// let token = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.e30.c2ln"; // {"alg":"ES256","kid":"k1"}
+/// let mut keys: Option<JwksCache> = None;
+/// let mut check = KeyCheck::new(token, &config, None)?;
+/// let now = UnixTime::from_secs(1_700_000_000);
+/// // Nothing cached: the machine asks for the JWK Set.
+/// match check.poll(&mut keys, now, |set| Ok(set.len()))? {
+///     KeyStep::Fetch(request) => assert_eq!(request.uri(), "https://op.example/jwks"),
+///     KeyStep::Done(_) => unreachable!(),
+/// }
+/// # Ok::<(), rpkit::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeyCheck {
+    jwks_uri: Option<String>,
+    names_key: bool,
+    fetched: bool,
+}
+
+impl KeyCheck {
+    /// A check of `compact` for the client `config` with optional provider `metadata`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`](crate::error::ConfigError::Missing) (`jwks_uri`) or
+    /// [`ConfigError::InsecureEndpoint`](crate::error::ConfigError::InsecureEndpoint) when
+    /// the token needs the JWK Set and its URL is unknown or not TLS.
+    pub fn new(
+        compact: &str,
+        config: &crate::ClientConfig,
+        metadata: Option<&crate::discovery::ProviderMetadata>,
+    ) -> Result<Self, Error> {
+        let jwks_uri = if needs_keys(compact) {
+            let endpoints = crate::discovery::Endpoints::resolve(config, metadata);
+            Some(endpoints.require_jwks_uri(config)?.to_owned())
+        } else {
+            None
+        };
+        Ok(KeyCheck { jwks_uri, names_key: names_a_key(compact), fetched: false })
+    }
+
+    /// Runs `check` with the keys of `keys`, or says which request must come first.
+    ///
+    /// # Errors
+    /// The error of `check` when no (further) fetch could change it;
+    /// [`Error::Malformed`] for an unusable `jwks_uri`.
+    pub fn poll<T>(
+        &mut self,
+        keys: &mut dyn KeySource,
+        now: UnixTime,
+        check: impl Fn(&JwkSet) -> Result<T, Error>,
+    ) -> Result<KeyStep<T>, Error> {
+        let Some(uri) = self.jwks_uri.as_deref() else {
+            return check(&JwkSet::from_keys(Vec::new())).map(KeyStep::Done);
+        };
+        let Some(set) = keys.fresh_keys(now) else {
+            if self.fetched {
+                // Fetched for this check and still nothing fresh: nothing more to try.
+                return Err(JoseError::NoUsableKeys.into());
+            }
+            return request(uri).map(KeyStep::Fetch);
+        };
+        match check(&set) {
+            Ok(value) => Ok(KeyStep::Done(value)),
+            Err(err) if self.fetched => Err(err),
+            Err(err) => {
+                if keys.claim_refetch(&err, self.names_key, now) {
+                    request(uri).map(KeyStep::Fetch)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Records that the JWK Set was fetched (and installed) for this check: from now on a
+    /// failure is final.
+    pub fn keys_fetched(&mut self) {
+        self.fetched = true;
+    }
+
+    /// Whether this check needs the JWK Set at all (not for `HS*`).
+    pub fn needs_keys(&self) -> bool {
+        self.jwks_uri.is_some()
+    }
+}
+
+/// Whether verifying `compact` needs the provider's JWK Set: not for `HS*`, which is keyed
+/// by the client secret (OIDC Core §10.1). A JWE always does (its inner JWS is unknown).
+pub fn needs_keys(compact: &str) -> bool {
+    if crate::jose::is_jwe(compact) {
+        return true;
+    }
+    crate::jose::jws::peek_header(compact).map_or(true, |h| !h.alg.is_hmac())
+}
+
+/// Whether a compact JWS names its key (`kid`). A JWE's signing key is inside it, so an
+/// encrypted token counts as naming one: a bad signature there never causes a refetch.
+fn names_a_key(compact: &str) -> bool {
+    crate::jose::is_jwe(compact) || crate::jose::jws::peek_header(compact).map_or(true, |h| h.kid.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

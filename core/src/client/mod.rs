@@ -46,10 +46,10 @@ use crate::authorize::{AuthorizationRequest, AuthorizationUrl, PendingAuthorizat
 use crate::callback::{validate_callback, CallbackParams};
 use crate::claims::Claims;
 use crate::config::ClientConfig;
-use crate::discovery::{check_transport, metadata_request, Endpoints, MetadataCache, ProviderMetadata};
+use crate::discovery::{check_transport, metadata_request, MetadataCache, ProviderMetadata};
 use crate::error::{Endpoint, Error};
 use crate::id_token::{should_refetch_jwks, IdTokenValidator};
-use crate::jwks::{JwkSet, JwksCache};
+use crate::jwks::{JwkSet, JwksCache, KeyCheck, KeySource, KeyStep};
 use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, SeenJtis};
 use crate::rand::{SecureRandom, ThreadRandom};
 use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
@@ -680,20 +680,14 @@ impl OAuthClient {
         }
     }
 
-    /// The cached JWK Set when it is fresh at `now`.
-    fn fresh_jwks(&self, now: UnixTime) -> Option<JwkSet> {
-        let slot = self.inner.jwks.lock().unwrap_or_else(PoisonError::into_inner);
-        slot.cache.as_ref().filter(|c| !c.is_stale(now)).map(|c| c.set.clone())
-    }
-
-    /// Joins the JWK Set fetch in flight, or starts one; installs its result in the cache.
-    async fn fetch_jwks(&self, uri: &str) -> Result<JwkSet, ClientError> {
+    /// Joins the JWK Set fetch in flight, or starts one with `request`; installs its result
+    /// in the shared cache.
+    async fn fetch_jwks(&self, request: http::Request<Vec<u8>>) -> Result<(), ClientError> {
         let (id, flight) = {
             let mut slot = self.inner.jwks.lock().unwrap_or_else(PoisonError::into_inner);
             match &slot.flight {
                 Some(flight) => flight.clone(),
                 None => {
-                    let request = crate::jwks::request(uri)?;
                     let http = Arc::clone(&self.inner.shared.http);
                     let clock = Arc::clone(&self.inner.shared.clock);
                     let fetch = async move {
@@ -712,73 +706,36 @@ impl OAuthClient {
         if slot.flight.as_ref().is_some_and(|(current, _)| *current == id) {
             slot.flight = None;
             if let Ok(fresh) = &outcome {
-                match slot.cache.as_mut() {
-                    Some(cache) => cache.update(fresh.clone()),
-                    None => slot.cache = Some(fresh.clone()),
-                }
+                crate::jwks::install(&mut slot.cache, fresh.clone());
             }
         }
-        outcome.map(|cache| cache.set)
+        outcome.map(drop)
     }
 
-    /// Runs `check` against the provider's JWK Set, fetched on first use and again once it
-    /// is past its max age (single-flight: concurrent callers share one fetch, and no lock
-    /// is held while it runs). When `check` fails in a way that a newer set could fix
-    /// ([`JwksCache::claim_refetch`]: an unknown `kid`; a bad signature on a token without
-    /// `kid` once the set is a minute old), the set is fetched once more — rate-limited to
-    /// one refetch a minute, or by joining a fetch already in flight — and `check` runs
-    /// again. A bad signature under a known `kid` never causes a refetch.
-    async fn with_jwks<T>(
-        &self,
-        compact: &str,
-        metadata: Option<&ProviderMetadata>,
-        check: impl Fn(&JwkSet) -> Result<T, Error>,
-    ) -> Result<T, ClientError> {
-        let config = &self.inner.config;
-        let uri = Endpoints::resolve(config, metadata).require_jwks_uri(config)?.to_owned();
-        let now = self.now();
-        let (set, just_fetched) = match self.fresh_jwks(now) {
-            Some(set) => (set, false),
-            None => (self.fetch_jwks(&uri).await?, true),
-        };
-        let err = match check(&set) {
-            Ok(value) => return Ok(value),
-            // Fetched for this very call: asking again at once could not change the answer.
-            Err(err) if just_fetched => return Err(err.into()),
-            Err(err) => err,
-        };
-        let refetch = {
-            let mut slot = self.inner.jwks.lock().unwrap_or_else(PoisonError::into_inner);
-            let joinable = slot.flight.is_some() && should_refetch_jwks(&err);
-            joinable || slot.cache.as_mut().is_some_and(|c| c.claim_refetch(&err, names_a_key(compact), now))
-        };
-        if !refetch {
-            return Err(err.into());
-        }
-        let set = self.fetch_jwks(&uri).await?;
-        Ok(check(&set)?)
-    }
-
-    /// Whether verifying `compact` needs the provider's JWK Set (not for HS*, which is
-    /// keyed by the client secret).
-    fn needs_jwks(compact: &str) -> bool {
-        if crate::jose::is_jwe(compact) {
-            return true;
-        }
-        crate::jose::jws::peek_header(compact).map_or(true, |h| !h.alg.is_hmac())
-    }
-
+    /// Runs `check` against the provider's keys: a send loop over the core's
+    /// [`KeyCheck`], which decides whether the JWK Set is needed (not for `HS*`), when to
+    /// fetch it (none cached, or past its max age) and whether a failure justifies one
+    /// rate-limited refetch. The fetch is single-flight, and no lock is held while it runs:
+    /// a slow JWKS endpoint delays only the callers that need it.
     async fn verify_with_keys<T>(
         &self,
         compact: &str,
         metadata: Option<&ProviderMetadata>,
         check: impl Fn(&JwkSet) -> Result<T, Error>,
     ) -> Result<T, ClientError> {
-        if Self::needs_jwks(compact) {
-            self.with_jwks(compact, metadata, check).await
-        } else {
-            Ok(check(&JwkSet::from_keys(Vec::new()))?)
+        let mut key_check = KeyCheck::new(compact, &self.inner.config, metadata)?;
+        let mut keys = SharedKeys(&self.inner.jwks);
+        // Bounded: after one fetch the core's verdict is final.
+        for _ in 0..3 {
+            match key_check.poll(&mut keys, self.now(), &check)? {
+                KeyStep::Done(value) => return Ok(value),
+                KeyStep::Fetch(request) => {
+                    self.fetch_jwks(request).await?;
+                    key_check.keys_fetched();
+                }
+            }
         }
+        Err(ClientError::Core(crate::jose::JoseError::NoUsableKeys.into()))
     }
 
     async fn validate_id_token(
@@ -943,10 +900,22 @@ async fn send_capped(
     }
 }
 
-/// Whether a compact JWS names its key (`kid`). A JWE's signing key is inside it, so an
-/// encrypted token counts as naming one: a bad signature there never causes a refetch.
-fn names_a_key(compact: &str) -> bool {
-    crate::jose::is_jwe(compact) || crate::jose::jws::peek_header(compact).map_or(true, |h| h.kid.is_some())
+/// The client's shared JWK Set as the core's [`KeySource`]: the cache, and the fetch in
+/// flight, which a failure that a newer set could fix may join instead of claiming a
+/// refetch of its own.
+struct SharedKeys<'a>(&'a Mutex<JwksSlot>);
+
+impl KeySource for SharedKeys<'_> {
+    fn fresh_keys(&self, now: UnixTime) -> Option<JwkSet> {
+        let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.cache.fresh_keys(now)
+    }
+
+    fn claim_refetch(&mut self, err: &Error, token_names_key: bool, now: UnixTime) -> bool {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let joinable = slot.flight.is_some() && should_refetch_jwks(err);
+        joinable || slot.cache.claim_refetch(err, token_names_key, now)
+    }
 }
 
 /// The refresh slot of a token: its refresh token *and* its access token. Callers holding
