@@ -92,6 +92,11 @@ impl JwkSet {
         self.keys.is_empty()
     }
 
+    /// Whether `other` is this very set (the same fetch), not merely equal keys.
+    pub fn same_as(&self, other: &JwkSet) -> bool {
+        Arc::ptr_eq(&self.keys, &other.keys)
+    }
+
     /// Whether a key has this `kid`.
     pub fn contains_kid(&self, kid: &str) -> bool {
         self.keys.iter().any(|k| k.kid() == Some(kid))
@@ -255,13 +260,8 @@ impl JwksCache {
     /// [`REFETCH_INTERVAL_SECS`].
     #[must_use]
     pub fn claim_refetch(&mut self, err: &Error, token_has_kid: bool, now: UnixTime) -> bool {
-        let justified = match err {
-            Error::Jose(e) if e.is_unknown_key() => true,
-            Error::Jose(JoseError::BadSignature) | Error::IdToken(crate::error::IdTokenError::Signature) => {
-                !token_has_kid && now.secs_since(self.fetched_at) >= REFETCH_INTERVAL_SECS
-            }
-            _ => false,
-        };
+        let justified = newer_keys_could_fix(err, token_has_kid)
+            && (is_unknown_key(err) || now.secs_since(self.fetched_at) >= REFETCH_INTERVAL_SECS);
         if !justified || !self.may_refetch_for_unknown_kid(now) {
             return false;
         }
@@ -287,6 +287,19 @@ impl JwksCache {
         let last_refetch = self.last_refetch.max(fresh.last_refetch);
         *self = JwksCache { last_refetch, ..fresh };
     }
+}
+
+fn is_unknown_key(err: &Error) -> bool {
+    matches!(err, Error::Jose(e) if e.is_unknown_key())
+}
+
+/// Whether a newer JWK Set could turn `err` into a success: an unknown `kid` (or no key
+/// for the algorithm), or a bad signature on a token that names no key (its provider may
+/// have replaced its only key). A bad signature under a named key: never.
+fn newer_keys_could_fix(err: &Error, token_names_key: bool) -> bool {
+    let bad_signature =
+        matches!(err, Error::Jose(JoseError::BadSignature) | Error::IdToken(crate::error::IdTokenError::Signature));
+    is_unknown_key(err) || (bad_signature && !token_names_key)
 }
 
 /// Where a [`KeyCheck`] finds the provider's keys and records refetches.
@@ -323,6 +336,8 @@ pub fn install(cache: &mut Option<JwksCache>, fresh: JwksCache) {
 /// What a [`KeyCheck`] needs next.
 #[derive(Debug)]
 #[must_use]
+// Returned once per step and consumed at once; boxing the request would cost more.
+#[allow(clippy::large_enum_variant)]
 pub enum KeyStep<T> {
     /// The check is over: the verified value.
     Done(T),
@@ -409,6 +424,14 @@ impl KeyCheck {
             Ok(value) => Ok(KeyStep::Done(value)),
             Err(err) if self.fetched => Err(err),
             Err(err) => {
+                // Another caller installed a newer set since ours was read: that set is the
+                // refetch this failure may have (checked with the same rule).
+                if let Some(newer) = keys.fresh_keys(now).filter(|n| !n.same_as(&set)) {
+                    if newer_keys_could_fix(&err, self.names_key) {
+                        self.fetched = true;
+                        return check(&newer).map(KeyStep::Done);
+                    }
+                }
                 if keys.claim_refetch(&err, self.names_key, now) {
                     request(uri).map(KeyStep::Fetch)
                 } else {

@@ -38,6 +38,7 @@ pub mod id_token;
 pub mod jose;
 mod jsonscan;
 pub mod jwks;
+pub mod login;
 pub mod logout;
 pub mod oauth1;
 pub mod rand;

@@ -42,14 +42,15 @@ pub use self::error::ClientError;
 pub use self::transport::{adapter, Clock, HttpClient, ManualClock, SystemClock, TransportError};
 
 use self::events::EventBus;
-use crate::authorize::{AuthorizationRequest, AuthorizationUrl, PendingAuthorization, PendingSet};
-use crate::callback::{validate_callback, CallbackParams};
+use crate::authorize::{AuthorizationUrl, PendingAuthorization, PendingSet};
+use crate::callback::CallbackParams;
 use crate::claims::Claims;
 use crate::config::ClientConfig;
-use crate::discovery::{check_transport, metadata_request, MetadataCache, ProviderMetadata};
+use crate::discovery::{MetadataCache, ProviderMetadata};
 use crate::error::{Endpoint, Error};
-use crate::id_token::{should_refetch_jwks, IdTokenValidator};
+use crate::id_token::should_refetch_jwks;
 use crate::jwks::{JwkSet, JwksCache, KeyCheck, KeySource, KeyStep};
+use crate::login::{LoginStep, Provider, Verify};
 use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, SeenJtis};
 use crate::rand::{SecureRandom, ThreadRandom};
 use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
@@ -165,7 +166,7 @@ impl OAuth {
     pub fn register(&self, config: ClientConfig) -> OAuthClient {
         let client = OAuthClient {
             inner: Arc::new(ClientInner {
-                config,
+                config: Arc::new(config),
                 shared: Arc::clone(&self.shared),
                 metadata: async_lock::Mutex::new(Fetched::default()),
                 metadata_attempts: AtomicU64::new(0),
@@ -263,7 +264,7 @@ struct JwksSlot {
 }
 
 struct ClientInner {
-    config: ClientConfig,
+    config: Arc<ClientConfig>,
     shared: Arc<Shared>,
     metadata: async_lock::Mutex<Fetched<MetadataSlot>>,
     /// Completed metadata fetch attempts (changed only under the `metadata` lock).
@@ -383,18 +384,10 @@ impl OAuthClient {
         options: &AuthorizeOptions,
     ) -> Result<(AuthorizationUrl, PendingAuthorization), ClientError> {
         self.refuse_oauth1()?;
-        let metadata = self.load_server_metadata().await?;
-        let mut req = AuthorizationRequest::new(&self.inner.config);
-        if let Some(md) = metadata.as_deref() {
-            req = req.metadata(md);
-        }
-        if let Some(uri) = &options.redirect_uri {
-            req = req.redirect_uri(uri.clone());
-        }
-        for (k, v) in &options.params {
-            req = req.param(k.clone(), v.clone());
-        }
-        Ok(req.build(self.rng(), self.now())?)
+        let provider = self.provider().await?;
+        let redirect = options.redirect_uri.iter().map(|uri| ("redirect_uri", uri.as_str()));
+        let params = redirect.chain(options.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        Ok(provider.authorization_url(params, self.rng(), self.now())?)
     }
 
     /// Creates the authorization URL and records the pending authorization in `pending`
@@ -429,31 +422,39 @@ impl OAuthClient {
         params: &CallbackParams,
     ) -> Result<Token, ClientError> {
         self.refuse_oauth1()?;
-        let cfg = &self.inner.config;
+        let provider = self.provider().await?;
+        let exchange = provider.handle_callback(params, pending, self.rng(), self.now())?;
+        let response = self.send(exchange.request, Endpoint::Token).await?;
+        let step = exchange.next.handle_token_response(&provider, &response, self.now())?;
+        self.finish_login(step).await
+    }
+
+    /// The provider as the core's flow values take it: this client's configuration and
+    /// its (cached, single-flight) metadata.
+    async fn provider(&self) -> Result<Provider, ClientError> {
         let metadata = self.load_server_metadata().await?;
-        let mut authorized = validate_callback(params, pending, cfg, metadata.as_deref(), self.now())?;
-        let openid = authorized.pending.is_openid();
-        let verifier = authorized.pending.take_code_verifier();
-        let request = token::exchange_request(
-            cfg,
-            metadata.as_deref(),
-            authorized.code,
-            authorized.pending.redirect_uri(),
-            verifier,
-            self.rng(),
-            self.now(),
-        )?;
-        let response = self.send(request, Endpoint::Token).await?;
-        let mut token = token::parse_token_response(&response, self.now(), Grant::AuthorizationCode { openid })?;
-        if openid {
-            // Grant::AuthorizationCode { openid: true } already required an id_token.
-            let claims = self.validate_id_token(&token, Some(&authorized.pending), metadata.as_deref()).await?;
-            token.userinfo = Some(claims);
-        } else {
-            // An ID token nobody asked for is not validated, so nothing may rely on it.
-            token.id_token = None;
+        Ok(Provider::from_parts(Arc::clone(&self.inner.config), metadata))
+    }
+
+    /// Drives a [`LoginStep`] to its end: verifies the ID token against the shared JWK
+    /// Set, fetching it when the core asks (single-flight, no lock held across the fetch).
+    async fn finish_login(&self, step: LoginStep) -> Result<Token, ClientError> {
+        let mut check = match step {
+            LoginStep::Done(token) => return Ok(token),
+            LoginStep::VerifyIdToken(check) => check,
+        };
+        let mut keys = SharedKeys(&self.inner.jwks);
+        // Bounded: after one fetch the core's verdict is final.
+        for _ in 0..3 {
+            match check.poll(&mut keys, self.now())? {
+                Verify::Done(token) => return Ok(token),
+                Verify::Fetch(fetch) => {
+                    self.fetch_jwks(fetch.request).await?;
+                    check = fetch.next.keys_fetched();
+                }
+            }
         }
-        Ok(token)
+        Err(ClientError::Core(crate::jose::JoseError::NoUsableKeys.into()))
     }
 
     /// The client credentials grant (Authlib's `fetch_access_token` without a code).
@@ -508,19 +509,12 @@ impl OAuthClient {
     }
 
     async fn do_refresh(&self, old: &Token) -> Result<Token, ClientError> {
-        let cfg = &self.inner.config;
-        let rt = old.refresh_token.as_ref().ok_or(ClientError::Core(Error::NoRefreshToken))?;
-        let metadata = self.load_server_metadata().await?;
-        let request = token::refresh_request(cfg, metadata.as_deref(), rt, None, self.rng(), self.now())?;
-        let response = self.send(request, Endpoint::Token).await?;
-        let fresh = token::parse_token_response(&response, self.now(), Grant::Refresh)?;
-        let mut merged = old.clone().merge_refresh(fresh);
-        if merged.id_token.is_some() && merged.id_token != old.id_token {
-            merged.userinfo = Some(self.validate_refreshed_id_token(old, &merged, metadata.as_deref()).await?);
-        } else {
-            merged.userinfo = old.userinfo.clone();
-        }
-        self.inner.shared.events.emit(&TokenUpdate::new(cfg.name.clone(), old, merged.clone()));
+        let provider = self.provider().await?;
+        let refresh = provider.refresh(old, self.rng(), self.now())?;
+        let response = self.send(refresh.request, Endpoint::Token).await?;
+        let step = refresh.next.handle_token_response(&provider, &response, self.now())?;
+        let merged = self.finish_login(step).await?;
+        self.inner.shared.events.emit(&TokenUpdate::new(self.inner.config.name.clone(), old, merged.clone()));
         Ok(merged)
     }
 
@@ -634,9 +628,9 @@ impl OAuthClient {
     /// Discovery errors (issuer mismatch, malformed document, HTTP errors) on the first
     /// fetch; transport failures.
     pub async fn load_server_metadata(&self) -> Result<Option<Arc<ProviderMetadata>>, ClientError> {
-        let Some(url) = self.inner.config.server_metadata_url.as_deref() else {
+        if self.inner.config.server_metadata_url.is_none() {
             return Ok(None);
-        };
+        }
         let attempts = &self.inner.metadata_attempts;
         let ticket = attempts.load(Ordering::Acquire);
         let mut state = self.inner.metadata.lock().await;
@@ -651,11 +645,12 @@ impl OAuthClient {
         }
         let fetched = async {
             let config = &self.inner.config;
-            // The issuer comparison never switches itself off: a discovery URL without the
-            // well-known suffix needs a configured `issuer`.
-            let expected = config.expected_issuer().ok_or_else(|| config.missing("issuer"))?;
-            check_transport(config, "server_metadata_url", url, false)?;
-            let response = self.send(metadata_request(url)?, Endpoint::Discovery).await?;
+            // The core refuses a discovery URL it could not check the answer of (no
+            // expected issuer) or that is not TLS, before anything is sent.
+            let request =
+                crate::login::discovery_request(config)?.ok_or_else(|| config.missing("server_metadata_url"))?;
+            let response = self.send(request, Endpoint::Discovery).await?;
+            let expected = config.expected_issuer().unwrap_or_default();
             Ok::<_, ClientError>(MetadataCache::from_response(&response, &expected, self.now())?)
         }
         .await;
@@ -736,54 +731,6 @@ impl OAuthClient {
             }
         }
         Err(ClientError::Core(crate::jose::JoseError::NoUsableKeys.into()))
-    }
-
-    async fn validate_id_token(
-        &self,
-        token: &Token,
-        pending: Option<&PendingAuthorization>,
-        metadata: Option<&ProviderMetadata>,
-    ) -> Result<Claims, ClientError> {
-        let Some(id_token) = token.id_token.as_ref() else {
-            return Err(ClientError::Core(crate::token::TokenError::MissingIdToken.into()));
-        };
-        let mut validator =
-            IdTokenValidator::from_config(&self.inner.config, metadata)?.access_token(&token.access_token);
-        if let Some(p) = pending {
-            if let Some(nonce) = p.nonce() {
-                validator = validator.nonce(nonce.clone());
-            }
-            if let Some(max_age) = p.max_age() {
-                validator = validator.max_age(max_age);
-            }
-            if let Some(acr) = p.essential_acr() {
-                validator = validator.essential_acr(acr.to_vec());
-            }
-        }
-        let compact = id_token.secret();
-        let now = self.now();
-        self.verify_with_keys(compact, metadata, |keys| validator.validate(compact, keys, now)).await
-    }
-
-    async fn validate_refreshed_id_token(
-        &self,
-        old: &Token,
-        new: &Token,
-        metadata: Option<&ProviderMetadata>,
-    ) -> Result<Claims, ClientError> {
-        let Some(compact) = new.id_token.as_ref().map(|t| t.secret()) else {
-            return Err(ClientError::Core(crate::token::TokenError::MissingIdToken.into()));
-        };
-        let validator = IdTokenValidator::from_config(&self.inner.config, metadata)?.access_token(&new.access_token);
-        let now = self.now();
-        // Without the original's claims nothing could tell this token from another user's:
-        // refused, not accepted as a fresh login (OIDC Core §12.2).
-        let original = old
-            .userinfo
-            .as_ref()
-            .ok_or(ClientError::Core(crate::id_token::IdTokenError::RefreshWithoutOriginal.into()))?;
-        self.verify_with_keys(compact, metadata, |keys| validator.validate_refreshed(original, compact, keys, now))
-            .await
     }
 
     /// Fetches the UserInfo claims with `token` (OIDC Core §5.3): JSON or a signed (and
