@@ -80,18 +80,19 @@ mod session;
 mod user;
 
 pub use crate::cookie_store::{
-    CookieKey, CookieSession, CookieSessionLayer, CookieSessionService, DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE,
-    DEFAULT_MAX_COOKIE_BYTES, KEY_LEN,
+    CookieKey, CookieSession, CookieSessionLayer, CookieSessionService, DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_COOKIE_NAME,
+    DEFAULT_MAX_AGE, DEFAULT_MAX_COOKIE_BYTES, HOST_PREFIX, KEY_LEN,
 };
 pub use crate::error::AuthError;
 pub use crate::flow::{
-    authorize_access_token, authorize_redirect, backchannel_logout, complete_login, form_post_relay, login,
-    logout_redirect, update_token, validate_logout_response, AuthRedirect, BackchannelResponse, Callback,
+    authorize_access_token, authorize_redirect, backchannel_logout, check_csrf, complete_login, csrf_token,
+    form_post_relay, login, logout_redirect, update_token, validate_logout_response, AuthRedirect, BackchannelResponse,
+    Callback, LogoutForm,
 };
 pub use crate::session::{AuthSession, SessionError};
 pub use crate::user::CurrentUser;
 pub use ::cookie::SameSite;
 pub use rpkit::client::web::{
-    escape_html, AuthUser, Revocations, DEFAULT_MAX_REVOCATIONS, DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY,
-    RELAY_FIELD, USER_KEY,
+    escape_html, logout_form, AuthUser, Revocations, CSRF_FIELD, CSRF_KEY, DEFAULT_MAX_REVOCATIONS,
+    DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY, RELAY_FIELD, USER_KEY,
 };
