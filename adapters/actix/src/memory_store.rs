@@ -119,19 +119,18 @@ impl SessionStore for MemorySessionStore {
 
     async fn update(&self, key: SessionKey, state: State, ttl: &Duration) -> Result<SessionKey, UpdateError> {
         let expires_at = self.deadline(ttl);
-        let mut sessions = self.lock();
-        match sessions.get_mut(key.as_ref()) {
+        let updated = match self.lock().get_mut(key.as_ref()) {
             Some(entry) => {
-                *entry = Entry { state, expires_at };
-                Ok(key)
+                *entry = Entry { state: state.clone(), expires_at };
+                true
             }
-            // Deleted meanwhile (a logout in another tab): never resurrect it under the
-            // old id.
-            None => {
-                drop(sessions);
-                self.save(state, ttl).await.map_err(|e| UpdateError::Other(anyhow::anyhow!(e.to_string())))
-            }
+            None => false,
+        };
+        if updated {
+            return Ok(key);
         }
+        // Deleted meanwhile (a logout in another tab): never resurrect it under the old id.
+        self.save(state, ttl).await.map_err(|e| UpdateError::Other(anyhow::anyhow!(e.to_string())))
     }
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
