@@ -415,6 +415,60 @@ pub async fn relative_uri_is_an_error_not_a_panic(client: &dyn HttpClient) {
     assert!(!err.to_string().contains("CODE-SECRET"), "{err}");
 }
 
+/// `http://0.0.0.0:port/…` of the test server: not a loopback address by the core's rule
+/// ([`rpkit::wire::is_secure_uri`]), yet Linux and macOS deliver it to the loopback
+/// listener, so the server can tell whether anything was sent.
+fn non_loopback_http_url(server: &Server, path: &str) -> String {
+    format!("http://0.0.0.0:{}{path}", server.addr.port())
+}
+
+/// `client` has the default transport policy.
+pub async fn plain_http_to_a_non_loopback_host_is_refused_before_sending(client: &dyn HttpClient) {
+    let server = Server::start().await;
+    let url = non_loopback_http_url(&server, "/echo?code=CODE-SECRET");
+    let req = Request::post(url).body(b"client_secret=BODY-SECRET".to_vec()).unwrap();
+    let (res, _) = bounded(client.send(req, CAP)).await;
+    let err = res.unwrap_err();
+    let expected_url = format!("http://0.0.0.0:{}/echo", server.addr.port());
+    assert_eq!(err, TransportError::InsecureTransport { url: expected_url }, "{err:?}");
+    assert!(!err.to_string().contains("CODE-SECRET"), "{err}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(server.hits("/echo"), 0, "the request was sent");
+}
+
+/// `client` has the default transport policy.
+pub async fn non_http_scheme_is_refused_before_sending(client: &dyn HttpClient) {
+    let req = Request::get("ftp://op.example/token?code=CODE-SECRET").body(Vec::new()).unwrap();
+    let (res, _) = bounded(client.send(req, CAP)).await;
+    let err = res.unwrap_err();
+    assert_eq!(err, TransportError::InsecureTransport { url: "ftp://op.example/token".into() });
+}
+
+/// `client` has the default transport policy: loopback `http` needs no setting.
+pub async fn plain_http_to_loopback_is_sent(client: &dyn HttpClient) {
+    let server = Server::start().await;
+    let (res, _) = bounded(client.send(get(&server.url("/json")), CAP)).await;
+    assert_eq!(res.expect("loopback http is allowed").status(), StatusCode::OK);
+    assert_eq!(server.hits("/json"), 1);
+}
+
+/// `client` was built with `danger_allow_insecure_http(true)`.
+pub async fn danger_allow_insecure_http_sends_plain_http_to_any_host(client: &dyn HttpClient) {
+    let server = Server::start().await;
+    let (res, _) = bounded(client.send(get(&non_loopback_http_url(&server, "/json")), CAP)).await;
+    assert_eq!(res.expect("the setting lets plain http through").status(), StatusCode::OK);
+    assert_eq!(server.hits("/json"), 1);
+}
+
+/// `client` was built with `https_only(true)`: even loopback `http` is refused.
+pub async fn https_only_refuses_plain_http_even_to_loopback(client: &dyn HttpClient) {
+    let server = Server::start().await;
+    let (res, _) = bounded(client.send(get(&server.url("/json")), CAP)).await;
+    let err = res.unwrap_err();
+    assert!(matches!(err, TransportError::InsecureTransport { .. }), "{err:?}");
+    assert_eq!(server.hits("/json"), 0);
+}
+
 /// `client` must be configured with a connect timeout of [`SHORT_TIMEOUT`].
 ///
 /// A listener whose accept queue is full makes Linux drop further SYNs, so a connect to it
@@ -440,7 +494,8 @@ pub async fn unanswered_connect_times_out(client: &dyn HttpClient) {
 }
 
 /// The contract tests every adapter runs, for an adapter type whose builder has
-/// `connect_timeout`, `timeout`, `user_agent`, `https_only` and `build`, and which has
+/// `connect_timeout`, `timeout`, `user_agent`, `https_only`, `danger_allow_insecure_http`
+/// and `build`, and which has
 /// `from_timeout_secs`. Adapter-specific tests stay in the adapter's own test file.
 macro_rules! contract_tests {
     ($client:ty, $default_ua:expr) => {
@@ -544,13 +599,44 @@ macro_rules! contract_tests {
         }
 
         #[tokio::test]
-        async fn https_only_refuses_plain_http() {
+        async fn https_only_refuses_plain_http_even_to_loopback() {
             let client = <$client>::builder().https_only(true).build().expect("client");
-            let server = support::Server::start().await;
-            let req = http::Request::get(server.url("/json")).body(Vec::new()).unwrap();
-            let err = rpkit::client::HttpClient::send(&client, req, support::CAP).await.unwrap_err();
-            assert!(matches!(err, rpkit::client::TransportError::Other(_)), "{err:?}");
-            assert_eq!(server.hits("/json"), 0);
+            support::https_only_refuses_plain_http_even_to_loopback(&client).await;
+        }
+
+        #[tokio::test]
+        async fn https_only_wins_over_danger_allow_insecure_http() {
+            let client =
+                <$client>::builder().https_only(true).danger_allow_insecure_http(true).build().expect("client");
+            support::https_only_refuses_plain_http_even_to_loopback(&client).await;
+        }
+
+        #[tokio::test]
+        async fn plain_http_to_a_non_loopback_host_is_refused_before_sending() {
+            support::plain_http_to_a_non_loopback_host_is_refused_before_sending(&client()).await;
+            support::plain_http_to_a_non_loopback_host_is_refused_before_sending(&<$client>::new().expect("client"))
+                .await;
+        }
+
+        #[tokio::test]
+        async fn non_http_scheme_is_refused_before_sending() {
+            support::non_http_scheme_is_refused_before_sending(&client()).await;
+        }
+
+        #[tokio::test]
+        async fn plain_http_to_loopback_is_sent() {
+            support::plain_http_to_loopback_is_sent(&client()).await;
+        }
+
+        #[tokio::test]
+        async fn danger_allow_insecure_http_sends_plain_http_to_any_host() {
+            let client = <$client>::builder()
+                .connect_timeout(support::SHORT_TIMEOUT)
+                .timeout(support::SHORT_TIMEOUT)
+                .danger_allow_insecure_http(true)
+                .build()
+                .expect("client");
+            support::danger_allow_insecure_http_sends_plain_http_to_any_host(&client).await;
         }
     };
 }

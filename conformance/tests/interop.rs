@@ -684,9 +684,21 @@ async fn interop_demo_app_logout_returns_to_logged_out() {
         demo_login(&browser, &app, "rp-post", &user("hank")).await;
         assert_eq!(demo_me(&browser, &app).await.0, StatusCode::OK);
 
-        // The app's logout: local session cleared, then the provider's end-session
-        // confirmation, then back to the app's `/logged-out?state=…`.
-        let start = url::Url::parse(&format!("{app}/logout/rp-post")).expect("URL");
+        // The app's logout button: a POST carrying the page's CSRF token (a GET is 405
+        // and ends nothing).
+        let logout_url = format!("{app}/logout/rp-post");
+        let refused = browser.get(&logout_url).send().await.expect("GET /logout");
+        assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(demo_me(&browser, &app).await.0, StatusCode::OK, "a GET does not log out");
+        let home = browser.get(format!("{app}/")).send().await.expect("GET /").text().await.expect("home page");
+        let form = home.find("name=\"csrf_token\"").map(|i| &home[i..]).expect("a logout form on the home page");
+        let token = attr(&format!(" {form}"), "value").expect("the CSRF token");
+        let posted = browser.post(&logout_url).form(&[("csrf_token", token)]).send().await.expect("POST /logout");
+        assert_eq!(posted.status(), StatusCode::FOUND);
+        let location = posted.headers().get("location").and_then(|v| v.to_str().ok()).expect("Location");
+        // Local session cleared, then the provider's end-session confirmation, then back
+        // to the app's `/logged-out?state=…`.
+        let start = url::Url::parse(location).expect("the end-session URL");
         let logged_out = format!("{app}{LOGGED_OUT_PATH}");
         let back = drive(&browser, start, starts_with(&logged_out), "unused").await;
         assert!(back.query_pairs().any(|(k, _)| k == "state"), "{back}");

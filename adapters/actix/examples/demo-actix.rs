@@ -9,9 +9,13 @@
 //! - `RPKIT_SETTINGS` — unset: a development OpenID Provider starts in-process and is
 //!   registered as `dev`; set: the clients of that settings file (and the
 //!   `RPKIT_OAUTH_CLIENTS__<NAME>__<KEY>` overrides) are registered, and no provider starts.
-//! - `RPKIT_DEMO_SESSION_KEY` — base64 of 32 bytes: the key sealing the session cookie
-//!   (sessions live in the encrypted cookie, `CookieSessionStore`), so that several
-//!   instances, or a restarted one, continue a login; unset: a random key per start;
+//! - `RPKIT_DEMO_SESSION_KEY` — base64 of 32 bytes: the key sealing the session cookie;
+//!   unset: a random key per start. Sessions live server-side in memory
+//!   (`rpkit_actix::MemorySessionStore`: the cookie holds only an id), so a logout ends
+//!   the session for every copy of the cookie. Do not switch to `CookieSessionStore` for
+//!   an app that needs logout: a cookie-only session cannot be revoked before it
+//!   expires, and a copied cookie keeps the login. Several instances need a shared
+//!   server-side store (actix-session's `RedisSessionStore`);
 //! - `RUST_LOG` — log filter (default `info`).
 
 #[path = "support/demo_app.rs"]
@@ -56,7 +60,7 @@ async fn main() -> Result<(), BoxError> {
 
     let mut demo = Demo::new(oauth, &settings.base_url);
     if let Some(key) = session_key {
-        // Every instance with this key continues the others' sessions.
+        // Session ids sealed with this key stay readable across restarts of the cookie key.
         demo = demo.with_key(key);
     }
     let server = demo.serve(listener, 2)?;

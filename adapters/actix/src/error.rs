@@ -38,7 +38,8 @@ impl SessionError {
 /// `Cache-Control: no-store` and the status [`AuthError::status`] gives: for a client
 /// error, the table of [`ErrorResponse`] (`400` bad input, `401` refresh no longer
 /// possible, `404` unknown client, `500` configuration, `502` the provider failed);
-/// `401` for [`AuthError::LoginRequired`], `400` for [`AuthError::BadRequest`], `500`
+/// `401` for [`AuthError::LoginRequired`], `400` for [`AuthError::BadRequest`], `403`
+/// for [`AuthError::CsrfMismatch`], `405` for [`AuthError::MethodNotAllowed`], `500`
 /// for a session failure. The body never contains a secret, a code, a state or a token.
 ///
 /// ```
@@ -69,6 +70,14 @@ pub enum AuthError {
     /// body).
     #[error("bad callback request: {0}")]
     BadRequest(&'static str),
+    /// A state-changing request (logout) whose CSRF token is missing or does not match
+    /// the session's: `403`, and nothing was changed.
+    #[error("the CSRF token is missing or does not match the session")]
+    CsrfMismatch,
+    /// The request's method is not accepted here (a `HEAD` or `GET` where only `GET` or
+    /// `POST` may change state): `405`, and nothing was changed.
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(&'static str),
 }
 
 impl AuthError {
@@ -78,6 +87,8 @@ impl AuthError {
             AuthError::LoginRequired => StatusCode::UNAUTHORIZED,
             AuthError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::CsrfMismatch => StatusCode::FORBIDDEN,
+            AuthError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AuthError::Client(e) => {
                 StatusCode::from_u16(client_error_status(e)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -91,6 +102,8 @@ impl AuthError {
             AuthError::LoginRequired => "login_required",
             AuthError::Session(e) => e.code(),
             AuthError::BadRequest(_) => "invalid_request",
+            AuthError::CsrfMismatch => "csrf_mismatch",
+            AuthError::MethodNotAllowed(_) => "method_not_allowed",
             AuthError::Client(e) => e.code(),
         }
     }

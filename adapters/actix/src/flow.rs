@@ -11,12 +11,13 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Responder};
 use rpkit::authorize::PendingSet;
 use rpkit::callback::{CallbackError, CallbackParams, MAX_CALLBACK_BYTES};
 use rpkit::client::web::{
-    self as rpweb, is_form_urlencoded, AuthUser, CallbackInput, ErrorResponse, Revocations, LOGOUT_KEY, PENDING_KEY,
-    USER_KEY,
+    self as rpweb, is_form_urlencoded, AuthUser, CallbackInput, ErrorResponse, Revocations, CSRF_KEY, LOGOUT_KEY,
+    MAX_CSRF_FORM_BYTES, PENDING_KEY, USER_KEY,
 };
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::logout::{LogoutTarget, PendingLogout};
 use rpkit::Token;
+use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
@@ -145,8 +146,122 @@ pub async fn complete_login(
 /// Session serialization errors; the user is not stored then.
 pub fn login(session: &Session, user: &AuthUser) -> Result<(), AuthError> {
     session.renew();
+    // A new CSRF token for the logged-in session: one seen before the login is no proof.
+    session.remove(CSRF_KEY);
     session::insert(session, USER_KEY, user)?;
     Ok(())
+}
+
+/// The session's CSRF token, drawn from the registry's random source and stored under
+/// [`CSRF_KEY`] on first use. Render it into the logout form
+/// ([`rpkit::client::web::logout_form`]); [`logout_redirect`] checks it.
+///
+/// # Errors
+/// The random source failed, or the session could not be written.
+///
+/// ```no_run
+/// use actix_session::Session;
+/// use actix_web::{web, HttpResponse};
+/// use rpkit::client::{web::logout_form, OAuth};
+/// use rpkit_actix::{csrf_token, AuthError, CurrentUser};
+///
+/// async fn home(oauth: web::Data<OAuth>, session: Session, CurrentUser(user): CurrentUser)
+///     -> Result<HttpResponse, AuthError> {
+///     let token = csrf_token(&session, &oauth)?;
+///     Ok(HttpResponse::Ok().body(format!("Hello! {}", logout_form(&user.provider, &token))))
+/// }
+/// ```
+pub fn csrf_token(session: &Session, oauth: &OAuth) -> Result<String, AuthError> {
+    let stored: Option<String> = session::get(session, CSRF_KEY);
+    let token = rpweb::session_csrf_token(oauth, stored.as_deref()).map_err(ClientError::Core)?;
+    if token.is_new {
+        session::insert(session, CSRF_KEY, &token.value)?;
+    }
+    Ok(token.value)
+}
+
+/// Whether `form` carries the session's CSRF token (constant-time comparison).
+pub fn check_csrf(session: &Session, form: &LogoutForm) -> bool {
+    let expected: Option<String> = session::get(session, CSRF_KEY);
+    rpweb::check_csrf(expected.as_deref(), form.csrf_token())
+}
+
+/// The logout request as an actix extractor: a `POST` with an
+/// `application/x-www-form-urlencoded` body (at most 4 KiB) whose `csrf_token` field
+/// [`logout_redirect`] checks against the session.
+///
+/// # Errors
+/// `405` for any other method (a `GET` — a link, an `<img>`, a prefetch — must not log
+/// anyone out); `400` for another content type or an unreadable body. A missing token is
+/// not rejected here but by [`logout_redirect`] (`403`).
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use actix_web::FromRequest;
+/// use rpkit_actix::LogoutForm;
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let (req, mut payload) = TestRequest::post()
+///     .uri("/logout/dev")
+///     .insert_header(("content-type", "application/x-www-form-urlencoded"))
+///     .set_payload("csrf_token=abc")
+///     .to_http_parts();
+/// assert_eq!(LogoutForm::from_request(&req, &mut payload).await.unwrap().csrf_token(), Some("abc"));
+/// let (req, mut payload) = TestRequest::get().uri("/logout/dev").to_http_parts();
+/// let err = LogoutForm::from_request(&req, &mut payload).await.unwrap_err();
+/// assert_eq!(err.status(), actix_web::http::StatusCode::METHOD_NOT_ALLOWED);
+/// # });
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogoutForm {
+    csrf_token: Option<String>,
+}
+
+impl fmt::Debug for LogoutForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogoutForm").field("csrf_token", &self.csrf_token.as_ref().map(|_| "[redacted]")).finish()
+    }
+}
+
+impl LogoutForm {
+    /// A logout request that presented `csrf_token` (for handlers that read the form
+    /// themselves).
+    pub fn new(csrf_token: Option<String>) -> Self {
+        LogoutForm { csrf_token }
+    }
+
+    /// The presented token.
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+impl FromRequest for LogoutForm {
+    type Error = AuthError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.method() != Method::POST {
+            return Box::pin(std::future::ready(Err(AuthError::MethodNotAllowed("logout accepts POST only"))));
+        }
+        if !is_form_urlencoded(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
+            return Box::pin(std::future::ready(Err(AuthError::BadRequest(
+                "a logout must be application/x-www-form-urlencoded",
+            ))));
+        }
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let payload = web::Payload::from_request(&req, &mut payload)
+                .await
+                .map_err(|_| AuthError::BadRequest("the logout body is unreadable"))?;
+            let body = match payload.to_bytes_limited(MAX_CSRF_FORM_BYTES).await {
+                Ok(Ok(body)) => body,
+                _ => return Err(AuthError::BadRequest("the logout body is unreadable or too large")),
+            };
+            Ok(LogoutForm { csrf_token: rpweb::csrf_from_form(&body) })
+        })
+    }
 }
 
 /// Replaces the logged-in user's token (after an automatic refresh), keeping the rest.
@@ -163,6 +278,10 @@ pub fn update_token(session: &Session, user: &AuthUser, token: Token) -> Result<
 /// Logs out locally and builds the provider's logout redirect (Authlib's
 /// `logout_redirect`, OpenID Connect RP-Initiated Logout).
 ///
+/// `form` must carry the session's CSRF token ([`csrf_token`]); otherwise this answers
+/// [`AuthError::CsrfMismatch`] (`403`) and the session is untouched — a cross-site page
+/// cannot log the user out.
+///
 /// The session is emptied first — whatever happens next, the user is logged out here —
 /// and given a new id. Then the end-session URL is built with the stored ID token as
 /// `id_token_hint` (unless `options` has one), and, when `options` has a
@@ -172,11 +291,29 @@ pub fn update_token(session: &Session, user: &AuthUser, token: Token) -> Result<
 /// # Errors
 /// [`rpkit::error::ConfigError::Missing`] when the provider has no end-session endpoint
 /// (the local logout has happened); discovery and session errors.
+///
+/// ```no_run
+/// use actix_session::Session;
+/// use actix_web::{web, HttpResponse};
+/// use rpkit::client::{LogoutOptions, OAuth};
+/// use rpkit_actix::{logout_redirect, AuthError, LogoutForm};
+///
+/// // .service(web::resource("/logout/{name}").route(web::post().to(logout)))
+/// async fn logout(oauth: web::Data<OAuth>, name: web::Path<String>, session: Session, form: LogoutForm)
+///     -> Result<HttpResponse, AuthError> {
+///     let client = oauth.create_client(&name)?;
+///     logout_redirect(&session, &client, &form, LogoutOptions::default()).await
+/// }
+/// ```
 pub async fn logout_redirect(
     session: &Session,
     client: &OAuthClient,
+    form: &LogoutForm,
     options: LogoutOptions,
 ) -> Result<HttpResponse, AuthError> {
+    if !check_csrf(session, form) {
+        return Err(AuthError::CsrfMismatch);
+    }
     let user: Option<AuthUser> = session::get(session, USER_KEY);
     let mut pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
     session.clear();
@@ -328,8 +465,10 @@ impl Responder for BackchannelResponse {
 /// (at most 64 KiB), parsed strictly ([`CallbackParams`]).
 ///
 /// # Errors
-/// Rejects with `400` for another method or content type, an unreadable or oversized
-/// body, or parameters [`CallbackParams`] refuses (repeated, not UTF-8, too many).
+/// Rejects with `405` for a method other than `GET` and `POST` — `HEAD` included: a link
+/// prefetcher's `HEAD` must not consume the pending authorization — and with `400` for
+/// another content type, an unreadable or oversized body, or parameters
+/// [`CallbackParams`] refuses (repeated, not UTF-8, too many).
 ///
 /// # `form_post` and `SameSite=Lax` cookies
 /// A `form_post` callback is a cross-site `POST` from the provider's page, and browsers
@@ -389,13 +528,17 @@ impl FromRequest for Callback {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let method = req.method().clone();
-        if method == Method::GET || method == Method::HEAD {
+        // Not HEAD: a prefetcher's HEAD would spend the pending state before the
+        // browser's real GET.
+        if method == Method::GET {
             let outcome =
                 CallbackParams::from_query(req.query_string()).map(Callback::from_params).map_err(bad_callback);
             return Box::pin(std::future::ready(outcome));
         }
         if method != Method::POST {
-            return Box::pin(std::future::ready(Err(AuthError::BadRequest("the callback accepts GET and POST only"))));
+            return Box::pin(std::future::ready(Err(AuthError::MethodNotAllowed(
+                "the callback accepts GET and POST only",
+            ))));
         }
         if !is_form_urlencoded(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
             return Box::pin(std::future::ready(Err(AuthError::BadRequest(
@@ -530,7 +673,38 @@ mod tests {
     #[actix_web::test]
     async fn other_methods_are_rejected() {
         let err = extract(TestRequest::put().uri("/cb")).await.unwrap_err();
-        assert!(matches!(err, AuthError::BadRequest(_)));
+        assert!(matches!(err, AuthError::MethodNotAllowed(_)));
+    }
+
+    #[actix_web::test]
+    async fn head_callback_is_405_and_reads_nothing() {
+        let err = extract(TestRequest::default().method(Method::HEAD).uri("/cb?code=c&state=s")).await.unwrap_err();
+        assert_eq!(err.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[actix_web::test]
+    async fn logout_form_by_get_is_405() {
+        let (req, mut payload) = TestRequest::get().uri("/logout/dev?csrf_token=x").to_http_parts();
+        let err = LogoutForm::from_request(&req, &mut payload).await.unwrap_err();
+        assert_eq!(err.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[actix_web::test]
+    async fn logout_with_a_wrong_csrf_token_is_403_and_leaves_the_session() {
+        let req = TestRequest::post().to_http_request();
+        let session = req.get_session();
+        session.insert(USER_KEY, "someone").unwrap();
+        session.insert(CSRF_KEY, "A".repeat(43)).unwrap();
+        let oauth = OAuth::new(rpkit_reqwest::ReqwestClient::new().unwrap());
+        oauth.register(rpkit::ClientConfig::new("dev").client_id("c").authorize_url("https://op.example/a"));
+        let client = oauth.create_client("dev").unwrap();
+        for form in [LogoutForm::new(None), LogoutForm::new(Some("B".repeat(43))), LogoutForm::new(Some(String::new()))]
+        {
+            let err = logout_redirect(&session, &client, &form, LogoutOptions::default()).await.unwrap_err();
+            assert!(matches!(err, AuthError::CsrfMismatch), "{err:?}");
+            assert_eq!(err.status(), StatusCode::FORBIDDEN);
+        }
+        assert!(session.contains_key(USER_KEY), "the session is untouched");
     }
 
     #[actix_web::test]
@@ -566,6 +740,11 @@ mod tests {
         oauth
     }
 
+    /// A logout form carrying the session's CSRF token.
+    fn csrf_form(session: &Session, oauth: &OAuth) -> LogoutForm {
+        LogoutForm::new(Some(csrf_token(session, oauth).unwrap()))
+    }
+
     fn logout_options() -> LogoutOptions {
         LogoutOptions { post_logout_redirect_uri: Some("https://app.example/logged-out".into()), ..Default::default() }
     }
@@ -583,7 +762,8 @@ mod tests {
         let req = TestRequest::get().to_http_request();
         let session = req.get_session();
         session.insert(USER_KEY, "someone").unwrap();
-        let response = logout_redirect(&session, &client, logout_options()).await.unwrap();
+        let form = csrf_form(&session, &oauth);
+        let response = logout_redirect(&session, &client, &form, logout_options()).await.unwrap();
         assert_eq!(response.status(), StatusCode::FOUND);
         assert!(!session.contains_key(USER_KEY));
         let state = location_state(&response);
@@ -601,7 +781,8 @@ mod tests {
         let client = oauth.create_client("dev").unwrap();
         let req = TestRequest::get().to_http_request();
         let session = req.get_session();
-        let response = logout_redirect(&session, &client, logout_options()).await.unwrap();
+        let form = csrf_form(&session, &oauth);
+        let response = logout_redirect(&session, &client, &form, logout_options()).await.unwrap();
         let state = location_state(&response);
 
         let wrong = validate_logout_response(&session, &oauth, "state=nope").unwrap_err();

@@ -7,16 +7,22 @@
 //! | start a login | [`authorize_redirect`] | `302` to the provider |
 //! | the callback (`GET` query or `form_post`) | [`authorize_access_token`] / [`complete_login`] | the [`Token`](rpkit::Token) / the [`AuthUser`] in the session |
 //! | who is logged in | [`CurrentUser`] extractor | `401` when nobody |
-//! | log out | [`logout_redirect`], then [`validate_logout_response`] | `302` to the end-session endpoint |
+//! | log out (`POST` form with [`csrf_token`]) | [`LogoutForm`] + [`logout_redirect`], then [`validate_logout_response`] | `302` to the end-session endpoint; `403` without the token |
 //! | back-channel logout | [`backchannel_logout`] + [`BackchannelResponse`] | `200` / `400`, `no-store` |
 //!
 //! What must survive between the redirect and the callback — the
 //! [`PendingSet`](rpkit::authorize::PendingSet) with `state`, `nonce` and PKCE verifier —
 //! the pending logouts and the logged-in user live in the
 //! [actix-session](https://docs.rs/actix-session) [`Session`](actix_session::Session) as
-//! plain serde data, so every store works unchanged: `CookieSessionStore` (the session,
-//! encrypted, in the cookie), `RedisSessionStore` (the cookie holds only an id) or your
-//! own. [`session_middleware`] sets the middleware up with safe cookie attributes.
+//! plain serde data, so every store works unchanged. [`session_middleware`] sets the
+//! middleware up with safe cookie attributes (`__Host-` behind `https`).
+//!
+//! **Use a server-side store** — `RedisSessionStore` for several instances, this crate's
+//! [`MemorySessionStore`] for one — where logout matters: the cookie holds only an id and
+//! logout deletes the session for every copy of the cookie. `CookieSessionStore` keeps
+//! the whole session in the cookie, so a logout cannot revoke it before it expires: a
+//! copied cookie keeps the login. Back-channel logouts ([`Revocations`]) are checked on
+//! every request whatever the store.
 //!
 //! Errors become responses by themselves ([`AuthError`] is an actix `ResponseError`):
 //! bad input from the browser or the provider → `400 {"error":"<code>"}`; the provider
@@ -25,13 +31,16 @@
 //! consumed either way.
 //!
 //! ```no_run
-//! use actix_session::storage::CookieSessionStore;
 //! use actix_session::Session;
 //! use actix_web::cookie::Key;
 //! use actix_web::http::header::LOCATION;
 //! use actix_web::{web, App, HttpResponse, HttpServer};
-//! use rpkit::client::{AuthorizeOptions, OAuth};
-//! use rpkit_actix::{authorize_redirect, complete_login, AuthError, Callback, CurrentUser, Revocations};
+//! use rpkit::client::web::logout_form;
+//! use rpkit::client::{AuthorizeOptions, LogoutOptions, OAuth};
+//! use rpkit_actix::{
+//!     authorize_redirect, complete_login, csrf_token, logout_redirect, AuthError, Callback, CurrentUser, LogoutForm,
+//!     MemorySessionStore, Revocations,
+//! };
 //!
 //! async fn login(oauth: web::Data<OAuth>, name: web::Path<String>, session: Session)
 //!     -> Result<HttpResponse, AuthError> {
@@ -51,17 +60,36 @@
 //!     HttpResponse::Ok().json(serde_json::json!({ "sub": user.sub(), "email": user.email() }))
 //! }
 //!
+//! // The logout button is a POST form carrying the session's CSRF token…
+//! async fn home(oauth: web::Data<OAuth>, session: Session, CurrentUser(user): CurrentUser)
+//!     -> Result<HttpResponse, AuthError> {
+//!     let token = csrf_token(&session, &oauth)?;
+//!     Ok(HttpResponse::Ok().content_type("text/html").body(logout_form(&user.provider, &token)))
+//! }
+//!
+//! // …which logout_redirect checks (403 otherwise); a GET is 405 and logs nobody out.
+//! async fn logout(oauth: web::Data<OAuth>, name: web::Path<String>, session: Session, form: LogoutForm)
+//!     -> Result<HttpResponse, AuthError> {
+//!     let client = oauth.create_client(&name)?;
+//!     logout_redirect(&session, &client, &form, LogoutOptions::default()).await
+//! }
+//!
 //! # async fn run(oauth: OAuth) -> std::io::Result<()> {
 //! let oauth = web::Data::new(oauth);
 //! let revocations = web::Data::new(Revocations::new());
 //! let key = Key::generate(); // a fixed key from configuration in production
+//! let sessions = MemorySessionStore::new(); // RedisSessionStore for several instances
 //! HttpServer::new(move || {
 //!     App::new()
 //!         .app_data(oauth.clone())
 //!         .app_data(revocations.clone())
-//!         .wrap(rpkit_actix::session_middleware(CookieSessionStore::default(), key.clone(), true))
+//!         .wrap(rpkit_actix::session_middleware(sessions.clone(), key.clone(), true))
+//!         .route("/", web::get().to(home))
 //!         .route("/login/{name}", web::get().to(login))
-//!         .route("/auth/{name}/callback", web::route().to(callback))
+//!         .service(
+//!             web::resource("/auth/{name}/callback").route(web::get().to(callback)).route(web::post().to(callback)),
+//!         )
+//!         .service(web::resource("/logout/{name}").route(web::post().to(logout)))
 //!         .route("/me", web::get().to(me))
 //! })
 //! .bind("127.0.0.1:8000")?
@@ -75,17 +103,20 @@
 
 mod error;
 mod flow;
+mod memory_store;
 mod session;
 mod user;
 
 pub use crate::error::{AuthError, SessionError};
 pub use crate::flow::{
-    authorize_access_token, authorize_redirect, backchannel_logout, complete_login, form_post_relay, login,
-    logout_redirect, redirect_to_provider, update_token, validate_logout_response, BackchannelResponse, Callback,
+    authorize_access_token, authorize_redirect, backchannel_logout, check_csrf, complete_login, csrf_token,
+    form_post_relay, login, logout_redirect, redirect_to_provider, update_token, validate_logout_response,
+    BackchannelResponse, Callback, LogoutForm,
 };
-pub use crate::session::{session_middleware, DEFAULT_COOKIE_NAME};
+pub use crate::memory_store::MemorySessionStore;
+pub use crate::session::{session_middleware, DEFAULT_COOKIE_NAME, DEFAULT_COOKIE_NAME_HTTPS};
 pub use crate::user::CurrentUser;
 pub use rpkit::client::web::{
-    escape_html, AuthUser, Revocations, DEFAULT_MAX_REVOCATIONS, DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY,
-    RELAY_FIELD, USER_KEY,
+    escape_html, logout_form, AuthUser, Revocations, CSRF_FIELD, CSRF_KEY, DEFAULT_MAX_REVOCATIONS,
+    DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY, RELAY_FIELD, USER_KEY,
 };

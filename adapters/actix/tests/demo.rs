@@ -44,7 +44,8 @@ impl Harness {
         provider: impl FnOnce(DevProviderBuilder) -> DevProviderBuilder,
         client: impl FnOnce(ClientConfig) -> ClientConfig,
     ) -> Harness {
-        Self::start_with_store(provider, client, CookieSessionStore::default).await
+        let store = rpkit_actix::MemorySessionStore::new();
+        Self::start_with_store(provider, client, move || store.clone()).await
     }
 
     async fn start_with_store<S: SessionStore + 'static>(
@@ -111,6 +112,13 @@ impl Harness {
         assert!(cookie.len() < 4096, "session cookie of {} bytes", cookie.len());
     }
 
+    /// The logout button: the home page's form, `POST`ed with its CSRF token.
+    async fn logout(&self, name: &str) -> reqwest::Response {
+        let home = self.get(&self.url("/")).await.text().await.unwrap();
+        let token = csrf_token_of(&home);
+        self.browser.post(self.url(&format!("/logout/{name}"))).form(&[("csrf_token", token)]).send().await.unwrap()
+    }
+
     async fn me(&self) -> (StatusCode, Value) {
         let r = self.get(&self.url("/me")).await;
         let status = r.status();
@@ -121,6 +129,13 @@ impl Harness {
         self.server.stop(false).await;
         self.op.shutdown().await;
     }
+}
+
+/// The CSRF token in the logout form of a home page.
+fn csrf_token_of(page: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker).unwrap_or_else(|| panic!("no logout form in {page}")) + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
 }
 
 fn browser(cookies: bool) -> reqwest::Client {
@@ -192,7 +207,8 @@ async fn full_login_then_me_api_and_home_page() {
     assert_eq!(home.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
     let home = home.text().await.unwrap();
     assert!(home.contains("Alice Example") && home.contains("alice@example.com"), "{home}");
-    assert!(home.contains("href=\"/logout/dev\""), "{home}");
+    assert!(home.contains("<form method=\"post\" action=\"/logout/dev\">"), "{home}");
+    assert!(csrf_token_of(&home).len() >= 43, "{home}");
 
     let api = h.get(&h.url("/api/dev/userinfo")).await;
     assert_eq!(api.status(), StatusCode::OK);
@@ -218,7 +234,7 @@ async fn session_cookie_is_http_only_lax_and_not_secure_over_http() {
 async fn logout_redirects_to_the_end_session_endpoint_and_checks_the_state() {
     let h = Harness::start().await;
     h.login().await;
-    let r = h.get(&h.url("/logout/dev")).await;
+    let r = h.logout("dev").await;
     assert_eq!(r.status(), StatusCode::FOUND);
     let end_session = location(&r);
     assert!(end_session.starts_with(&h.op.end_session_endpoint()), "{end_session}");
@@ -421,7 +437,7 @@ async fn logout_from_a_provider_without_end_session_endpoint_goes_home() {
             .access_token_url(h.op.token_endpoint()),
     );
     h.login().await;
-    let r = h.get(&h.url("/logout/plain")).await;
+    let r = h.logout("plain").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/");
     assert_eq!(h.me().await.0, StatusCode::UNAUTHORIZED, "the local logout happened");
@@ -502,7 +518,9 @@ async fn form_post_callback_logs_in_and_a_cookieless_post_gets_the_relay_page() 
 async fn unknown_provider_names_are_404() {
     let h = Harness::start().await;
     h.login().await;
-    for path in ["/login/nope", "/auth/nope/callback?code=c&state=s", "/api/nope/userinfo", "/logout/nope"] {
+    let r = h.browser.post(h.url("/logout/nope")).form(&[("csrf_token", "x")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    for path in ["/login/nope", "/auth/nope/callback?code=c&state=s", "/api/nope/userinfo"] {
         assert_eq!(h.get(&h.url(path)).await.status(), StatusCode::NOT_FOUND, "{path}");
     }
     let r = h.browser.post(h.url("/auth/nope/callback")).form(&[("code", "c")]).send().await.unwrap();
@@ -684,7 +702,8 @@ async fn login_started_on_one_instance_finishes_on_another_sharing_the_cookie_ke
     let b_base = format!("http://{}", listener.local_addr().unwrap());
     let oauth_b = OAuth::new(ReqwestClient::new().unwrap());
     oauth_b.register(dev_client_config(&a.op).redirect_uri(a.url("/auth/dev/callback")));
-    let server_b = Demo::new(oauth_b, &b_base).with_key(key).serve(listener, 1).unwrap();
+    let server_b =
+        Demo::new(oauth_b, &b_base).with_key(key).serve_with_store(listener, 1, CookieSessionStore::default).unwrap();
     let handle_b = server_b.handle();
     actix_web::rt::spawn(server_b);
 
@@ -717,7 +736,7 @@ async fn session_id_changes_at_login_and_at_logout() {
     h.login().await;
     let before: Vec<String> = store.sessions().keys().cloned().collect();
     assert_eq!(before.len(), 1);
-    let r = h.get(&h.url("/logout/dev")).await;
+    let r = h.logout("dev").await;
     assert_eq!(r.status(), StatusCode::FOUND);
     let after: Vec<String> = store.sessions().keys().cloned().collect();
     assert_eq!(after.len(), 1, "only the new session, holding the pending logout");
@@ -725,5 +744,82 @@ async fn session_id_changes_at_login_and_at_logout() {
     let state = store.sessions()[&after[0]].clone();
     assert!(!state.contains_key("rpkit.user"));
     assert!(state.contains_key("rpkit.logout"));
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn logout_by_get_does_not_end_the_session() {
+    let h = Harness::start().await;
+    h.login().await;
+    // A link, an <img> or a prefetch on any page must not log the user out.
+    for url in [h.url("/logout/dev"), h.url("/logout/dev?csrf_token=x")] {
+        let r = h.get(&url).await;
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{url}");
+    }
+    assert_eq!(h.me().await.0, StatusCode::OK, "the session survives a GET");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn logout_without_the_sessions_csrf_token_is_403_and_the_session_survives() {
+    let h = Harness::start().await;
+    h.login().await;
+    let url = h.url("/logout/dev");
+    let forms: Vec<Vec<(&str, &str)>> =
+        vec![vec![("csrf_token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")], vec![], vec![("other", "1")]];
+    for form in forms {
+        let r = h.browser.post(&url).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{form:?}");
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "csrf_mismatch");
+    }
+    assert_eq!(h.browser.post(&url).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(h.me().await.0, StatusCode::OK, "the session is untouched");
+    assert_eq!(h.logout("dev").await.status(), StatusCode::FOUND);
+    assert_eq!(h.me().await.0, StatusCode::UNAUTHORIZED);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn head_on_the_callback_is_405_and_the_real_callback_still_succeeds() {
+    let h = Harness::start().await;
+    let callback = h.start_login().await;
+    // A link prefetcher's HEAD must not spend the pending state.
+    let head = h.browser.head(&callback).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let r = h.get(&callback).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(h.me().await.0, StatusCode::OK);
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn logout_with_the_default_store_ends_every_copy_of_the_session_cookie() {
+    let h = Harness::start().await;
+    let callback = h.start_login().await;
+    let r = h.get(&callback).await;
+    let copied = session_cookie(&r).expect("the logged-in cookie");
+    let other = browser(false);
+    let with_copy =
+        || other.get(h.url("/me")).header(reqwest::header::COOKIE, format!("rpkit_session={copied}")).send();
+    assert_eq!(with_copy().await.unwrap().status(), StatusCode::OK, "the copy works before");
+    assert_eq!(h.logout("dev").await.status(), StatusCode::FOUND);
+    assert_eq!(with_copy().await.unwrap().status(), StatusCode::UNAUTHORIZED, "the server-side session is gone");
+    h.stop().await;
+}
+
+#[actix_web::test]
+async fn copied_cookie_store_session_is_refused_after_a_backchannel_logout() {
+    let h = Harness::start_with_store(|b| b.auto_login("alice"), |c| c, CookieSessionStore::default).await;
+    let callback = h.start_login().await;
+    let r = h.get(&callback).await;
+    let copied = session_cookie(&r).expect("the logged-in cookie");
+    let other = browser(false);
+    let with_copy =
+        || other.get(h.url("/me")).header(reqwest::header::COOKIE, format!("rpkit_session={copied}")).send();
+    assert_eq!(with_copy().await.unwrap().status(), StatusCode::OK);
+    h.op.backchannel_logout("alice").await;
+    // CurrentUser checks the revocations on every request, whichever copy comes.
+    assert_eq!(with_copy().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(h.me().await.0, StatusCode::UNAUTHORIZED);
     h.stop().await;
 }

@@ -9,8 +9,10 @@
 //! fresh 96-bit random nonce per write; the cookie name is authenticated data, so a value
 //! cannot be replayed under another cookie name. The cookie value is
 //! `base64url(version || nonce || ciphertext || tag)`; the plaintext carries its issue
-//! time, and a cookie older than [`max_age`](CookieSessionLayer::max_age) is ignored
-//! even when the browser still sends it.
+//! time and the session's **creation time**. A cookie last written longer ago than
+//! [`max_age`](CookieSessionLayer::max_age), or whose session was created longer ago
+//! than [`absolute_lifetime`](CookieSessionLayer::absolute_lifetime) (writes do not
+//! extend it), is ignored even when the browser still sends it.
 //!
 //! A cookie that is tampered with, truncated, sealed under an unknown key, expired or
 //! garbled is treated as an **empty session** — never an error, never a panic.
@@ -21,6 +23,7 @@ use cookie::{Cookie, SameSite};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use rpkit::client::{Clock, SystemClock};
 use rpkit::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -29,7 +32,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The first byte of every sealed value; a future format gets another.
 const FORMAT_VERSION: u8 = 1;
@@ -49,6 +52,14 @@ pub const DEFAULT_MAX_COOKIE_BYTES: usize = 4096;
 
 /// How long a cookie session lives without being written again (one day).
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The longest a cookie session lives from its creation, however often it is written
+/// (one day).
+pub const DEFAULT_ABSOLUTE_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The prefix that makes browsers insist on `Secure`, `Path=/` and no `Domain`
+/// ([RFC 6265bis §4.1.3.2](https://datatracker.ietf.org/doc/html/draft-ietf-httpbis-rfc6265bis#section-4.1.3.2)).
+pub const HOST_PREFIX: &str = "__Host-";
 
 /// A cookie issued this far in the future (clock skew between instances) is still read.
 const FUTURE_SKEW_SECS: u64 = 60;
@@ -133,13 +144,35 @@ struct Settings {
     secure: bool,
     same_site: SameSite,
     max_age: Duration,
+    absolute_lifetime: Duration,
     max_bytes: usize,
     rng: Arc<dyn SecureRandom>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Settings {
     fn max_age_secs(&self) -> u64 {
         self.max_age.as_secs()
+    }
+
+    fn absolute_secs(&self) -> u64 {
+        self.absolute_lifetime.as_secs()
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now().as_secs()
+    }
+
+    /// A `__Host-` cookie is only kept by browsers when it is `Secure`, has `Path=/` and
+    /// no `Domain`: enforce that rather than emit a cookie that silently disappears.
+    fn enforce_prefixes(&mut self) {
+        if self.name.starts_with(HOST_PREFIX) {
+            self.secure = true;
+            self.path = "/".to_owned();
+            self.domain = None;
+        } else if self.name.starts_with("__Secure-") {
+            self.secure = true;
+        }
     }
 }
 
@@ -147,7 +180,9 @@ impl Settings {
 ///
 /// Handlers reach the session through [`AuthSession`](crate::AuthSession) (or
 /// [`CookieSession`] directly). Defaults: cookie `rpkit_session`, `Path=/`, `HttpOnly`,
-/// `SameSite=Lax`, `Secure`, one-day lifetime, 4096-byte limit.
+/// `SameSite=Lax`, `Secure`, one day since the last write and at most one day since the
+/// session was created, 4096-byte limit. Behind `https`, use
+/// [`host_prefix`](Self::host_prefix) for a `__Host-` cookie.
 ///
 /// # Security
 /// - The key must be secret and shared only by the instances of the application; rotate
@@ -155,8 +190,12 @@ impl Settings {
 /// - Random 96-bit nonces are safe for about 2³² writes per key (NIST SP 800-38D §8.3);
 ///   rotate the key well before that.
 /// - A cookie session cannot be revoked server-side by deleting it: an old copy stays
-///   valid until it expires. Use [`Revocations`](crate::Revocations) (back-channel
-///   logout) and a short [`max_age`](Self::max_age) where that matters.
+///   valid until it expires, and logging out only drops the browser's copy. The
+///   [`absolute_lifetime`](Self::absolute_lifetime) bounds how long a copied cookie
+///   works however often it is refreshed; [`Revocations`](crate::Revocations)
+///   (back-channel logout, checked by [`CurrentUser`](crate::CurrentUser) on every
+///   request) ends logins early. Where a logout must end every copy at once, use a
+///   server-side tower-sessions store instead.
 /// - Concurrent requests of one browser each write the whole cookie; the last response
 ///   wins.
 ///
@@ -191,6 +230,7 @@ impl fmt::Debug for CookieSessionLayer {
             .field("secure", &s.secure)
             .field("same_site", &s.same_site)
             .field("max_age", &s.max_age)
+            .field("absolute_lifetime", &s.absolute_lifetime)
             .field("max_bytes", &s.max_bytes)
             .finish_non_exhaustive()
     }
@@ -209,13 +249,19 @@ impl CookieSessionLayer {
                 secure: true,
                 same_site: SameSite::Lax,
                 max_age: DEFAULT_MAX_AGE,
+                absolute_lifetime: DEFAULT_ABSOLUTE_LIFETIME,
                 max_bytes: DEFAULT_MAX_COOKIE_BYTES,
                 rng: Arc::new(SystemRandom::new()),
+                clock: Arc::new(SystemClock),
             }),
         }
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Settings)) -> Self {
+        let f = |s: &mut Settings| {
+            f(s);
+            s.enforce_prefixes();
+        };
         match Arc::get_mut(&mut self.settings) {
             Some(s) => f(s),
             None => {
@@ -229,8 +275,10 @@ impl CookieSessionLayer {
                     secure: old.secure,
                     same_site: old.same_site,
                     max_age: old.max_age,
+                    absolute_lifetime: old.absolute_lifetime,
                     max_bytes: old.max_bytes,
                     rng: Arc::clone(&old.rng),
+                    clock: Arc::clone(&old.clock),
                 };
                 f(&mut s);
                 self.settings = Arc::new(s);
@@ -246,11 +294,47 @@ impl CookieSessionLayer {
         self.edit(|s| s.previous_keys.push(key))
     }
 
-    /// The cookie name (default `rpkit_session`).
+    /// The cookie name (default `rpkit_session`). A name starting with `__Host-` makes
+    /// the cookie `Secure`, `Path=/` and host-only whatever else is set.
     #[must_use]
     pub fn name(self, name: impl Into<String>) -> Self {
         let name = name.into();
         self.edit(|s| s.name = name)
+    }
+
+    /// Whether the cookie name carries the `__Host-` prefix (default off). On, the name
+    /// becomes `__Host-<name>` and the cookie is forced `Secure`, `Path=/`, without
+    /// `Domain` — later [`secure`](Self::secure), [`path`](Self::path) and
+    /// [`domain`](Self::domain) calls cannot weaken that. Turn it on whenever the app is
+    /// served over `https`.
+    ///
+    /// # Security
+    /// A `__Host-` cookie cannot be set or overwritten by a sibling subdomain or over
+    /// plain `http` (cookie tossing, session fixation through a related domain).
+    ///
+    /// ```
+    /// use rpkit_axum::{CookieKey, CookieSessionLayer};
+    /// let layer = CookieSessionLayer::new(CookieKey::generate()?).host_prefix(true).secure(false);
+    /// assert_eq!(layer.cookie_name(), "__Host-rpkit_session");
+    /// assert!(layer.is_secure()); // enforced
+    /// # Ok::<(), rpkit_axum::SessionError>(())
+    /// ```
+    #[must_use]
+    pub fn host_prefix(self, on: bool) -> Self {
+        self.edit(|s| {
+            let base = s.name.strip_prefix(HOST_PREFIX).unwrap_or(&s.name).to_owned();
+            s.name = if on { format!("{HOST_PREFIX}{base}") } else { base };
+        })
+    }
+
+    /// The cookie name as sent (with its prefix, if any).
+    pub fn cookie_name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// Whether the cookie is `Secure`.
+    pub fn is_secure(&self) -> bool {
+        self.settings.secure
     }
 
     /// The cookie `Path` (default `/`).
@@ -286,6 +370,26 @@ impl CookieSessionLayer {
     #[must_use]
     pub fn max_age(self, max_age: Duration) -> Self {
         self.edit(|s| s.max_age = max_age)
+    }
+
+    /// The longest a session lives from its creation, however often it is written
+    /// (default one day). The creation time is sealed in the cookie and kept by every
+    /// write; an older cookie is no session, and the cookie's `Max-Age` never reaches
+    /// past this deadline.
+    ///
+    /// # Security
+    /// A copied cookie keeps the login only until this deadline, even if whoever holds
+    /// it keeps the session busy.
+    #[must_use]
+    pub fn absolute_lifetime(self, lifetime: Duration) -> Self {
+        self.edit(|s| s.absolute_lifetime = lifetime)
+    }
+
+    /// Takes the time from `clock` instead of the system clock (tests).
+    #[must_use]
+    pub fn clock(self, clock: impl Clock) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        self.edit(|s| s.clock = clock)
     }
 
     /// The largest `name=value` the layer writes (default 4096 bytes). A write that would
@@ -338,12 +442,14 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let session = CookieSession::read(Arc::clone(&self.settings), request.headers(), unix_now());
+        let now = self.settings.now();
+        let session = CookieSession::read(Arc::clone(&self.settings), request.headers(), now);
         request.extensions_mut().insert(session.clone());
         let future = self.inner.call(request);
         Box::pin(async move {
             let mut response = future.await?;
-            if let Err(e) = session.write(response.headers_mut(), unix_now()) {
+            let now = session.settings.now();
+            if let Err(e) = session.write(response.headers_mut(), now) {
                 tracing::error!(error = %e, "could not write the session cookie");
                 let mut failed = Response::new(Body::from("the session could not be saved"));
                 *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
@@ -379,18 +485,35 @@ struct State {
     /// The request carried a cookie of ours (valid or not), so an emptied session
     /// must delete it.
     had_cookie: bool,
+    /// When the session was created (sealed in the cookie, never refreshed); `None`
+    /// until the first write of a new session.
+    created: Option<u64>,
 }
 
 #[derive(Serialize)]
 struct PayloadOut<'a> {
+    /// Issued at (the last write).
     t: u64,
+    /// Created at (the session's first write).
+    c: u64,
     d: &'a Map<String, Value>,
 }
 
 #[derive(Deserialize)]
 struct PayloadIn {
     t: u64,
+    /// Absent in cookies of earlier releases: the issue time stands in.
+    #[serde(default)]
+    c: Option<u64>,
     d: Map<String, Value>,
+}
+
+/// What a valid cookie holds.
+struct Opened {
+    data: Map<String, Value>,
+    created: u64,
+    /// Sealed with a previous key: re-seal it.
+    rotated: bool,
 }
 
 impl CookieSession {
@@ -411,9 +534,10 @@ impl CookieSession {
             .filter(|c| c.name() == settings.name);
         for cookie in candidates {
             state.had_cookie = true;
-            if let Some((data, rotated)) = open(&settings, cookie.value(), now) {
-                state.data = data;
-                state.modified = rotated;
+            if let Some(opened) = open(&settings, cookie.value(), now) {
+                state.data = opened.data;
+                state.modified = opened.rotated;
+                state.created = Some(opened.created);
                 break;
             }
         }
@@ -433,8 +557,11 @@ impl CookieSession {
             }
             self.cookie(String::new(), cookie::time::Duration::ZERO)
         } else {
-            let value = seal(s, &state.data, now)?;
-            let max_age = i64::try_from(s.max_age_secs()).unwrap_or(i64::MAX);
+            let created = state.created.unwrap_or(now);
+            let value = seal(s, &state.data, created, now)?;
+            // The browser drops it no later than the absolute deadline.
+            let left = s.absolute_secs().saturating_sub(now.saturating_sub(created));
+            let max_age = i64::try_from(s.max_age_secs().min(left)).unwrap_or(i64::MAX);
             self.cookie(value, cookie::time::Duration::seconds(max_age))
         };
         let header = HeaderValue::from_str(&cookie.to_string()).map_err(|_| SessionError::InvalidCookieName)?;
@@ -486,10 +613,12 @@ impl CookieSession {
         old
     }
 
-    /// Empties the session; the response deletes the cookie.
+    /// Empties the session; the response deletes the cookie. What is stored afterwards
+    /// is a new session, with a new creation time.
     pub fn clear(&self) {
         let mut state = self.lock();
         state.data.clear();
+        state.created = None;
         state.modified = true;
     }
 
@@ -507,10 +636,6 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CookieSession {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 /// The length of unpadded base64 for `n` bytes.
 fn b64_len(n: usize) -> usize {
     (n * 4).div_ceil(3)
@@ -522,7 +647,8 @@ fn sealed_len(name: &str, plaintext_len: usize) -> usize {
 
 fn check_size(s: &Settings, data: &Map<String, Value>) -> Result<(), SessionError> {
     // The issue time is a 10-digit number for the next few centuries; measure with now.
-    let plain = serde_json::to_vec(&PayloadOut { t: unix_now(), d: data }).map_err(|_| SessionError::Serialize)?;
+    let now = s.now();
+    let plain = serde_json::to_vec(&PayloadOut { t: now, c: now, d: data }).map_err(|_| SessionError::Serialize)?;
     let size = sealed_len(&s.name, plain.len());
     if size > s.max_bytes {
         return Err(SessionError::TooLarge { size, limit: s.max_bytes });
@@ -538,8 +664,9 @@ fn aad(name: &str) -> Vec<u8> {
 }
 
 /// Seals `data` with the current key and a fresh nonce.
-fn seal(s: &Settings, data: &Map<String, Value>, now: u64) -> Result<String, SessionError> {
-    let mut buf = serde_json::to_vec(&PayloadOut { t: now, d: data }).map_err(|_| SessionError::Serialize)?;
+fn seal(s: &Settings, data: &Map<String, Value>, created: u64, now: u64) -> Result<String, SessionError> {
+    let mut buf =
+        serde_json::to_vec(&PayloadOut { t: now, c: created, d: data }).map_err(|_| SessionError::Serialize)?;
     let size = sealed_len(&s.name, buf.len());
     if size > s.max_bytes {
         return Err(SessionError::TooLarge { size, limit: s.max_bytes });
@@ -557,9 +684,9 @@ fn seal(s: &Settings, data: &Map<String, Value>, now: u64) -> Result<String, Ses
     Ok(rpkit::jose::b64::encode(&out))
 }
 
-/// Opens a cookie value: `Some((data, sealed_with_an_old_key))`, or `None` for anything
-/// unusable (bad encoding, unknown version, wrong key, tampering, expiry, bad JSON).
-fn open(s: &Settings, value: &str, now: u64) -> Option<(Map<String, Value>, bool)> {
+/// Opens a cookie value, or `None` for anything unusable (bad encoding, unknown version,
+/// wrong key, tampering, idle or absolute expiry, bad JSON).
+fn open(s: &Settings, value: &str, now: u64) -> Option<Opened> {
     // Reject absurd sizes before decoding anything.
     if value.is_empty() || value.len() > s.max_bytes.max(DEFAULT_MAX_COOKIE_BYTES) * 2 {
         return None;
@@ -577,9 +704,11 @@ fn open(s: &Settings, value: &str, now: u64) -> Option<(Map<String, Value>, bool
         let opened = key.0.open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad(&s.name)), &mut buf);
         if let Ok(plain) = opened {
             let payload: PayloadIn = serde_json::from_slice(plain).ok()?;
-            let fresh =
-                payload.t <= now.saturating_add(FUTURE_SKEW_SECS) && now.saturating_sub(payload.t) <= s.max_age_secs();
-            return fresh.then_some((payload.d, i > 0));
+            let created = payload.c.unwrap_or(payload.t);
+            let skew_ok = payload.t <= now.saturating_add(FUTURE_SKEW_SECS) && created <= payload.t;
+            let idle_ok = now.saturating_sub(payload.t) <= s.max_age_secs();
+            let absolute_ok = now.saturating_sub(created) <= s.absolute_secs();
+            return (skew_ok && idle_ok && absolute_ok).then_some(Opened { data: payload.d, created, rotated: i > 0 });
         }
     }
     None
@@ -758,7 +887,7 @@ mod tests {
         let l = layer();
         let data = json!({"k": "v".repeat(1000)});
         let pair = cookie_pair(&written(&l, data.clone(), NOW));
-        let plain = serde_json::to_vec(&PayloadOut { t: NOW, d: &map(data) }).unwrap();
+        let plain = serde_json::to_vec(&PayloadOut { t: NOW, c: NOW, d: &map(data) }).unwrap();
         assert_eq!(pair.len(), sealed_len("rpkit_session", plain.len()));
     }
 
@@ -805,6 +934,124 @@ mod tests {
         assert!(matches!(CookieKey::from_base64("short"), Err(SessionError::InvalidKey)));
         assert!(matches!(CookieKey::from_base64("not base64 !!"), Err(SessionError::InvalidKey)));
         assert!(matches!(CookieKey::from_bytes(&[0u8; 33]), Err(SessionError::InvalidKey)));
+    }
+
+    #[test]
+    fn cookie_past_its_absolute_lifetime_is_no_session_even_when_rewritten() {
+        let l = layer().max_age(Duration::from_secs(10 * 3600)).absolute_lifetime(Duration::from_secs(24 * 3600));
+        let first = cookie_pair(&written(&l, json!({"user": "alice"}), NOW));
+        // Busy all day: every write seals a new cookie, but the creation time stays.
+        let mut pair = first;
+        for hours in [8, 16, 23] {
+            let s = read_back(&l, &pair, NOW + hours * 3600);
+            assert_eq!(s.get_value("user"), Some(json!("alice")), "after {hours} h");
+            s.insert_value("seen", json!(hours)).unwrap();
+            let mut out = HeaderMap::new();
+            s.write(&mut out, NOW + hours * 3600).unwrap();
+            pair = cookie_pair(out.get(SET_COOKIE).unwrap().to_str().unwrap());
+        }
+        // Written an hour ago (well inside max_age), created 24 h + 1 s ago: no session.
+        assert!(!read_back(&l, &pair, NOW + 24 * 3600).is_empty());
+        assert!(read_back(&l, &pair, NOW + 24 * 3600 + 1).is_empty());
+    }
+
+    #[test]
+    fn cookie_max_age_never_reaches_past_the_absolute_deadline() {
+        let l = layer();
+        let pair = cookie_pair(&written(&l, json!({"user": "alice"}), NOW));
+        let s = read_back(&l, &pair, NOW + 23 * 3600);
+        s.insert_value("n", json!(1)).unwrap();
+        let mut out = HeaderMap::new();
+        s.write(&mut out, NOW + 23 * 3600).unwrap();
+        assert!(out.get(SET_COOKIE).unwrap().to_str().unwrap().contains("Max-Age=3600"));
+    }
+
+    #[test]
+    fn cleared_session_starts_a_new_absolute_lifetime() {
+        let l = layer();
+        let pair = cookie_pair(&written(&l, json!({"user": "alice"}), NOW));
+        let s = read_back(&l, &pair, NOW + 20 * 3600);
+        s.clear();
+        s.insert_value("rpkit.logout", json!([])).unwrap();
+        let mut out = HeaderMap::new();
+        s.write(&mut out, NOW + 20 * 3600).unwrap();
+        let fresh = cookie_pair(out.get(SET_COOKIE).unwrap().to_str().unwrap());
+        assert!(!read_back(&l, &fresh, NOW + 30 * 3600).is_empty());
+    }
+
+    #[tokio::test]
+    async fn layer_takes_time_from_the_injected_clock_and_expires_old_sessions() {
+        use axum::routing::get;
+        use tower::Service as _;
+        let clock = Arc::new(rpkit::client::ManualClock::new(NOW));
+        let l = layer().max_age(Duration::from_secs(3 * 3600)).absolute_lifetime(Duration::from_secs(4 * 3600));
+        let l = l.clock(Arc::clone(&clock));
+        async fn touch(session: crate::AuthSession) -> String {
+            let n: u64 = session.get("n").await.ok().flatten().unwrap_or(0);
+            session.insert("n", &(n + 1)).await.unwrap();
+            n.to_string()
+        }
+        let mut app: axum::Router = axum::Router::new().route("/", get(touch)).layer(l);
+        let mut cookie = String::new();
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let mut req = Request::get("/").body(Body::empty()).unwrap();
+            if !cookie.is_empty() {
+                req.headers_mut().insert(COOKIE, HeaderValue::from_str(&cookie).unwrap());
+            }
+            let res = app.call(req).await.unwrap();
+            cookie = cookie_pair(res.headers().get(SET_COOKIE).unwrap().to_str().unwrap());
+            let body = axum::body::to_bytes(res.into_body(), 100).await.unwrap();
+            seen.push(String::from_utf8(body.to_vec()).unwrap());
+            clock.advance(3600 + 1);
+        }
+        // Each request came within max_age of the last, but the fifth is past the absolute
+        // lifetime of 4 h: a new session.
+        assert_eq!(seen, ["0", "1", "2", "3", "0"]);
+    }
+
+    #[test]
+    fn host_prefix_forces_secure_root_path_and_no_domain() {
+        let l = layer().host_prefix(true).secure(false).path("/app").domain("example.com");
+        assert_eq!(l.cookie_name(), "__Host-rpkit_session");
+        let set = written(&l, json!({"a": 1}), NOW);
+        assert!(set.starts_with("__Host-rpkit_session="), "{set}");
+        assert!(set.contains("Secure"), "{set}");
+        assert!(set.contains("Path=/;") || set.ends_with("Path=/"), "{set}");
+        assert!(!set.contains("Domain"), "{set}");
+        // A cookie of that name is read back.
+        assert_eq!(read_back(&l, &cookie_pair(&set), NOW).get_value("a"), Some(json!(1)));
+    }
+
+    #[test]
+    fn explicit_host_prefixed_name_is_enforced_too_and_can_be_turned_off() {
+        let l = CookieSessionLayer::new(key(7)).name("__Host-app").secure(false).domain("example.com");
+        assert!(l.is_secure());
+        let set = written(&l, json!({"a": 1}), NOW);
+        assert!(set.contains("Secure") && !set.contains("Domain"), "{set}");
+        let plain = CookieSessionLayer::new(key(7)).host_prefix(true).host_prefix(false).secure(false);
+        assert_eq!(plain.cookie_name(), "rpkit_session");
+        assert!(!plain.is_secure());
+    }
+
+    #[test]
+    fn cookie_of_an_earlier_release_without_a_creation_time_is_read() {
+        let l = layer();
+        // `t` only: the issue time stands in for the creation time.
+        let old = serde_json::to_vec(&json!({"t": NOW, "d": {"user": "alice"}})).unwrap();
+        let mut buf = old;
+        let nonce = [3u8; NONCE_LEN];
+        l.settings
+            .key
+            .0
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad("rpkit_session")), &mut buf)
+            .unwrap();
+        let mut raw = vec![FORMAT_VERSION];
+        raw.extend_from_slice(&nonce);
+        raw.extend_from_slice(&buf);
+        let pair = format!("rpkit_session={}", rpkit::jose::b64::encode(&raw));
+        assert_eq!(read_back(&l, &pair, NOW + 60).get_value("user"), Some(json!("alice")));
+        assert!(read_back(&l, &pair, NOW + 24 * 3600 + 1).is_empty());
     }
 
     proptest! {

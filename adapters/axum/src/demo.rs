@@ -6,19 +6,23 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /` | HTML: the user's name and email and a logout link, or one "Log in with …" link per client |
+//! | `GET /` | HTML: the user's name and email and a logout form (`POST`, with the session's CSRF token), or one "Log in with …" link per client |
 //! | `GET /login/{name}` | `302` to the provider's authorization endpoint |
 //! | `GET\|POST /auth/{name}/callback` | `303` to `/` on success; `400 {"error":code}` on a failed check (no login); `502` when the provider failed |
 //! | `GET /me` | `200 {"provider", "userinfo", "id_token_claims"}`, or `401 {"error":"login_required"}` |
 //! | `GET /api/{name}/{*path}` | the provider API's answer to a `GET` with the user's token (refreshed and re-stored when needed) |
-//! | `GET /logout/{name}` | clears the session; `302` to the end-session endpoint (`id_token_hint`, `post_logout_redirect_uri=<base>/logged-out`, `state`) |
+//! | `POST /logout/{name}` (form field `csrf_token`) | clears the session; `302` to the end-session endpoint (`id_token_hint`, `post_logout_redirect_uri=<base>/logged-out`, `state`); `403` and nothing changed for a missing or wrong token; `405` for a `GET` |
 //! | `GET /logged-out?state=…` | `200` for the pending state, `400` otherwise |
 //! | `POST /backchannel-logout/{name}` | `200` (`Cache-Control: no-store`) for a valid logout token — that user's sessions end — else `400` |
 //!
 //! An unknown `{name}` or route is `404`.
 //!
-//! The session cookie is `HttpOnly`, `SameSite=Lax`, and `Secure` only when the base URL
-//! is `https` (browsers do not return `Secure` cookies over plain `http` on loopback).
+//! The session cookie is `HttpOnly`, `SameSite=Lax`, and — when the base URL is `https` —
+//! `__Host-rpkit_demo`, `Secure`, `Path=/`, host-only; over plain `http` on loopback it is
+//! `rpkit_demo` without `Secure` (browsers would not return it). Encrypted cookie
+//! sessions live at most [`DEFAULT_ABSOLUTE_LIFETIME`](crate::DEFAULT_ABSOLUTE_LIFETIME)
+//! from the login however active they are, and logout cannot revoke a copied cookie:
+//! the default in-memory store can.
 //! A `form_post` callback is a cross-site `POST` that does not carry a `Lax` cookie; the
 //! callback answers it with a same-origin auto-submitting page ([`form_post_relay`]),
 //! whose `POST` does carry it.
@@ -26,8 +30,8 @@
 use crate::cookie_store::{CookieKey, CookieSessionLayer};
 use crate::error::{json_error, AuthError};
 use crate::flow::{
-    authorize_redirect, backchannel_logout, complete_login, form_post_relay, logout_redirect, update_token,
-    validate_logout_response, BackchannelResponse, Callback,
+    authorize_redirect, backchannel_logout, complete_login, csrf_token, form_post_relay, logout_redirect, update_token,
+    validate_logout_response, BackchannelResponse, Callback, LogoutForm,
 };
 use crate::session::AuthSession;
 use crate::user::CurrentUser;
@@ -38,14 +42,18 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
-use rpkit::client::web::{escape_html, login_links, path_segment, Revocations};
+use rpkit::client::web::{escape_html, login_links, logout_form, path_segment, Revocations};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::error::{ConfigError, Error};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
-/// The session cookie's name in the demo.
+/// The session cookie's name in the demo over plain `http`.
 pub const DEMO_COOKIE: &str = "rpkit_demo";
+
+/// The session cookie's name in the demo over `https`: `__Host-` makes browsers insist
+/// on `Secure`, `Path=/` and no `Domain`.
+pub const DEMO_COOKIE_HTTPS: &str = "__Host-rpkit_demo";
 
 /// Where the demo keeps sessions.
 #[derive(Debug, Clone, Default)]
@@ -144,7 +152,7 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
         .route("/auth/{name}/callback", get(callback).post(callback))
         .route("/me", get(me))
         .route("/api/{name}/{*path}", get(api))
-        .route("/logout/{name}", get(logout))
+        .route("/logout/{name}", post(logout))
         .route("/logged-out", get(logged_out))
         .route("/backchannel-logout/{name}", post(backchannel))
         .fallback(not_found)
@@ -152,12 +160,15 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
     match sessions {
         DemoSessions::Memory => router.layer(
             SessionManagerLayer::new(MemoryStore::default())
-                .with_name(DEMO_COOKIE)
+                .with_name(if secure { DEMO_COOKIE_HTTPS } else { DEMO_COOKIE })
                 .with_secure(secure)
+                .with_path("/")
                 .with_http_only(true)
                 .with_same_site(SameSite::Lax),
         ),
-        DemoSessions::Cookie(key) => router.layer(CookieSessionLayer::new(key).name(DEMO_COOKIE).secure(secure)),
+        DemoSessions::Cookie(key) => {
+            router.layer(CookieSessionLayer::new(key).name(DEMO_COOKIE).secure(secure).host_prefix(secure))
+        }
     }
 }
 
@@ -169,19 +180,24 @@ async fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found")
 }
 
-async fn index(State(state): State<DemoState>, user: Option<CurrentUser>) -> Response {
+async fn index(
+    State(state): State<DemoState>,
+    session: AuthSession,
+    user: Option<CurrentUser>,
+) -> Result<Response, AuthError> {
     let mut body = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>rpkit demo</title></head><body><h1>rpkit demo</h1>",
     );
     match user {
         Some(CurrentUser(user)) => {
+            let token = csrf_token(&session, &state.oauth).await?;
             body.push_str(&format!(
                 "<p>Logged in with <b>{}</b> as <b>{}</b> (<span id=\"email\">{}</span>).</p>\
-                 <p><a href=\"/me\">/me</a> · <a href=\"/logout/{}\">Log out</a></p>",
+                 <p><a href=\"/me\">/me</a></p>{}",
                 escape_html(&user.provider),
                 escape_html(user.name().unwrap_or("?")),
                 escape_html(user.email().unwrap_or("no email")),
-                escape_html(&path_segment(&user.provider)),
+                logout_form(&user.provider, &token),
             ));
         }
         None => {
@@ -191,7 +207,7 @@ async fn index(State(state): State<DemoState>, user: Option<CurrentUser>) -> Res
     body.push_str("</body></html>");
     let mut response = Html(body).into_response();
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    Ok(response)
 }
 
 async fn login(
@@ -272,13 +288,14 @@ async fn logout(
     State(state): State<DemoState>,
     Path(name): Path<String>,
     session: AuthSession,
+    form: LogoutForm,
 ) -> Result<Response, AuthError> {
     let client = client(&state, &name)?;
     let options = LogoutOptions {
         post_logout_redirect_uri: Some(state.options.post_logout_redirect_uri()),
         ..Default::default()
     };
-    match logout_redirect(&session, &client, options).await {
+    match logout_redirect(&session, &client, &form, options).await {
         Ok(redirect) => Ok(redirect.into_response()),
         // A provider without an end-session endpoint (plain OAuth 2.0): the local logout
         // has happened; go home.

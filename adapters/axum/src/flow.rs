@@ -10,11 +10,13 @@ use http::{HeaderValue, Method, StatusCode};
 use rpkit::authorize::PendingSet;
 use rpkit::callback::{CallbackParams, MAX_CALLBACK_BYTES};
 use rpkit::client::web::{
-    self, is_form_urlencoded, AuthUser, CallbackInput, Revocations, LOGOUT_KEY, PENDING_KEY, USER_KEY,
+    self, is_form_urlencoded, AuthUser, CallbackInput, Revocations, CSRF_KEY, LOGOUT_KEY, MAX_CSRF_FORM_BYTES,
+    PENDING_KEY, USER_KEY,
 };
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::logout::{LogoutTarget, PendingLogout};
 use rpkit::Token;
+use std::fmt;
 use std::ops::Deref;
 
 /// A `302 Found` to the provider (authorization or end-session endpoint), never cached.
@@ -28,9 +30,19 @@ use std::ops::Deref;
 /// assert_eq!(response.headers()["location"], "https://op.example/authorize?state=x");
 /// assert_eq!(response.headers()["cache-control"], "no-store");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the URL with its `state`, `nonce`, `code_challenge` and
+/// `id_token_hint` replaced by `[redacted]` ([`web::redacted_redirect_url`]): a logged
+/// state lets the log's reader complete or forge the login.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AuthRedirect {
     url: url::Url,
+}
+
+impl fmt::Debug for AuthRedirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRedirect").field("url", &web::redacted_redirect_url(&self.url)).finish()
+    }
 }
 
 impl AuthRedirect {
@@ -170,8 +182,112 @@ pub async fn complete_login(
 /// Session errors; the user is not stored then.
 pub async fn login(session: &AuthSession, user: &AuthUser) -> Result<(), AuthError> {
     session.cycle_id().await?;
+    // A new CSRF token for the logged-in session: one seen before the login is no proof.
+    session.remove(CSRF_KEY).await?;
     session.insert(USER_KEY, user).await?;
     Ok(())
+}
+
+/// The session's CSRF token, drawn from the registry's random source and stored under
+/// [`CSRF_KEY`] on first use. Render it into the logout form
+/// ([`rpkit::client::web::logout_form`]); [`logout_redirect`] checks it.
+///
+/// # Errors
+/// The random source or the session failed.
+///
+/// ```no_run
+/// use axum::extract::State;
+/// use axum::response::Html;
+/// use rpkit::client::{web::logout_form, OAuth};
+/// use rpkit_axum::{csrf_token, AuthError, AuthSession, CurrentUser};
+///
+/// async fn home(State(oauth): State<OAuth>, session: AuthSession, CurrentUser(user): CurrentUser)
+///     -> Result<Html<String>, AuthError> {
+///     let token = csrf_token(&session, &oauth).await?;
+///     Ok(Html(format!("Hello! {}", logout_form(&user.provider, &token))))
+/// }
+/// ```
+pub async fn csrf_token(session: &AuthSession, oauth: &OAuth) -> Result<String, AuthError> {
+    let stored: Option<String> = session.get(CSRF_KEY).await?;
+    let token = web::session_csrf_token(oauth, stored.as_deref()).map_err(ClientError::Core)?;
+    if token.is_new {
+        session.insert(CSRF_KEY, &token.value).await?;
+    }
+    Ok(token.value)
+}
+
+/// The logout request as an axum extractor: a `POST` with an
+/// `application/x-www-form-urlencoded` body (at most 4 KiB) whose `csrf_token` field
+/// [`logout_redirect`] checks against the session.
+///
+/// # Errors
+/// `405` for any other method (a `GET` — a link, an `<img>`, a prefetch — must not log
+/// anyone out); `400` for another content type or an unreadable body. A missing token is
+/// not rejected here but by [`logout_redirect`] (`403`).
+///
+/// ```
+/// use axum::extract::FromRequest;
+/// use rpkit_axum::LogoutForm;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let post = http::Request::post("/logout/dev")
+///     .header("content-type", "application/x-www-form-urlencoded")
+///     .body(axum::body::Body::from("csrf_token=abc"))
+///     .unwrap();
+/// assert_eq!(LogoutForm::from_request(post, &()).await.unwrap().csrf_token(), Some("abc"));
+/// let get = http::Request::get("/logout/dev").body(axum::body::Body::empty()).unwrap();
+/// assert_eq!(LogoutForm::from_request(get, &()).await.unwrap_err().status(), http::StatusCode::METHOD_NOT_ALLOWED);
+/// # }
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogoutForm {
+    csrf_token: Option<String>,
+}
+
+impl fmt::Debug for LogoutForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogoutForm").field("csrf_token", &self.csrf_token.as_ref().map(|_| "[redacted]")).finish()
+    }
+}
+
+impl LogoutForm {
+    /// A logout request that presented `csrf_token` (for handlers that read the form
+    /// themselves).
+    pub fn new(csrf_token: Option<String>) -> Self {
+        LogoutForm { csrf_token }
+    }
+
+    /// The presented token.
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for LogoutForm {
+    type Rejection = AuthError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        if request.method() != Method::POST {
+            return Err(AuthError::MethodNotAllowed("logout accepts POST only"));
+        }
+        if !is_form_urlencoded(request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
+            return Err(AuthError::BadRequest("a logout must be application/x-www-form-urlencoded"));
+        }
+        let body = axum::body::to_bytes(request.into_body(), MAX_CSRF_FORM_BYTES)
+            .await
+            .map_err(|_| AuthError::BadRequest("the logout body is unreadable or too large"))?;
+        Ok(LogoutForm { csrf_token: web::csrf_from_form(&body) })
+    }
+}
+
+/// Whether `form` carries the session's CSRF token (constant-time comparison).
+///
+/// # Errors
+/// Session store failures.
+pub async fn check_csrf(session: &AuthSession, form: &LogoutForm) -> Result<bool, AuthError> {
+    let expected: Option<String> = session.get(CSRF_KEY).await?;
+    Ok(web::check_csrf(expected.as_deref(), form.csrf_token()))
 }
 
 /// Replaces the logged-in user's token (after an automatic refresh), keeping the rest.
@@ -188,6 +304,10 @@ pub async fn update_token(session: &AuthSession, user: &AuthUser, token: Token) 
 /// Logs out locally and builds the provider's logout redirect (Authlib's
 /// `logout_redirect`, OpenID Connect RP-Initiated Logout).
 ///
+/// `form` must carry the session's CSRF token ([`csrf_token`]); otherwise this answers
+/// [`AuthError::CsrfMismatch`] (`403`) and the session is untouched — a cross-site page
+/// cannot log the user out.
+///
 /// The session is ended first — emptied and deleted from the store, whatever happens
 /// next — so the user is logged out here; the pending logout goes to a new session. Then the end-session URL is built with the stored ID token as
 /// `id_token_hint` (unless `options` has one), and, when `options` has a
@@ -197,11 +317,28 @@ pub async fn update_token(session: &AuthSession, user: &AuthUser, token: Token) 
 /// # Errors
 /// [`rpkit::error::ConfigError::Missing`] when the provider has no end-session endpoint
 /// (the local logout has happened); discovery and session errors.
+///
+/// ```no_run
+/// use axum::extract::{Path, State};
+/// use rpkit::client::{LogoutOptions, OAuth};
+/// use rpkit_axum::{logout_redirect, AuthError, AuthRedirect, AuthSession, LogoutForm};
+///
+/// // .route("/logout/{name}", axum::routing::post(logout))
+/// async fn logout(State(oauth): State<OAuth>, Path(name): Path<String>, session: AuthSession, form: LogoutForm)
+///     -> Result<AuthRedirect, AuthError> {
+///     let client = oauth.create_client(&name)?;
+///     logout_redirect(&session, &client, &form, LogoutOptions::default()).await
+/// }
+/// ```
 pub async fn logout_redirect(
     session: &AuthSession,
     client: &OAuthClient,
+    form: &LogoutForm,
     options: LogoutOptions,
 ) -> Result<AuthRedirect, AuthError> {
+    if !check_csrf(session, form).await? {
+        return Err(AuthError::CsrfMismatch);
+    }
     let user: Option<AuthUser> = session.get(USER_KEY).await?;
     let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
     // Ended in the store at once: the local logout holds even if the provider fails next.
@@ -303,8 +440,10 @@ impl IntoResponse for BackchannelResponse {
 /// (at most 64 KiB), parsed strictly ([`CallbackParams`]).
 ///
 /// # Errors
-/// Rejects with `400` for another method or content type, an unreadable or oversized
-/// body, or parameters [`CallbackParams`] refuses (repeated, not UTF-8, too many).
+/// Rejects with `405` for a method other than `GET` and `POST` — `HEAD` included: a link
+/// prefetcher's `HEAD` must not consume the pending authorization — and with `400` for
+/// another content type, an unreadable or oversized body, or parameters
+/// [`CallbackParams`] refuses (repeated, not UTF-8, too many).
 ///
 /// # `form_post` and `SameSite=Lax` cookies
 /// A `form_post` callback is a cross-site `POST` from the provider's page, and browsers
@@ -363,12 +502,14 @@ impl<S: Send + Sync> FromRequest<S> for Callback {
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let bad = |e: rpkit::error::CallbackError| AuthError::Client(ClientError::Core(e.into()));
-        if request.method() == Method::GET || request.method() == Method::HEAD {
+        // Not HEAD: axum routes it to GET handlers, and a prefetcher's HEAD would spend the
+        // pending state before the browser's real GET.
+        if request.method() == Method::GET {
             let params = CallbackParams::from_uri(request.uri()).map_err(bad)?;
             return Ok(Callback::from_params(params));
         }
         if request.method() != Method::POST {
-            return Err(AuthError::BadRequest("the callback accepts GET and POST only"));
+            return Err(AuthError::MethodNotAllowed("the callback accepts GET and POST only"));
         }
         let form = is_form_urlencoded(request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()));
         if !form {
@@ -471,6 +612,44 @@ mod tests {
     #[tokio::test]
     async fn other_methods_are_rejected() {
         let request = http::Request::put("/cb").body(Body::empty()).unwrap();
-        assert!(matches!(extract(request).await.unwrap_err(), AuthError::BadRequest(_)));
+        assert!(matches!(extract(request).await.unwrap_err(), AuthError::MethodNotAllowed(_)));
+    }
+
+    #[tokio::test]
+    async fn head_callback_is_405_and_reads_nothing() {
+        let request = http::Request::head("/cb?code=c&state=s").body(Body::empty()).unwrap();
+        let err = extract(request).await.unwrap_err();
+        assert_eq!(err.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn auth_redirect_debug_does_not_contain_the_state_nonce_or_challenge() {
+        let url = url::Url::parse(
+            "https://op.example/authorize?response_type=code&client_id=c&state=STATE-SECRET&nonce=NONCE-SECRET\
+             &code_challenge=CHALLENGE-SECRET&code_challenge_method=S256",
+        )
+        .unwrap();
+        let debug = format!("{:?}", AuthRedirect::new(url));
+        for secret in ["STATE-SECRET", "NONCE-SECRET", "CHALLENGE-SECRET"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("https://op.example/authorize"), "{debug}");
+        assert!(debug.contains("state=[redacted]"), "{debug}");
+    }
+
+    #[tokio::test]
+    async fn logout_form_by_get_is_405() {
+        let request = http::Request::get("/logout/dev?csrf_token=x").body(Body::empty()).unwrap();
+        let err = LogoutForm::from_request(request, &()).await.unwrap_err();
+        assert_eq!(err.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[tokio::test]
+    async fn logout_form_with_a_repeated_token_presents_none() {
+        let request = http::Request::post("/logout/dev")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("csrf_token=a&csrf_token=b"))
+            .unwrap();
+        assert_eq!(LogoutForm::from_request(request, &()).await.unwrap().csrf_token(), None);
     }
 }

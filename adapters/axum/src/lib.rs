@@ -7,7 +7,7 @@
 //! | start a login | [`authorize_redirect`] | `302` to the provider |
 //! | the callback (`GET` query or `form_post`) | [`authorize_access_token`] / [`complete_login`] | the [`Token`](rpkit::Token) / the [`AuthUser`] in the session |
 //! | who is logged in | [`CurrentUser`] extractor | `401` when nobody |
-//! | log out | [`logout_redirect`], then [`validate_logout_response`] | `302` to the end-session endpoint |
+//! | log out (`POST` form with [`csrf_token`]) | [`LogoutForm`] + [`logout_redirect`], then [`validate_logout_response`] | `302` to the end-session endpoint; `403` without the token |
 //! | back-channel logout | [`backchannel_logout`] + [`BackchannelResponse`] | `200` / `400`, `no-store` |
 //!
 //! What must survive between the redirect and the callback — the
@@ -19,7 +19,8 @@
 //!   of its stores; `MemoryStore` for one process, Redis/SQL for several);
 //! * **an encrypted cookie** ([`CookieSessionLayer`], AES-256-GCM, key from
 //!   configuration): no shared store, so a login started on one instance finishes on
-//!   another.
+//!   another — but a logout cannot revoke a copied cookie before its absolute lifetime
+//!   ends; prefer a server-side store where that matters.
 //!
 //! Errors become responses by themselves ([`AuthError`]): bad input from the browser or
 //! the provider → `400 {"error":"<code>"}`; the provider down, timing out or answering
@@ -29,10 +30,14 @@
 //! ```no_run
 //! use axum::extract::{FromRef, Path, State};
 //! use axum::response::{IntoResponse, Redirect, Response};
-//! use axum::routing::get;
+//! use axum::response::Html;
+//! use axum::routing::{get, post};
 //! use axum::{Json, Router};
-//! use rpkit::client::{AuthorizeOptions, OAuth};
-//! use rpkit_axum::{authorize_redirect, complete_login, AuthError, AuthSession, Callback, CurrentUser, Revocations};
+//! use rpkit::client::{web::logout_form, AuthorizeOptions, LogoutOptions, OAuth};
+//! use rpkit_axum::{
+//!     authorize_redirect, complete_login, csrf_token, logout_redirect, AuthError, AuthRedirect, AuthSession, Callback,
+//!     CurrentUser, LogoutForm, Revocations,
+//! };
 //! use tower_sessions::{cookie::SameSite, MemoryStore, SessionManagerLayer};
 //!
 //! #[derive(Clone, FromRef)]
@@ -59,8 +64,23 @@
 //!     Json(serde_json::json!({ "sub": user.sub(), "email": user.email() }))
 //! }
 //!
+//! // The logout button is a POST form carrying the session's CSRF token…
+//! async fn home(State(oauth): State<OAuth>, session: AuthSession, CurrentUser(user): CurrentUser)
+//!     -> Result<Html<String>, AuthError> {
+//!     let token = csrf_token(&session, &oauth).await?;
+//!     Ok(Html(logout_form(&user.provider, &token)))
+//! }
+//!
+//! // …which logout_redirect checks (403 otherwise); a GET is 405 and logs nobody out.
+//! async fn logout(State(oauth): State<OAuth>, Path(name): Path<String>, session: AuthSession, form: LogoutForm)
+//!     -> Result<AuthRedirect, AuthError> {
+//!     logout_redirect(&session, &oauth.create_client(&name)?, &form, LogoutOptions::default()).await
+//! }
+//!
 //! # fn app(oauth: OAuth) -> Router {
 //! Router::new()
+//!     .route("/", get(home))
+//!     .route("/logout/{name}", post(logout))
 //!     .route("/login/{name}", get(login))
 //!     .route("/auth/{name}/callback", get(callback).post(callback))
 //!     .route("/me", get(me))
@@ -80,18 +100,19 @@ mod session;
 mod user;
 
 pub use crate::cookie_store::{
-    CookieKey, CookieSession, CookieSessionLayer, CookieSessionService, DEFAULT_COOKIE_NAME, DEFAULT_MAX_AGE,
-    DEFAULT_MAX_COOKIE_BYTES, KEY_LEN,
+    CookieKey, CookieSession, CookieSessionLayer, CookieSessionService, DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_COOKIE_NAME,
+    DEFAULT_MAX_AGE, DEFAULT_MAX_COOKIE_BYTES, HOST_PREFIX, KEY_LEN,
 };
 pub use crate::error::AuthError;
 pub use crate::flow::{
-    authorize_access_token, authorize_redirect, backchannel_logout, complete_login, form_post_relay, login,
-    logout_redirect, update_token, validate_logout_response, AuthRedirect, BackchannelResponse, Callback,
+    authorize_access_token, authorize_redirect, backchannel_logout, check_csrf, complete_login, csrf_token,
+    form_post_relay, login, logout_redirect, update_token, validate_logout_response, AuthRedirect, BackchannelResponse,
+    Callback, LogoutForm,
 };
 pub use crate::session::{AuthSession, SessionError};
 pub use crate::user::CurrentUser;
 pub use ::cookie::SameSite;
 pub use rpkit::client::web::{
-    escape_html, AuthUser, Revocations, DEFAULT_MAX_REVOCATIONS, DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY,
-    RELAY_FIELD, USER_KEY,
+    escape_html, logout_form, AuthUser, Revocations, CSRF_FIELD, CSRF_KEY, DEFAULT_MAX_REVOCATIONS,
+    DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY, RELAY_FIELD, USER_KEY,
 };

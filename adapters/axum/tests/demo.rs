@@ -153,6 +153,20 @@ async fn log_in(browser: &reqwest::Client, base: &str) {
     assert_eq!(location(&done), "/");
 }
 
+/// The CSRF token in the logout form of an index page.
+fn csrf_token_of(page: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker).unwrap_or_else(|| panic!("no logout form in {page}")) + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The logout button: the index page's form, `POST`ed with its CSRF token.
+async fn log_out(browser: &reqwest::Client, base: &str) -> reqwest::Response {
+    let index = browser.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
+    let token = csrf_token_of(&index);
+    browser.post(format!("{base}/logout/dev")).form(&[("csrf_token", token.as_str())]).send().await.unwrap()
+}
+
 async fn me(browser: &reqwest::Client, base: &str) -> (StatusCode, Value) {
     let response = browser.get(format!("{base}/me")).send().await.unwrap();
     let status = response.status();
@@ -181,7 +195,8 @@ async fn full_login_shows_the_user_on_me_and_the_index_page() {
     assert!(index.contains("alice@example.com"), "{index}");
     assert!(index.contains("Alice &lt;Example&gt;"), "the name must be escaped: {index}");
     assert!(!index.contains("Alice <Example>"));
-    assert!(index.contains("href=\"/logout/dev\""));
+    assert!(index.contains("<form method=\"post\" action=\"/logout/dev\">"), "{index}");
+    assert!(csrf_token_of(&index).len() >= 43, "{index}");
 }
 
 #[tokio::test]
@@ -232,7 +247,7 @@ async fn session_id_changes_at_login_and_at_logout() {
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     let logged_in = session_cookie(&done).expect("a new session id at login");
     assert_ne!(before, logged_in);
-    let logout = b.get(format!("{}/logout/dev", h.app())).send().await.unwrap();
+    let logout = log_out(&b, h.app()).await;
     let after = session_cookie(&logout).expect("a new session for the pending logout");
     assert_ne!(after, logged_in);
     // the old id names nothing any more
@@ -312,7 +327,7 @@ async fn logout_redirects_to_end_session_and_logged_out_accepts_only_the_pending
     let b = browser();
     log_in(&b, h.app()).await;
 
-    let logout = b.get(format!("{}/logout/dev", h.app())).send().await.unwrap();
+    let logout = log_out(&b, h.app()).await;
     assert_eq!(logout.status(), StatusCode::FOUND);
     let end_session = location(&logout);
     assert!(end_session.starts_with(&h.op.end_session_endpoint()), "{end_session}");
@@ -516,7 +531,7 @@ async fn cookie_store_login_fits_in_the_cookie_and_logs_out() {
     let b = browser();
     log_in(&b, h.app()).await;
     assert_eq!(me(&b, h.app()).await.0, StatusCode::OK);
-    let logout = b.get(format!("{}/logout/dev", h.app())).send().await.unwrap();
+    let logout = log_out(&b, h.app()).await;
     assert_eq!(logout.status(), StatusCode::FOUND);
     assert_eq!(me(&b, h.app()).await.0, StatusCode::UNAUTHORIZED);
     // back-channel logout works without a server-side session store
@@ -635,13 +650,136 @@ async fn relay_page_escapes_every_value() {
 async fn unknown_client_names_and_routes_are_404() {
     let h = start(Setup::default()).await;
     let b = browser();
-    for path in ["/login/nope", "/auth/nope/callback?code=a&state=b", "/logout/nope", "/api/nope/userinfo", "/nope"] {
+    for path in ["/login/nope", "/auth/nope/callback?code=a&state=b", "/api/nope/userinfo", "/nope"] {
         let response = b.get(format!("{}{path}", h.app())).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
+    let logout = b.post(format!("{}/logout/nope", h.app())).form(&[("csrf_token", "x")]).send().await.unwrap();
+    assert_eq!(logout.status(), StatusCode::NOT_FOUND);
     let post = b.post(format!("{}/backchannel-logout/nope", h.app())).body("logout_token=x").send().await.unwrap();
     assert_eq!(post.status(), StatusCode::NOT_FOUND);
     // a logged-in user cannot call another provider's API with this token
     log_in(&b, h.app()).await;
     assert_eq!(b.get(format!("{}/api/nope/x", h.app())).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn logout_by_get_does_not_end_the_session() {
+    let h = start(Setup::default()).await;
+    let b = browser();
+    log_in(&b, h.app()).await;
+    // A link, an <img> or a prefetch on any page must not log the user out.
+    let get = b.get(format!("{}/logout/dev", h.app())).send().await.unwrap();
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let with_token = b.get(format!("{}/logout/dev?csrf_token=x", h.app())).send().await.unwrap();
+    assert_eq!(with_token.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(me(&b, h.app()).await.0, StatusCode::OK, "the session survives a GET");
+}
+
+#[tokio::test]
+async fn logout_without_the_sessions_csrf_token_is_403_and_the_session_survives() {
+    let h = start(Setup::default()).await;
+    let (victim, attacker) = (browser(), browser());
+    log_in(&victim, h.app()).await;
+    log_in(&attacker, h.app()).await;
+    // The attacker's own token, a made-up one, none, and a repeated field.
+    let attackers = csrf_token_of(&attacker.get(format!("{}/", h.app())).send().await.unwrap().text().await.unwrap());
+    let url = format!("{}/logout/dev", h.app());
+    let forms: Vec<Vec<(&str, &str)>> = vec![
+        vec![("csrf_token", attackers.as_str())],
+        vec![("csrf_token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")],
+        vec![],
+        vec![("other", "1")],
+    ];
+    for form in forms {
+        let response = victim.post(&url).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{form:?}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "csrf_mismatch");
+    }
+    let no_body = victim.post(&url).send().await.unwrap();
+    assert_eq!(no_body.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(me(&victim, h.app()).await.0, StatusCode::OK, "the session is untouched");
+    // The real form still works.
+    assert_eq!(log_out(&victim, h.app()).await.status(), StatusCode::FOUND);
+    assert_eq!(me(&victim, h.app()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&attacker, h.app()).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn csrf_token_changes_at_login() {
+    let h = start(Setup::default()).await;
+    let b = browser();
+    log_in(&b, h.app()).await;
+    let first = csrf_token_of(&b.get(format!("{}/", h.app())).send().await.unwrap().text().await.unwrap());
+    assert_eq!(log_out(&b, h.app()).await.status(), StatusCode::FOUND);
+    log_in(&b, h.app()).await;
+    let second = csrf_token_of(&b.get(format!("{}/", h.app())).send().await.unwrap().text().await.unwrap());
+    assert_ne!(first, second);
+    let stale = b.post(format!("{}/logout/dev", h.app())).form(&[("csrf_token", first.as_str())]).send().await.unwrap();
+    assert_eq!(stale.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn head_on_the_callback_is_405_and_the_real_callback_still_succeeds() {
+    let h = start(Setup::default()).await;
+    let b = browser();
+    let callback = start_login(&b, h.app()).await;
+    // A link prefetcher's HEAD must not spend the pending state.
+    let head = b.head(&callback).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let done = b.get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", done.text().await.unwrap());
+    assert_eq!(me(&b, h.app()).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn copied_cookie_session_is_refused_after_a_backchannel_logout() {
+    let key = CookieKey::generate().unwrap();
+    let h = start(Setup { sessions: DemoSessions::Cookie(key), ..Setup::default() }).await;
+    let b = browser();
+    let callback = start_login(&b, h.app()).await;
+    let done = b.get(&callback).send().await.unwrap();
+    let copied = session_cookie(&done).expect("the logged-in cookie");
+    let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+    let with_copy = || plain.get(format!("{}/me", h.app())).header("cookie", &copied).send();
+    assert_eq!(with_copy().await.unwrap().status(), StatusCode::OK, "the copy works before");
+    h.op.backchannel_logout("alice").await;
+    // CurrentUser checks the revocations on every request, whichever copy comes.
+    assert_eq!(with_copy().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&b, h.app()).await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// The demo at an `https` base URL, served on loopback without a provider: the login
+/// redirect of a plain OAuth 2.0 client is enough to see the session cookie.
+async fn https_demo_cookie(sessions: DemoSessions) -> String {
+    let oauth = OAuth::new(ReqwestClient::new().unwrap());
+    oauth.register(
+        ClientConfig::new("plain")
+            .client_id("c")
+            .authorize_url("https://op.example/authorize")
+            .access_token_url("https://op.example/token"),
+    );
+    let options = DemoOptions::new(url::Url::parse("https://app.example").unwrap()).sessions(sessions);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(oauth, options);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let login = browser().get(format!("{base}/login/plain")).send().await.unwrap();
+    task.abort();
+    assert_eq!(login.status(), StatusCode::FOUND);
+    login.headers()[SET_COOKIE].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn https_demo_session_cookie_has_the_host_prefix_secure_root_path_and_no_domain() {
+    for sessions in [DemoSessions::Memory, DemoSessions::Cookie(CookieKey::generate().unwrap())] {
+        let cookie = https_demo_cookie(sessions).await;
+        assert!(cookie.starts_with("__Host-rpkit_demo="), "{cookie}");
+        assert!(cookie.contains("Secure"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+        assert!(!cookie.to_ascii_lowercase().contains("domain"), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+    }
 }

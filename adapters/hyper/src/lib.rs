@@ -13,6 +13,10 @@
 //!   it passes `max_body` ([`TransportError::TooLarge`]); a `Content-Length` above the cap
 //!   is refused before any of the body is read;
 //! - a `User-Agent` of `rpkit/<version>` unless the request carries one;
+//! - **TLS required**: a request to anything but `https://`, or plain `http://` to a
+//!   loopback host, is refused before anything is sent
+//!   ([`TransportError::InsecureTransport`]); see
+//!   [`danger_allow_insecure_http`](HyperClientBuilder::danger_allow_insecure_http);
 //! - TLS by rustls with the ring provider. The `webpki-roots` feature (default) trusts the
 //!   Mozilla roots, `native-roots` the operating system's; or pass your own
 //!   [`rustls::ClientConfig`].
@@ -48,7 +52,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rpkit::client::adapter::{error_chain, redacted_url};
+use rpkit::client::adapter::{check_transport, error_chain, redacted_url, TransportPolicy};
 use rpkit::client::{HttpClient, TransportError};
 use std::error::Error as StdError;
 use std::fmt;
@@ -75,8 +79,10 @@ type Pool = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 ///
 /// # Security
 /// hyper does not follow redirects, so a token endpoint that answers 302 cannot get the
-/// code or client credentials re-sent elsewhere ([RFC 9700 §4.11]). The response body is
-/// capped per call by `max_body`.
+/// code or client credentials re-sent elsewhere ([RFC 9700 §4.11]). Plain `http` is
+/// refused unless it goes to a loopback host ([`rpkit::wire::is_secure_uri`]), so a
+/// misconfigured endpoint cannot send a code or secret in clear text. The response body
+/// is capped per call by `max_body`.
 ///
 /// ```
 /// use rpkit_hyper::HyperClient;
@@ -102,7 +108,7 @@ pub struct HyperClient {
     pool: Pool,
     timeout: Duration,
     user_agent: HeaderValue,
-    https_only: bool,
+    policy: TransportPolicy,
 }
 
 impl fmt::Debug for HyperClient {
@@ -110,7 +116,7 @@ impl fmt::Debug for HyperClient {
         f.debug_struct("HyperClient")
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
-            .field("https_only", &self.https_only)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +167,11 @@ impl HyperClient {
         self.timeout
     }
 
+    /// Which URLs this client sends to.
+    pub fn transport_policy(&self) -> TransportPolicy {
+        self.policy
+    }
+
     async fn exchange(
         &self,
         request: http::Request<Full<Bytes>>,
@@ -197,17 +208,9 @@ impl HttpClient for HyperClient {
         request: http::Request<Vec<u8>>,
         max_body: usize,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        check_transport(request.uri(), self.policy)?;
         let url = redacted_url(request.uri());
         let (mut parts, body) = request.into_parts();
-        match parts.uri.scheme_str() {
-            Some("https") => {}
-            Some("http") if !self.https_only => {}
-            Some("http") => return Err(TransportError::Other(format!("only https:// is allowed ({url})"))),
-            _ => return Err(TransportError::Other(format!("not an absolute http(s) URL ({url})"))),
-        }
-        if parts.uri.authority().is_none() {
-            return Err(TransportError::Other(format!("the URL has no host ({url})")));
-        }
         if !parts.headers.contains_key(USER_AGENT) {
             parts.headers.insert(USER_AGENT, self.user_agent.clone());
         }
@@ -229,7 +232,7 @@ enum Tls {
     Config(Arc<rustls::ClientConfig>),
 }
 
-/// Configures a [`HyperClient`]: timeouts, user agent, HTTPS-only, TLS roots.
+/// Configures a [`HyperClient`]: timeouts, user agent, which URLs it sends to, TLS roots.
 ///
 /// ```
 /// use std::time::Duration;
@@ -247,6 +250,7 @@ pub struct HyperClientBuilder {
     timeout: Duration,
     user_agent: String,
     https_only: bool,
+    allow_insecure_http: bool,
     tls: Option<Tls>,
 }
 
@@ -257,6 +261,7 @@ impl fmt::Debug for HyperClientBuilder {
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
             .field("https_only", &self.https_only)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
 }
@@ -268,6 +273,7 @@ impl Default for HyperClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             https_only: false,
+            allow_insecure_http: false,
             tls: None,
         }
     }
@@ -302,10 +308,25 @@ impl HyperClientBuilder {
         self
     }
 
-    /// Refuse to send anything but `https://` requests (default off, so that loopback
-    /// development providers work).
+    /// Refuse plain `http://` even to a loopback host (default off: `https://` or
+    /// `http://` to loopback, so that development providers work; nothing else).
     pub fn https_only(mut self, on: bool) -> Self {
         self.https_only = on;
+        self
+    }
+
+    /// Let plain `http://` requests go to **any** host (default off).
+    ///
+    /// [`https_only`](Self::https_only) wins over this.
+    ///
+    /// # Security
+    /// Authorization codes, tokens and client secrets then cross the network in clear
+    /// text, readable and changeable by anyone on the path
+    /// ([RFC 9700 §4.1](https://www.rfc-editor.org/rfc/rfc9700#section-4.1)). Turn it on
+    /// only for a test network you control, never in production. Loopback `http` does not
+    /// need it.
+    pub fn danger_allow_insecure_http(mut self, on: bool) -> Self {
+        self.allow_insecure_http = on;
         self
     }
 
@@ -365,7 +386,14 @@ impl HyperClientBuilder {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(connector);
-        Ok(HyperClient { pool, timeout: self.timeout, user_agent, https_only: self.https_only })
+        let policy = if self.https_only {
+            TransportPolicy::HttpsOnly
+        } else if self.allow_insecure_http {
+            TransportPolicy::DangerAllowInsecureHttp
+        } else {
+            TransportPolicy::HttpsOrLoopback
+        };
+        Ok(HyperClient { pool, timeout: self.timeout, user_agent, policy })
     }
 }
 

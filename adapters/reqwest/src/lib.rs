@@ -10,6 +10,10 @@
 //!   it passes `max_body` ([`TransportError::TooLarge`]); a `Content-Length` above the cap
 //!   is refused before any of the body is read;
 //! - a `User-Agent` of `rpkit/<version>` unless the request carries one;
+//! - **TLS required**: a request to anything but `https://`, or plain `http://` to a
+//!   loopback host, is refused before anything is sent
+//!   ([`TransportError::InsecureTransport`]); see
+//!   [`danger_allow_insecure_http`](ReqwestClientBuilder::danger_allow_insecure_http);
 //! - TLS by rustls (ring), never native-tls or OpenSSL. The `webpki-roots` feature
 //!   (default) trusts the Mozilla roots, `native-roots` the operating system's.
 //!
@@ -37,7 +41,7 @@
 
 use async_trait::async_trait;
 use http::header::{HeaderValue, USER_AGENT};
-use rpkit::client::adapter::{error_chain, redacted_url};
+use rpkit::client::adapter::{check_transport, error_chain, redacted_url, TransportPolicy};
 use rpkit::client::{HttpClient, TransportError};
 use std::error::Error as _;
 use std::time::Duration;
@@ -61,8 +65,10 @@ const MAX_PREALLOCATE: usize = 64 * 1024;
 ///
 /// # Security
 /// Redirects are off: a token endpoint that answers 302 must not get the code or client
-/// credentials re-sent somewhere else ([RFC 9700 §4.11]). The response body is capped
-/// per call by `max_body`.
+/// credentials re-sent somewhere else ([RFC 9700 §4.11]). Plain `http` is refused unless
+/// it goes to a loopback host ([`rpkit::wire::is_secure_uri`]), so a misconfigured
+/// endpoint cannot send a code or secret in clear text. The response body is capped per
+/// call by `max_body`.
 ///
 /// ```
 /// use rpkit_reqwest::ReqwestClient;
@@ -88,6 +94,7 @@ pub struct ReqwestClient {
     client: reqwest::Client,
     timeout: Duration,
     user_agent: HeaderValue,
+    policy: TransportPolicy,
 }
 
 impl ReqwestClient {
@@ -136,8 +143,32 @@ impl ReqwestClient {
     /// let http = rpkit_reqwest::ReqwestClient::from_client(client);
     /// # let _ = http;
     /// ```
+    ///
+    /// Requests without TLS are refused as with [`ReqwestClient::new`]; change that with
+    /// [`with_transport_policy`](Self::with_transport_policy).
     pub fn from_client(client: reqwest::Client) -> Self {
-        ReqwestClient { client, timeout: DEFAULT_TIMEOUT, user_agent: HeaderValue::from_static(DEFAULT_USER_AGENT) }
+        ReqwestClient {
+            client,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: HeaderValue::from_static(DEFAULT_USER_AGENT),
+            policy: TransportPolicy::default(),
+        }
+    }
+
+    /// Sets which URLs this client sends to (default: `https`, or `http` to loopback).
+    ///
+    /// # Security
+    /// [`TransportPolicy::DangerAllowInsecureHttp`] sends codes, tokens and client
+    /// secrets in clear text to any host: only for a test network you control.
+    #[must_use]
+    pub fn with_transport_policy(mut self, policy: TransportPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Which URLs this client sends to.
+    pub fn transport_policy(&self) -> TransportPolicy {
+        self.policy
     }
 
     /// Sets the total timeout of each request (connecting, headers and the whole body).
@@ -174,6 +205,7 @@ impl HttpClient for ReqwestClient {
         request: http::Request<Vec<u8>>,
         max_body: usize,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        check_transport(request.uri(), self.policy)?;
         let url = redacted_url(request.uri());
         let mut request = reqwest::Request::try_from(request).map_err(|e| map_error(e, &url))?;
         if !request.headers().contains_key(USER_AGENT) {
@@ -203,7 +235,7 @@ impl HttpClient for ReqwestClient {
     }
 }
 
-/// Configures a [`ReqwestClient`]: timeouts, user agent, HTTPS-only.
+/// Configures a [`ReqwestClient`]: timeouts, user agent, which URLs it sends to.
 ///
 /// ```
 /// use std::time::Duration;
@@ -221,6 +253,7 @@ pub struct ReqwestClientBuilder {
     timeout: Duration,
     user_agent: String,
     https_only: bool,
+    allow_insecure_http: bool,
 }
 
 impl Default for ReqwestClientBuilder {
@@ -230,6 +263,7 @@ impl Default for ReqwestClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             https_only: false,
+            allow_insecure_http: false,
         }
     }
 }
@@ -263,10 +297,25 @@ impl ReqwestClientBuilder {
         self
     }
 
-    /// Refuse to send anything but `https://` requests (default off, so that loopback
-    /// development providers work).
+    /// Refuse plain `http://` even to a loopback host (default off: `https://` or
+    /// `http://` to loopback, so that development providers work; nothing else).
     pub fn https_only(mut self, on: bool) -> Self {
         self.https_only = on;
+        self
+    }
+
+    /// Let plain `http://` requests go to **any** host (default off).
+    ///
+    /// [`https_only`](Self::https_only) wins over this.
+    ///
+    /// # Security
+    /// Authorization codes, tokens and client secrets then cross the network in clear
+    /// text, readable and changeable by anyone on the path
+    /// ([RFC 9700 §4.1](https://www.rfc-editor.org/rfc/rfc9700#section-4.1)). Turn it on
+    /// only for a test network you control, never in production. Loopback `http` does not
+    /// need it.
+    pub fn danger_allow_insecure_http(mut self, on: bool) -> Self {
+        self.allow_insecure_http = on;
         self
     }
 
@@ -284,7 +333,14 @@ impl ReqwestClientBuilder {
             .https_only(self.https_only)
             .build()
             .map_err(|e| BuildError::Backend(error_chain(&e)))?;
-        Ok(ReqwestClient { client, timeout: self.timeout, user_agent })
+        let policy = if self.https_only {
+            TransportPolicy::HttpsOnly
+        } else if self.allow_insecure_http {
+            TransportPolicy::DangerAllowInsecureHttp
+        } else {
+            TransportPolicy::HttpsOrLoopback
+        };
+        Ok(ReqwestClient { client, timeout: self.timeout, user_agent, policy })
     }
 }
 

@@ -59,6 +59,15 @@ pub enum TransportError {
     /// Any other transport failure (TLS, protocol error, invalid URL).
     #[error("transport error: {0}")]
     Other(String),
+    /// The request was refused before anything was sent: its URL is neither `https` nor
+    /// plain `http` to a loopback host ([`crate::wire::is_secure_uri`]), or the adapter
+    /// was told to send `https` only.
+    #[error("refused to send a request without TLS ({url})")]
+    InsecureTransport {
+        /// The URL without user info, query or fragment
+        /// ([`adapter::redacted_url`]).
+        url: String,
+    },
 }
 
 /// The current time, for the async client (the core takes `now` as a parameter).
@@ -149,6 +158,61 @@ pub mod adapter {
         }
         out.push_str(uri.path());
         out
+    }
+
+    /// Which URLs an [`HttpClient`](super::HttpClient) adapter sends to.
+    ///
+    /// # Security
+    /// Tokens, codes and client credentials travel in these requests: without TLS anyone
+    /// on the path reads them ([RFC 9700 §4.1](https://www.rfc-editor.org/rfc/rfc9700#section-4.1)).
+    /// Only [`TransportPolicy::DangerAllowInsecureHttp`] lets plain `http` leave the
+    /// machine.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    #[non_exhaustive]
+    pub enum TransportPolicy {
+        /// `https`, or plain `http` to a loopback host (the default):
+        /// [`crate::wire::is_secure_uri`].
+        #[default]
+        HttpsOrLoopback,
+        /// `https` only, loopback included.
+        HttpsOnly,
+        /// `https` or plain `http` to any host. For tests on a private network only.
+        DangerAllowInsecureHttp,
+    }
+
+    /// Refuses, before anything is sent, a request `policy` does not allow: a
+    /// [`super::TransportError::InsecureTransport`] naming the URL without its query, or
+    /// [`super::TransportError::Other`] for a URL that is not absolute `http(s)`.
+    ///
+    /// # Errors
+    /// As above.
+    ///
+    /// ```
+    /// use rpkit::client::adapter::{check_transport, TransportPolicy};
+    /// use rpkit::client::TransportError;
+    /// let uri = |s: &str| s.parse::<http::Uri>().unwrap();
+    /// let default = TransportPolicy::default();
+    /// assert!(check_transport(&uri("https://op.example/token"), default).is_ok());
+    /// assert!(check_transport(&uri("http://127.0.0.1:8080/token"), default).is_ok());
+    /// assert_eq!(
+    ///     check_transport(&uri("http://op.example/token?code=SECRET"), default),
+    ///     Err(TransportError::InsecureTransport { url: "http://op.example/token".into() }),
+    /// );
+    /// assert!(check_transport(&uri("http://127.0.0.1/token"), TransportPolicy::HttpsOnly).is_err());
+    /// assert!(check_transport(&uri("http://op.example/"), TransportPolicy::DangerAllowInsecureHttp).is_ok());
+    /// ```
+    pub fn check_transport(uri: &http::Uri, policy: TransportPolicy) -> Result<(), super::TransportError> {
+        let refuse = || super::TransportError::InsecureTransport { url: redacted_url(uri) };
+        match (uri.scheme_str(), uri.host()) {
+            (Some(scheme), Some(_)) if scheme.eq_ignore_ascii_case("https") => Ok(()),
+            (Some(scheme), Some(_)) if scheme.eq_ignore_ascii_case("http") => match policy {
+                TransportPolicy::DangerAllowInsecureHttp => Ok(()),
+                TransportPolicy::HttpsOrLoopback if crate::wire::is_secure_uri(uri) => Ok(()),
+                _ => Err(refuse()),
+            },
+            (Some(_), Some(_)) => Err(refuse()),
+            _ => Err(super::TransportError::Other(format!("not an absolute http(s) URL ({})", redacted_url(uri)))),
+        }
     }
 
     /// The error and its causes, joined by `: `. Call it on an error that does not carry

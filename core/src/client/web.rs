@@ -11,7 +11,9 @@
 //! - the back-channel [`Revocations`] list, filled by [`backchannel_logout`];
 //! - the HTTP answer to an error ([`ErrorResponse`]: one status table for every adapter);
 //! - the `form_post` callback ([`CallbackInput`]) and the same-origin relay page
-//!   ([`form_post_relay_page`]), and [`escape_html`].
+//!   ([`form_post_relay_page`]), and [`escape_html`];
+//! - the per-session CSRF token that guards the logout `POST` ([`csrf_token`],
+//!   [`check_csrf`], [`logout_form`]).
 //!
 //! The adapter reads the session, calls these, and writes back what they return: that
 //! works as well for an async session API (tower-sessions) as for a sync one
@@ -588,6 +590,174 @@ pub fn form_post_relay_page(callback: &CallbackInput, pending: Option<&PendingSe
     ))
 }
 
+/// The session key of the per-session CSRF token that guards logout ([`csrf_token`]).
+pub const CSRF_KEY: &str = "rpkit.csrf";
+
+/// The form field that carries the CSRF token ([`logout_form`], [`csrf_from_form`]).
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// Random bytes in a CSRF token: 256 bits (DESIGN §3 asks at least 128 of every
+/// unguessable value).
+pub const CSRF_TOKEN_BYTES: usize = 32;
+
+/// The largest logout form body an adapter reads.
+pub const MAX_CSRF_FORM_BYTES: usize = 4 * 1024;
+
+/// The session's CSRF token, as [`csrf_token`] returns it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CsrfToken {
+    /// The token (base64url) to render into forms.
+    pub value: String,
+    /// Whether it was just drawn: the adapter must store it under [`CSRF_KEY`].
+    pub is_new: bool,
+}
+
+impl fmt::Debug for CsrfToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsrfToken").field("value", &"[redacted]").field("is_new", &self.is_new).finish()
+    }
+}
+
+/// The per-session CSRF token (synchronizer token pattern,
+/// [OWASP CSRF cheat sheet](https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html)):
+/// `stored` (what the session holds under [`CSRF_KEY`]) when it is a well-formed token,
+/// else a new one of [`CSRF_TOKEN_BYTES`] random bytes from `rng` (then
+/// [`CsrfToken::is_new`]: store it).
+///
+/// # Errors
+/// [`Error::Random`] when the random source fails.
+///
+/// # Security
+/// A state-changing request (logout) must carry it in a `POST` body and pass
+/// [`check_csrf`]: a cross-site page cannot read it, so it cannot forge the request.
+///
+/// ```
+/// use rpkit::client::web::{check_csrf, csrf_token};
+/// use rpkit::rand::SeededRandom;
+///
+/// let rng = SeededRandom::new(7);
+/// let first = csrf_token(None, &rng).unwrap();
+/// assert!(first.is_new && first.value.len() >= 43);
+/// let again = csrf_token(Some(&first.value), &rng).unwrap();
+/// assert_eq!((again.value.as_str(), again.is_new), (first.value.as_str(), false));
+/// assert!(check_csrf(Some(&first.value), Some(&first.value)));
+/// assert!(!check_csrf(Some(&first.value), Some("guess")));
+/// ```
+pub fn csrf_token(stored: Option<&str>, rng: &dyn crate::rand::SecureRandom) -> Result<CsrfToken, Error> {
+    match stored {
+        Some(value) if is_csrf_token(value) => Ok(CsrfToken { value: value.to_owned(), is_new: false }),
+        _ => Ok(CsrfToken { value: crate::rand::random_token(rng, CSRF_TOKEN_BYTES)?, is_new: true }),
+    }
+}
+
+/// [`csrf_token`] with the registry's random source (the one `state` and `nonce` come
+/// from).
+///
+/// # Errors
+/// [`Error::Random`] when the random source fails.
+pub fn session_csrf_token(oauth: &OAuth, stored: Option<&str>) -> Result<CsrfToken, Error> {
+    csrf_token(stored, &*oauth.shared.rng)
+}
+
+/// Whether `value` has the shape of a token from [`csrf_token`].
+fn is_csrf_token(value: &str) -> bool {
+    value.len() == crate::jose::b64::encode(&[0u8; CSRF_TOKEN_BYTES]).len()
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether the `presented` CSRF token (from the form) equals the `expected` one (from
+/// the session), compared in constant time. Nothing expected, nothing presented, or an
+/// empty token never matches.
+///
+/// ```
+/// use rpkit::client::web::check_csrf;
+/// assert!(!check_csrf(None, Some("x")));
+/// assert!(!check_csrf(Some("x"), None));
+/// assert!(!check_csrf(Some(""), Some("")));
+/// ```
+pub fn check_csrf(expected: Option<&str>, presented: Option<&str>) -> bool {
+    match (expected, presented) {
+        (Some(e), Some(p)) if !e.is_empty() => crate::secret::constant_time_eq(e.as_bytes(), p.as_bytes()),
+        _ => false,
+    }
+}
+
+/// The [`CSRF_FIELD`] of an `application/x-www-form-urlencoded` body: `None` when it is
+/// absent, repeated, or the body is larger than [`MAX_CSRF_FORM_BYTES`].
+///
+/// ```
+/// use rpkit::client::web::csrf_from_form;
+/// assert_eq!(csrf_from_form(b"csrf_token=abc").as_deref(), Some("abc"));
+/// assert_eq!(csrf_from_form(b"csrf_token=a&csrf_token=b"), None);
+/// assert_eq!(csrf_from_form(b"other=1"), None);
+/// ```
+pub fn csrf_from_form(body: &[u8]) -> Option<String> {
+    if body.len() > MAX_CSRF_FORM_BYTES {
+        return None;
+    }
+    let mut values = url::form_urlencoded::parse(body).filter(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
+    let first = values.next()?;
+    values.next().is_none().then_some(first)
+}
+
+/// The logout button: a `POST` form to `/logout/{name}` with the CSRF token as a hidden
+/// [`CSRF_FIELD`]. Every value is escaped.
+///
+/// ```
+/// let form = rpkit::client::web::logout_form("dev", "TOKEN");
+/// assert!(form.starts_with("<form method=\"post\" action=\"/logout/dev\">"));
+/// assert!(form.contains("<input type=\"hidden\" name=\"csrf_token\" value=\"TOKEN\">"));
+/// ```
+pub fn logout_form(name: &str, csrf_token: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/logout/{}\"><input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">\
+         <button type=\"submit\">Log out</button></form>",
+        escape_html(&path_segment(name)),
+        escape_html(csrf_token)
+    )
+}
+
+/// Query parameters of a redirect to the provider whose values [`redacted_redirect_url`]
+/// hides: what binds the response to this browser, and whole tokens.
+pub const REDACTED_REDIRECT_PARAMS: &[&str] =
+    &["state", "nonce", "code_challenge", "id_token_hint", "logout_hint", "request", "login_hint"];
+
+/// A redirect URL for `Debug` and logs: the values of [`REDACTED_REDIRECT_PARAMS`]
+/// replaced by `[redacted]`, the fragment and user info dropped.
+///
+/// # Security
+/// A logged `state` (with the pending authorization) lets whoever reads the log finish
+/// the victim's login or forge a callback; an `id_token_hint` is a whole ID token.
+///
+/// ```
+/// use rpkit::client::web::redacted_redirect_url;
+/// let url = url::Url::parse("https://op.example/authorize?client_id=c&state=S3CR3T&nonce=N&code_challenge=C").unwrap();
+/// assert_eq!(
+///     redacted_redirect_url(&url),
+///     "https://op.example/authorize?client_id=c&state=[redacted]&nonce=[redacted]&code_challenge=[redacted]"
+/// );
+/// ```
+pub fn redacted_redirect_url(url: &url::Url) -> String {
+    let mut out = url.clone();
+    out.set_fragment(None);
+    let _ = out.set_username("");
+    let _ = out.set_password(None);
+    out.set_query(None);
+    let mut text = out.to_string();
+    if let Some(query) = url.query() {
+        let mut parts = Vec::new();
+        for pair in query.split('&') {
+            let raw_key = pair.split('=').next().unwrap_or("");
+            let key = url::form_urlencoded::parse(raw_key.as_bytes()).next().map(|(k, _)| k.into_owned());
+            let hidden = key.is_some_and(|k| REDACTED_REDIRECT_PARAMS.contains(&k.as_str()));
+            parts.push(if hidden { format!("{raw_key}=[redacted]") } else { pair.to_owned() });
+        }
+        text.push('?');
+        text.push_str(&parts.join("&"));
+    }
+    text
+}
+
 /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
 ///
 /// ```
@@ -904,5 +1074,51 @@ mod tests {
                 let _ = form_post_relay_page(&cb, None, "/cb");
             }
         }
+    }
+
+    #[test]
+    fn redacted_redirect_url_hides_state_nonce_challenge_and_tokens() {
+        let url = url::Url::parse(
+            "https://u:pw@op.example/end?id_token_hint=eyJ.eyJ.sig&state=S3CR3T&st%61te=ENC&client_id=c#frag",
+        )
+        .unwrap();
+        let text = redacted_redirect_url(&url);
+        for secret in ["S3CR3T", "ENC", "eyJ", "pw", "frag"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.starts_with("https://op.example/end?"), "{text}");
+        assert!(text.contains("client_id=c"), "{text}");
+    }
+
+    #[test]
+    fn csrf_token_has_at_least_128_random_bits_and_differs_per_session() {
+        let rng = crate::rand::SeededRandom::new(3);
+        let a = csrf_token(None, &rng).unwrap();
+        let b = csrf_token(None, &rng).unwrap();
+        assert!(a.is_new && b.is_new);
+        assert_ne!(a.value, b.value);
+        assert!(crate::jose::b64::decode(&a.value).unwrap().len() * 8 >= 128);
+        assert!(!format!("{a:?}").contains(&a.value));
+    }
+
+    #[test]
+    fn malformed_stored_csrf_token_is_replaced() {
+        let rng = crate::rand::SeededRandom::new(4);
+        for bad in ["", "short", "<script>", &"a".repeat(100)] {
+            let t = csrf_token(Some(bad), &rng).unwrap();
+            assert!(t.is_new, "{bad}");
+            assert_ne!(t.value, bad);
+        }
+    }
+
+    #[test]
+    fn wrong_missing_or_prefix_csrf_token_does_not_match() {
+        let rng = crate::rand::SeededRandom::new(5);
+        let t = csrf_token(None, &rng).unwrap().value;
+        assert!(check_csrf(Some(&t), Some(&t)));
+        assert!(!check_csrf(Some(&t), Some(&t[..t.len() - 1])));
+        assert!(!check_csrf(Some(&t), Some(&format!("{t}x"))));
+        assert!(!check_csrf(Some(&t), None));
+        assert!(!check_csrf(None, Some(&t)));
     }
 }

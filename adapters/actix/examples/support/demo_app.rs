@@ -5,34 +5,40 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /` | HTML: the user's name and email and a logout link, or a login link per client |
+//! | `GET /` | HTML: the user's name and email and a logout form (`POST` with the session's CSRF token), or a login link per client |
 //! | `GET /login/{name}` | `302` to the provider's authorization endpoint |
 //! | `GET\|POST /auth/{name}/callback` | `303` to `/`; `400 {"error":code}`; `502` when the provider failed |
 //! | `GET /me` | `200 {"provider","userinfo","id_token_claims"}`, else `401` |
 //! | `GET /api/{name}/{path}` | the provider API's answer, with the user's token (auto-refresh) |
-//! | `GET /logout/{name}` | local logout, `302` to the end-session endpoint |
+//! | `POST /logout/{name}` (form field `csrf_token`) | local logout, `302` to the end-session endpoint; `403` and nothing changed without the session's token; `405` for a `GET` |
 //! | `GET /logged-out?state=…` | `200` for the pending state, else `400` |
 //! | `POST /backchannel-logout/{name}` | `200` (`no-store`) for a valid logout token, else `400` |
 //!
-//! An unknown `{name}` or route is `404 {"error":"not_found"|"unknown_client"}`.
+//! An unknown `{name}` or route is `404 {"error":"not_found"|"unknown_client"}`; a `HEAD`
+//! on the callback is `405` (a prefetcher must not spend the pending login).
+//!
+//! Sessions live server-side, in a [`MemorySessionStore`] (the cookie, `__Host-` behind
+//! `https`, holds only an id), so logout deletes them for every copy of the cookie.
+//! `CookieSessionStore` (through [`Demo::serve_with_store`]) lets several instances share
+//! sessions by key, but then a logout cannot revoke a copied cookie.
 
 #![allow(dead_code)]
 
-use actix_session::storage::{CookieSessionStore, SessionStore};
+use actix_session::storage::SessionStore;
 use actix_session::Session;
 use actix_web::cookie::Key;
 use actix_web::dev::Server;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use rpkit::client::web::{is_loopback_http, login_links, path_segment};
+use rpkit::client::web::{is_loopback_http, login_links, logout_form, path_segment};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::error::ConfigError;
 use rpkit::ClientConfig;
 use rpkit_actix::{
-    authorize_redirect, backchannel_logout, complete_login, escape_html, form_post_relay, logout_redirect,
+    authorize_redirect, backchannel_logout, complete_login, csrf_token, escape_html, form_post_relay, logout_redirect,
     session_middleware, update_token, validate_logout_response, AuthError, AuthUser, BackchannelResponse, Callback,
-    CurrentUser, Revocations,
+    CurrentUser, LogoutForm, MemorySessionStore, Revocations,
 };
 use rpkit_conformance::{ClientRegistration, DevProvider, DevProviderBuilder, DevUser, RunningProvider};
 use std::net::TcpListener;
@@ -184,8 +190,8 @@ impl Demo {
         }
     }
 
-    /// Seals session cookies with `key` (64 bytes): instances sharing it continue each
-    /// other's sessions, and sessions survive a restart.
+    /// Seals session cookies with `key` (64 bytes). With `CookieSessionStore`
+    /// ([`Demo::serve_with_store`]) instances sharing it continue each other's sessions.
     #[must_use]
     pub fn with_key(mut self, key: Key) -> Self {
         self.key = key;
@@ -197,17 +203,22 @@ impl Demo {
         &self.revocations
     }
 
-    /// Serves the demo on `listener` with `workers` worker threads. Run (or spawn) the
-    /// returned server.
+    /// Serves the demo on `listener` with `workers` worker threads, sessions in one
+    /// [`MemorySessionStore`] shared by the workers. Run (or spawn) the returned server.
     ///
     /// # Errors
     /// When the listener cannot be used.
     pub fn serve(self, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
-        self.serve_with_store(listener, workers, CookieSessionStore::default)
+        let store = MemorySessionStore::new();
+        self.serve_with_store(listener, workers, move || store.clone())
     }
 
     /// [`Demo::serve`] with another session store (`RedisSessionStore`, …), which
     /// `make_store` makes for each worker.
+    ///
+    /// # Security
+    /// With `CookieSessionStore` the whole session is the cookie: logout cannot revoke a
+    /// copy of it before it expires. Prefer a server-side store.
     ///
     /// # Errors
     /// When the listener cannot be used.
@@ -227,11 +238,16 @@ impl Demo {
                 .wrap(session_middleware(make_store(), key.clone(), secure))
                 .route("/", web::get().to(index))
                 .route("/login/{name}", web::get().to(login))
-                .route("/auth/{name}/callback", web::get().to(callback))
-                .route("/auth/{name}/callback", web::post().to(callback))
+                // One resource: a method other than GET or POST (HEAD included) is 405.
+                .service(
+                    web::resource("/auth/{name}/callback")
+                        .route(web::get().to(callback))
+                        .route(web::post().to(callback)),
+                )
                 .route("/me", web::get().to(me))
                 .route("/api/{name}/{path:.*}", web::get().to(api))
-                .route("/logout/{name}", web::get().to(logout))
+                // POST only: a GET (a link, an <img>, a prefetch) is 405 and logs nobody out.
+                .service(web::resource("/logout/{name}").route(web::post().to(logout)))
                 .route("/logged-out", web::get().to(logged_out))
                 .route("/backchannel-logout/{name}", web::post().to(backchannel))
                 .default_service(web::to(not_found))
@@ -254,23 +270,28 @@ fn html(status: StatusCode, title: &str, body: &str) -> HttpResponse {
         ))
 }
 
-async fn index(state: web::Data<DemoState>, user: Option<CurrentUser>) -> HttpResponse {
+async fn index(
+    state: web::Data<DemoState>,
+    session: Session,
+    user: Option<CurrentUser>,
+) -> Result<HttpResponse, AuthError> {
     let body = match user {
         Some(CurrentUser(user)) => format!(
             "<h1>rpkit actix demo</h1><p>Logged in with <b>{provider}</b> as <b>{name}</b> &lt;{email}&gt;.</p>\
-             <p><a href=\"/me\">/me</a> · <a href=\"/api/{provider_path}/userinfo\">/api/{provider}/userinfo</a> · \
-             <a href=\"/logout/{provider_path}\">Log out</a></p>",
+             <p><a href=\"/me\">/me</a> · <a href=\"/api/{provider_path}/userinfo\">/api/{provider}/userinfo</a></p>\
+             {logout}",
             provider = escape_html(&user.provider),
             provider_path = escape_html(&path_segment(&user.provider)),
             name = escape_html(user.name().unwrap_or("(no name)")),
             email = escape_html(user.email().unwrap_or("no email")),
+            logout = logout_form(&user.provider, &csrf_token(&session, &state.oauth)?),
         ),
         None => {
             let links = login_links(state.oauth.names());
             format!("<h1>rpkit actix demo</h1><p>Not logged in.</p><ul>{links}</ul>")
         }
     };
-    html(StatusCode::OK, "rpkit actix demo", &body)
+    Ok(html(StatusCode::OK, "rpkit actix demo", &body))
 }
 
 fn redirect_uri(state: &DemoState, client: &OAuthClient) -> Option<String> {
@@ -365,13 +386,14 @@ async fn logout(
     state: web::Data<DemoState>,
     name: web::Path<String>,
     session: Session,
+    form: Result<LogoutForm, AuthError>,
 ) -> Result<HttpResponse, AuthError> {
     let client = state.client(&name)?;
     let options = LogoutOptions {
         post_logout_redirect_uri: Some(format!("{}/logged-out", state.base_url)),
         ..LogoutOptions::default()
     };
-    match logout_redirect(&session, &client, options).await {
+    match logout_redirect(&session, &client, &form?, options).await {
         // A provider without an end-session endpoint (plain OAuth 2.0): the local logout
         // has happened; go home.
         Err(AuthError::Client(ClientError::Core(rpkit::Error::Config(ConfigError::Missing { key, .. }))))
