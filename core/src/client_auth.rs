@@ -276,7 +276,7 @@ pub fn basic_authorization(client_id: &str, secret: &ClientSecret) -> Result<Hea
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let credentials = format!("{}:{}", encode(client_id), encode(secret.secret()));
     let mut value = HeaderValue::try_from(format!("Basic {}", Base64::encode_string(credentials.as_bytes())))
-        .map_err(|_| Error::malformed("client credentials: not usable in an Authorization header"))?;
+        .map_err(|_| Error::unusable_config("client credentials: not usable in an Authorization header"))?;
     value.set_sensitive(true);
     Ok(value)
 }

@@ -740,7 +740,11 @@ mod tests {
         assert_eq!(req.method(), http::Method::GET);
         assert_eq!(req.headers()[http::header::ACCEPT], "application/json");
         assert!(req.body().is_empty());
-        assert!(matches!(metadata_request("/relative"), Err(Error::Malformed { .. })));
+        // A relative discovery URL is a configuration mistake, not the provider's fault.
+        assert!(matches!(
+            metadata_request("/relative"),
+            Err(Error::Config(crate::error::ConfigError::Unusable { .. }))
+        ));
     }
 
     #[test]

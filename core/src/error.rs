@@ -67,10 +67,18 @@ pub enum Error {
         /// The status code.
         status: u16,
     },
-    /// A response body was not what the protocol says it must be.
+    /// A response **from the provider** was not what the protocol says it must be (the
+    /// provider's fault: web adapters answer `502`).
     #[error("malformed {what}")]
     Malformed {
         /// What was wrong, e.g. "token response: `expires_in` is not a number".
+        what: String,
+    },
+    /// A request that reached the application (a browser's redirect back, a back-channel
+    /// logout POST) is not well-formed: the sender's fault (`400`), never the provider's.
+    #[error("bad request: {what}")]
+    BadRequest {
+        /// What was wrong, e.g. "back-channel logout request: body is not UTF-8".
         what: String,
     },
     /// A response body exceeded the size limit and was not parsed.
@@ -87,9 +95,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// A [`Error::Malformed`] with the given description.
+    /// A [`Error::Malformed`] (the provider's response) with the given description.
     pub fn malformed(what: impl Into<String>) -> Self {
         Error::Malformed { what: what.into() }
+    }
+
+    /// A [`Error::BadRequest`] (input a browser or another request brought).
+    pub fn bad_request(what: impl Into<String>) -> Self {
+        Error::BadRequest { what: what.into() }
+    }
+
+    /// A [`ConfigError::Unusable`]: a configured value (or one the application passed)
+    /// that cannot be used as it is.
+    pub fn unusable_config(what: impl Into<String>) -> Self {
+        Error::Config(ConfigError::Unusable { what: what.into() })
     }
 
     /// The provider's OAuth `error` code, when this error carries one.
@@ -155,6 +174,9 @@ pub enum StateError {
     /// The pending entry existed but is older than its lifetime.
     #[error("the pending request for this `state` has expired")]
     Expired,
+    /// The response carries `state` more than once: refused without looking any up.
+    #[error("the response repeats the `state` parameter")]
+    Repeated,
 }
 
 /// An OAuth 2.0 error response ([RFC 6749 §4.1.2.1](https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1),
@@ -235,6 +257,14 @@ pub enum ConfigError {
         /// The configuration key (`access_token_url`) or the metadata member
         /// (`metadata.token_endpoint`).
         key: String,
+    },
+    /// A configured value (or one the application passed, such as a resource path) that
+    /// cannot be used as it is: a URL that does not parse, a header value with control
+    /// characters.
+    #[error("configuration: {what}")]
+    Unusable {
+        /// What was wrong (never the value itself: it may be a secret).
+        what: String,
     },
     /// A value the requested operation needs is not configured (nor discovered).
     #[error("client `{client}`: `{key}` is required for this operation and is not configured")]

@@ -666,7 +666,7 @@ mod tests {
 
     #[test]
     fn a_relative_jwks_uri_is_refused_before_any_request() {
-        assert!(matches!(request("/jwks"), Err(Error::Malformed { .. })));
+        assert!(matches!(request("/jwks"), Err(Error::Config(crate::error::ConfigError::Unusable { .. }))));
     }
 
     proptest! {

@@ -383,7 +383,7 @@ pub fn remember_pending_logout(store: &mut Vec<PendingLogout>, pending: PendingL
 /// # Errors
 /// [`StateError::Missing`] without a `state`; [`StateError::Unknown`] when no pending entry
 /// has it (`session_empty` when `pending` was empty: the session was probably lost);
-/// [`StateError::Expired`] when the entry is older than `ttl`; [`Error::Malformed`] when
+/// [`StateError::Expired`] when the entry is older than `ttl`; [`StateError::Repeated`] when
 /// `state` is repeated.
 pub fn validate_logout_response(
     query: &str,
@@ -395,7 +395,7 @@ pub fn validate_logout_response(
     let mut states = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state").map(|(_, v)| v);
     let state = states.next();
     if states.next().is_some() {
-        return Err(Error::malformed("logout response: `state` is repeated"));
+        return Err(StateError::Repeated.into());
     }
     validate_logout_state(state.as_deref(), pending, now, ttl)
 }
@@ -778,15 +778,15 @@ pub fn validate_logout_token(
 /// body is too large, not UTF-8, or repeats `logout_token`.
 pub fn parse_backchannel_request(body: &[u8]) -> Result<String, Error> {
     if body.len() > wire::MAX_RESPONSE_BYTES {
-        return Err(Error::malformed("back-channel logout request: body too large"));
+        return Err(Error::bad_request("back-channel logout request: body too large"));
     }
     if std::str::from_utf8(body).is_err() {
-        return Err(Error::malformed("back-channel logout request: body is not UTF-8"));
+        return Err(Error::bad_request("back-channel logout request: body is not UTF-8"));
     }
     let mut tokens = url::form_urlencoded::parse(body).filter(|(k, _)| k == "logout_token").map(|(_, v)| v);
     let token = tokens.next();
     if tokens.next().is_some() {
-        return Err(Error::malformed("back-channel logout request: `logout_token` is repeated"));
+        return Err(Error::bad_request("back-channel logout request: `logout_token` is repeated"));
     }
     match token {
         Some(t) if !t.is_empty() => Ok(t.into_owned()),
@@ -955,9 +955,9 @@ mod tests {
     }
 
     #[test]
-    fn relative_post_logout_redirect_uri_is_rejected() {
+    fn relative_post_logout_redirect_uri_is_a_configuration_error() {
         let err = LogoutRequest::new(&cfg(), None).post_logout_redirect_uri("/done").build(&SeededRandom::new(1), NOW);
-        assert!(matches!(err, Err(Error::Malformed { .. })));
+        assert!(matches!(err, Err(Error::Config(crate::error::ConfigError::Unusable { .. }))));
     }
 
     #[test]
@@ -1030,10 +1030,11 @@ mod tests {
     }
 
     #[test]
-    fn repeated_state_is_malformed() {
+    fn repeated_state_is_a_typed_state_error_and_consumes_nothing() {
         let mut store = vec![pending_for("abc", NOW)];
         let err = validate_logout_response("state=abc&state=abc", &mut store, NOW, 600).unwrap_err();
-        assert!(matches!(err, Error::Malformed { .. }));
+        assert_eq!(err, Error::State(StateError::Repeated));
+        assert_eq!(store.len(), 1);
     }
 
     #[test]
@@ -1061,9 +1062,9 @@ mod tests {
     }
 
     #[test]
-    fn backchannel_request_with_repeated_token_or_bad_bytes_is_malformed() {
-        assert!(matches!(parse_backchannel_request(b"logout_token=a&logout_token=b"), Err(Error::Malformed { .. })));
-        assert!(matches!(parse_backchannel_request(b"logout_token=\xff\xfe"), Err(Error::Malformed { .. })));
+    fn backchannel_request_with_repeated_token_or_bad_bytes_is_a_bad_request() {
+        assert!(matches!(parse_backchannel_request(b"logout_token=a&logout_token=b"), Err(Error::BadRequest { .. })));
+        assert!(matches!(parse_backchannel_request(b"logout_token=\xff\xfe"), Err(Error::BadRequest { .. })));
     }
 
     #[test]

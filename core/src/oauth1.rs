@@ -696,7 +696,7 @@ fn signed_post(
         .uri(url)
         .header(CONTENT_TYPE, HeaderValue::from_static(crate::wire::FORM_CONTENT_TYPE))
         .body(body.into_bytes())
-        .map_err(|_| Error::malformed("request: invalid URI"))?;
+        .map_err(|_| Error::unusable_config("request: invalid URI"))?;
     sign_with(&mut request, credentials, method, placement, extra, rng, now)?;
     Ok(request)
 }
@@ -797,7 +797,7 @@ pub fn validate_callback(
             _ => continue,
         };
         if slot.is_some() {
-            return Err(Error::malformed(format!(
+            return Err(Error::bad_request(format!(
                 "OAuth 1.0a callback: `{}` is repeated",
                 crate::error::sanitized(&k, 64)
             )));
@@ -1635,12 +1635,12 @@ mod tests {
     }
 
     #[test]
-    fn callback_with_repeated_parameters_is_malformed() {
+    fn callback_with_repeated_parameters_is_a_bad_request() {
         for q in [
             "oauth_token=hh5s93j4hdidpola&oauth_token=hh5s93j4hdidpola&oauth_verifier=v",
             "oauth_token=hh5s93j4hdidpola&oauth_verifier=v&oauth_verifier=w",
         ] {
-            assert!(matches!(validate_callback(q, &pending(), NOW, 600), Err(Error::Malformed { .. })));
+            assert!(matches!(validate_callback(q, &pending(), NOW, 600), Err(Error::BadRequest { .. })));
         }
     }
 

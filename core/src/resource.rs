@@ -206,7 +206,7 @@ impl ResourceRequest {
         })?;
         let base = wire::parse_url(base, "api_base_url")?;
         let joined =
-            base.join(target).map_err(|_| Error::malformed("resource path: cannot be joined to api_base_url"))?;
+            base.join(target).map_err(|_| Error::unusable_config("resource path: cannot be joined to api_base_url"))?;
         if joined.origin() != base.origin() {
             return Err(TokenError::PathLeavesApiBase.into());
         }
@@ -270,12 +270,12 @@ impl ResourceRequest {
         if let Some(ct) = content_type {
             if !headers.contains_key(CONTENT_TYPE) {
                 let value = HeaderValue::try_from(ct)
-                    .map_err(|_| Error::malformed("resource request: invalid content type"))?;
+                    .map_err(|_| Error::unusable_config("resource request: invalid content type"))?;
                 headers.insert(CONTENT_TYPE, value);
             }
         }
         let uri: http::Uri =
-            url.as_str().parse().map_err(|_| Error::malformed("resource URL: not a valid request URI"))?;
+            url.as_str().parse().map_err(|_| Error::unusable_config("resource URL: not a valid request URI"))?;
         let mut request = http::Request::new(data);
         *request.method_mut() = method;
         *request.uri_mut() = uri;
@@ -525,7 +525,7 @@ mod tests {
         assert_eq!(req.headers()[CONTENT_TYPE], "text/xml");
         assert_eq!(req.headers()[http::header::ACCEPT], "application/xml");
         let err = post(&api(), "x").body(Vec::new(), "bad\ntype").build(None).unwrap_err();
-        assert!(matches!(err, Error::Malformed { .. }));
+        assert!(matches!(err, Error::Config(ConfigError::Unusable { .. })));
     }
 
     #[test]

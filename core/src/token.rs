@@ -1135,9 +1135,9 @@ mod tests {
     }
 
     #[test]
-    fn invalid_token_endpoint_is_malformed_not_a_panic() {
+    fn invalid_token_endpoint_is_a_configuration_error_not_a_panic() {
         let cfg = config().access_token_url("not a url");
-        assert!(matches!(exchange(&cfg, None), Err(Error::Malformed { .. })));
+        assert!(matches!(exchange(&cfg, None), Err(Error::Config(ConfigError::Unusable { .. }))));
     }
 
     #[test]

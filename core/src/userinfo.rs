@@ -402,8 +402,11 @@ mod tests {
     }
 
     #[test]
-    fn request_with_relative_endpoint_or_bad_token_is_malformed_without_the_token() {
-        assert!(matches!(userinfo_request("/userinfo", &token(), false), Err(Error::Malformed { .. })));
+    fn request_with_relative_endpoint_or_bad_token_is_refused_without_the_token() {
+        assert!(matches!(
+            userinfo_request("/userinfo", &token(), false),
+            Err(Error::Config(crate::error::ConfigError::Unusable { .. }))
+        ));
         let mut bad = token();
         bad.access_token = crate::secret::AccessToken::new("line\nbreak-secret");
         let err = userinfo_request("https://op.example/userinfo", &bad, false).unwrap_err();

@@ -32,7 +32,7 @@ where
 /// # Errors
 /// [`Error::Malformed`] when `text` is not an absolute URL.
 pub fn parse_url(text: &str, what: &str) -> Result<url::Url, Error> {
-    url::Url::parse(text).map_err(|_| Error::malformed(format!("{what}: not an absolute URL")))
+    url::Url::parse(text).map_err(|_| Error::unusable_config(format!("{what}: not an absolute URL")))
 }
 
 /// Whether `host` is a loopback host: `127.0.0.0/8`, `::1` or `localhost`.
@@ -131,7 +131,7 @@ impl RequestBuilder {
     /// # Errors
     /// [`Error::Malformed`] when the URI or a header was invalid.
     pub fn build(self) -> Result<Request<Vec<u8>>, Error> {
-        self.builder.body(self.body).map_err(|_| Error::malformed("request: invalid URI or header"))
+        self.builder.body(self.body).map_err(|_| Error::unusable_config("request: invalid URI or header"))
     }
 }
 
