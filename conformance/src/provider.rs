@@ -385,7 +385,8 @@ impl RunningProvider {
     /// [`DevProviderError::Key`] if key generation fails (the old keys stay).
     pub fn rotate_keys(&self) -> Result<(), DevProviderError> {
         let keys = KeySet::generate()?;
-        let old = std::mem::replace(&mut *self.shared.keys.write().unwrap_or_else(PoisonError::into_inner), Arc::new(keys));
+        let old =
+            std::mem::replace(&mut *self.shared.keys.write().unwrap_or_else(PoisonError::into_inner), Arc::new(keys));
         *self.shared.retired_keys.write().unwrap_or_else(PoisonError::into_inner) = Some(old);
         Ok(())
     }

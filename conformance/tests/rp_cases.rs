@@ -147,6 +147,25 @@ fn the_catalogue_covers_the_certification_profiles() {
             assert_eq!(case.expected == Expected::Accept, accept, "{profile} {id}: {}", case.expected);
         }
     }
+    // The hardened core's behaviours against a hostile provider.
+    let security: &[(&str, bool)] = &[
+        ("rpkit-jwks-removed-key-expires", false),
+        ("rpkit-jwks-cache-control-max-age", true),
+        ("rpkit-token_endpoint-assertion-aud-issuer", true),
+        ("rpkit-discovery-insecure-endpoint", false),
+        ("rpkit-discovery-issuer-required", false),
+        ("rpkit-callback-iss-unverifiable", false),
+        ("rpkit-callback-error-wrong-iss", false),
+        ("rpkit-callback-error-description-control-chars", false),
+        ("rpkit-userinfo-sig-no-iss-aud", false),
+        ("rpkit-id_token-acr-essential", false),
+        ("rpkit-refresh-id_token-without-original", false),
+    ];
+    let cases = Profile::Security.cases();
+    for (id, accept) in security {
+        let case = cases.iter().find(|c| c.id == *id).unwrap_or_else(|| panic!("Security lacks {id}"));
+        assert_eq!(case.expected == Expected::Accept, *accept, "Security {id}: {}", case.expected);
+    }
     assert!(Profile::Refresh.cases().iter().any(|c| c.id.contains("iss") && c.expected != Expected::Accept));
     assert!(Profile::Refresh.cases().iter().any(|c| c.id.contains("sub") && c.expected != Expected::Accept));
 }

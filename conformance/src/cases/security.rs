@@ -74,9 +74,11 @@ pub(crate) async fn rpkit_jwks_removed_key_expires(ctx: &Ctx) -> Outcome {
 
     time.pass(ctx, 1);
     let attempt = ctx.sign_in(&rp).await?;
-    let outcome = rejected_token(&attempt, "Jose::UnknownKid", |e| {
-        matches!(e, ClientError::Core(Error::Jose(JoseError::UnknownKid { kid })) if *kid == old_kid)
-    })?;
+    let outcome = rejected_token(
+        &attempt,
+        "Jose::UnknownKid",
+        |e| matches!(e, ClientError::Core(Error::Jose(JoseError::UnknownKid { kid })) if *kid == old_kid),
+    )?;
     jwks_fetches(&rp, 2, "at the max age")?;
 
     ctx.op.behavior().update(|b| b.id_token_sign_with_retired_key = false);
@@ -162,7 +164,11 @@ pub(crate) async fn rpkit_discovery_insecure_endpoint(ctx: &Ctx) -> Outcome {
     set("token_endpoint", "/token");
     let rp = ctx.rp()?;
     let attempt = ctx.sign_in(&rp).await?;
-    rejected_callback(&attempt, "Config::InsecureEndpoint(metadata.token_endpoint)", insecure("metadata.token_endpoint"))?;
+    rejected_callback(
+        &attempt,
+        "Config::InsecureEndpoint(metadata.token_endpoint)",
+        insecure("metadata.token_endpoint"),
+    )?;
     check(rp.sent_to(Endpoint::Token) == 0, || "a token request was sent".into())?;
 
     set("jwks_uri", "/jwks");
@@ -261,15 +267,18 @@ pub(crate) async fn rpkit_callback_error_wrong_iss(ctx: &Ctx) -> Outcome {
 /// [`MAX_ERROR_TEXT_CHARS`].
 pub(crate) async fn rpkit_callback_error_description_control_chars(ctx: &Ctx) -> Outcome {
     let rp = ctx.rp()?;
-    let forged = format!("denied\r\n2026-01-01 INFO admin logged in\u{1b}[31m\u{7}\u{202e}txt.exe {}", "x".repeat(2000));
+    let forged =
+        format!("denied\r\n2026-01-01 INFO admin logged in\u{1b}[31m\u{7}\u{202e}txt.exe {}", "x".repeat(2000));
     ctx.op.behavior().update(|b| {
         b.authorize_error = Some("access_denied".into());
         b.authorize_error_description = Some(forged);
     });
     let attempt = ctx.sign_in(&rp).await?;
-    let outcome = rejected_callback(&attempt, "Provider(access_denied)", |e| {
-        matches!(e, ClientError::Core(Error::Provider(p)) if p.error == "access_denied")
-    })?;
+    let outcome = rejected_callback(
+        &attempt,
+        "Provider(access_denied)",
+        |e| matches!(e, ClientError::Core(Error::Provider(p)) if p.error == "access_denied"),
+    )?;
     let Err(ClientError::Core(Error::Provider(ProviderError { description, .. }))) = &attempt.result else {
         return Err("no provider error".into());
     };
