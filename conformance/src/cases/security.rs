@@ -17,7 +17,7 @@ use rpkit::jwks::DEFAULT_JWKS_MAX_AGE_SECS;
 use rpkit::{Error, ProviderError};
 
 use super::harness::{
-    accepted, check, claim, describe, id_token_header, rejected_callback, rejected_token, Ctx, Outcome, Rp,
+    accepted, check, claim, describe, id_token_header, rejected_callback, rejected_token, Ctx, Outcome, Rp, CLIENT_ID,
     JWT_CLIENT_ID, PKJ_CLIENT_ID, REDIRECT, SCOPE, SECRET, SIG_KID,
 };
 use crate::{AuthMethod, Endpoint};
@@ -221,7 +221,7 @@ pub(crate) async fn rpkit_discovery_issuer_required(ctx: &Ctx) -> Outcome {
 pub(crate) async fn rpkit_callback_iss_unverifiable(ctx: &Ctx) -> Outcome {
     let op = &ctx.op;
     let manual = ClientConfig::new("manual")
-        .client_id(super::harness::CLIENT_ID)
+        .client_id(CLIENT_ID)
         .client_secret(SECRET)
         .authorize_url(op.authorization_endpoint())
         .access_token_url(op.token_endpoint())
