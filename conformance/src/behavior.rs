@@ -164,20 +164,34 @@ pub struct Behavior {
     pub id_token_omit_kid: bool,
     /// Put this `typ` in the ID token header (e.g. `logout+jwt`); default `JWT`.
     pub id_token_typ: Option<String>,
+    /// Sign ID tokens with the key that the last
+    /// [`rotate_keys`](crate::RunningProvider::rotate_keys) retired (it is no longer in the
+    /// JWKS; with no rotation yet, the current key). A provider that dropped a key from
+    /// its JWKS while a token signed with it is still around.
+    pub id_token_sign_with_retired_key: bool,
 
     // ----- JWKS -----
     /// Serve this many additional (unused) RSA keys in the JWKS.
     pub jwks_extra_keys: u8,
     /// Strip `kid` from every key in the JWKS and from every token header.
     pub jwks_omit_kid: bool,
+    /// Send this `Cache-Control` on the JWKS instead of `public, max-age=3600` (e.g.
+    /// `max-age=120`); an empty string sends no `Cache-Control` at all.
+    pub jwks_cache_control: Option<String>,
 
     // ----- Discovery -----
     /// Advertise this `issuer` in the metadata instead of the real one.
     pub metadata_issuer: Option<String>,
+    /// Set these members in the metadata (last word: overrides everything above), e.g. a
+    /// plain-http `token_endpoint` on another host.
+    pub metadata_set_members: BTreeMap<String, serde_json::Value>,
 
     // ----- Authorization response -----
     /// Answer every valid authorization request with this `error` (e.g. `access_denied`).
     pub authorize_error: Option<String>,
+    /// The `error_description` sent with [`authorize_error`](Self::authorize_error)
+    /// instead of the default text (e.g. one with CR, LF or ESC in it).
+    pub authorize_error_description: Option<String>,
     /// Leave `iss` out of the authorization response (RFC 9207).
     pub callback_omit_iss: bool,
     /// Send this `iss` in the authorization response instead of the issuer.
@@ -204,12 +218,20 @@ pub struct Behavior {
     pub token_response_form_encoded: bool,
     /// Answer token requests with `307 Temporary Redirect` to this URL.
     pub token_redirect_to: Option<String>,
+    /// Accept a `client_secret_jwt` / `private_key_jwt` assertion only when its `aud` is
+    /// the issuer identifier as a single string (the OpenID Foundation's January 2025
+    /// audience-injection advisory; FAPI 2.0); by default the token endpoint URL and
+    /// arrays holding either are accepted too.
+    pub token_assertion_aud_issuer_only: bool,
 
     // ----- UserInfo -----
     /// Return this `sub` from UserInfo instead of the user's.
     pub userinfo_sub: Option<String>,
     /// Return UserInfo as a signed JWT (`application/jwt`, with `iss` and `aud`).
     pub userinfo_signed: bool,
+    /// Remove these claims from UserInfo responses, after `iss` and `aud` are added to a
+    /// signed one (e.g. `iss`, which a signed response must carry).
+    pub userinfo_remove_claims: Vec<String>,
     /// For a client with a UserInfo encryption key, encrypt the JSON claims without
     /// signing them first (OIDC Core §5.3.2 allows "encrypted only"; the default is
     /// signed, then encrypted).

@@ -42,6 +42,8 @@ struct SignSpec<'a> {
     typ: &'a str,
     corrupt: bool,
     omit_kid: bool,
+    /// Sign with the key set the last rotation retired.
+    retired: bool,
 }
 
 /// Sign `payload` for `client`, honouring the kid/signature switches.
@@ -52,8 +54,8 @@ fn sign_for_client(
     spec: SignSpec<'_>,
     payload: &Map<String, Value>,
 ) -> Result<String, DevProviderError> {
-    let SignSpec { alg, typ, corrupt, omit_kid } = spec;
-    let keys = shared.keys();
+    let SignSpec { alg, typ, corrupt, omit_kid, retired } = spec;
+    let keys = if retired { shared.retired_keys() } else { shared.keys() };
     let mut header = Map::new();
     header.insert("typ".into(), Value::from(typ));
     let signer = match alg {
@@ -143,7 +145,13 @@ pub(crate) fn id_token(shared: &Shared, b: &Behavior, input: &IdTokenInput<'_>) 
     }
 
     let typ = b.id_token_typ.as_deref().unwrap_or("JWT");
-    let spec = SignSpec { alg, typ, corrupt: b.id_token_bad_signature, omit_kid: b.id_token_omit_kid };
+    let spec = SignSpec {
+        alg,
+        typ,
+        corrupt: b.id_token_bad_signature,
+        omit_kid: b.id_token_omit_kid,
+        retired: b.id_token_sign_with_retired_key,
+    };
     let signed = sign_for_client(shared, b, input.client, spec, &claims)?;
     match &input.client.id_token_encryption_key {
         Some(jwk) => encrypt_jwt(jwk, &signed),
@@ -185,7 +193,7 @@ pub(crate) fn logout_token(
     // otherwise; ID-token misbehaviours do not apply to them.
     let alg = b.logout_token_alg.unwrap_or(client.id_token_alg);
     let alg = if alg == SigningAlg::HS256 && client.secret.is_none() { SigningAlg::RS256 } else { alg };
-    let spec = SignSpec { alg, typ: "logout+jwt", corrupt: false, omit_kid: false };
+    let spec = SignSpec { alg, typ: "logout+jwt", corrupt: false, omit_kid: false, retired: false };
     sign_for_client(shared, b, client, spec, &claims)
 }
 
@@ -199,11 +207,14 @@ pub(crate) fn userinfo_jwt(
 ) -> Result<String, DevProviderError> {
     claims.insert("iss".into(), Value::from(shared.issuer.clone()));
     claims.insert("aud".into(), Value::from(client.client_id.clone()));
+    for k in &b.userinfo_remove_claims {
+        claims.remove(k);
+    }
     if let (true, Some(jwk)) = (b.userinfo_encrypt_only, &client.userinfo_encryption_key) {
         return encrypt_payload(jwk, Value::Object(claims).to_string().as_bytes(), None);
     }
     let alg = effective_alg(b, client);
-    let spec = SignSpec { alg, typ: "JWT", corrupt: false, omit_kid: false };
+    let spec = SignSpec { alg, typ: "JWT", corrupt: false, omit_kid: false, retired: false };
     let signed = sign_for_client(shared, b, client, spec, &claims)?;
     match &client.userinfo_encryption_key {
         Some(jwk) => encrypt_jwt(jwk, &signed),

@@ -252,6 +252,7 @@ impl DevProviderBuilder {
                 login_ttl: 600,
             },
             keys: RwLock::new(Arc::new(keys)),
+            retired_keys: RwLock::new(None),
             decoy_keys: Mutex::new(Vec::new()),
             behavior: BehaviorHandle::new(self.behavior),
             counters: Default::default(),
@@ -376,14 +377,17 @@ impl RunningProvider {
     }
 
     /// Replace every signing key by a new one with a new `kid`; the old keys leave the
-    /// JWKS at once (tokens signed with them no longer verify against it). Generating an
-    /// RSA key takes a moment (tens to hundreds of milliseconds).
+    /// JWKS at once (tokens signed with them no longer verify against it), and are kept
+    /// only for [`Behavior::id_token_sign_with_retired_key`]. Generating an RSA key takes
+    /// a moment (tens to hundreds of milliseconds).
     ///
     /// # Errors
     /// [`DevProviderError::Key`] if key generation fails (the old keys stay).
     pub fn rotate_keys(&self) -> Result<(), DevProviderError> {
         let keys = KeySet::generate()?;
-        *self.shared.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        let old =
+            std::mem::replace(&mut *self.shared.keys.write().unwrap_or_else(PoisonError::into_inner), Arc::new(keys));
+        *self.shared.retired_keys.write().unwrap_or_else(PoisonError::into_inner) = Some(old);
         Ok(())
     }
 

@@ -254,6 +254,8 @@ pub(crate) struct Shared {
     pub(crate) users: Vec<DevUser>,
     pub(crate) options: Options,
     pub(crate) keys: RwLock<Arc<KeySet>>,
+    /// The key set the last rotation replaced (no longer served in the JWKS).
+    pub(crate) retired_keys: RwLock<Option<Arc<KeySet>>>,
     pub(crate) decoy_keys: Mutex<Vec<Map<String, Value>>>,
     pub(crate) behavior: BehaviorHandle,
     pub(crate) counters: CounterCells,
@@ -268,6 +270,12 @@ impl Shared {
     /// The current key set.
     pub(crate) fn keys(&self) -> Arc<KeySet> {
         self.keys.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The key set the last rotation retired, else the current one.
+    pub(crate) fn retired_keys(&self) -> Arc<KeySet> {
+        let retired = self.retired_keys.read().unwrap_or_else(PoisonError::into_inner).clone();
+        retired.unwrap_or_else(|| self.keys())
     }
 
     /// Lock the grant store.

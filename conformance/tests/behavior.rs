@@ -418,3 +418,129 @@ async fn behavior_given_at_start_applies_from_the_first_request() {
     assert_eq!(op.metadata()["issuer"], op.issuer());
     op.shutdown().await;
 }
+
+#[tokio::test]
+async fn retired_key_switch_signs_with_the_key_the_rotation_removed() {
+    let op = start().await;
+    let http = http();
+    let old_jwks = fetch_jwks(&op, &http).await;
+    let old_kid = op.key_ids()[0].clone();
+    op.rotate_keys().unwrap();
+    let new_jwks = fetch_jwks(&op, &http).await;
+    let (tok, h, _) =
+        id_token_under(&op, Behavior { id_token_sign_with_retired_key: true, ..Behavior::default() }).await;
+    assert_eq!(h["kid"], old_kid.as_str(), "id_token_sign_with_retired_key");
+    let jwt = tok["id_token"].as_str().unwrap();
+    assert!(verify(&old_jwks, jwt).is_ok());
+    assert_eq!(verify(&new_jwks, jwt).unwrap_err(), "0 candidate keys", "the old key left the JWKS");
+    let (_, h, _) = id_token_under(&op, Behavior::default()).await;
+    assert_eq!(h["kid"], op.key_ids()[0].as_str());
+    op.shutdown().await;
+}
+
+#[tokio::test]
+async fn jwks_cache_control_switch_sets_or_drops_the_header() {
+    let op = start().await;
+    let http = http();
+    let cache_control =
+        |resp: &reqwest::Response| resp.headers().get("cache-control").map(|v| v.to_str().unwrap().to_owned());
+    let resp = http.get(op.jwks_uri()).send().await.unwrap();
+    assert_eq!(cache_control(&resp).as_deref(), Some("public, max-age=3600"));
+    op.behavior().update(|b| b.jwks_cache_control = Some("max-age=120".into()));
+    let resp = http.get(op.jwks_uri()).send().await.unwrap();
+    assert_eq!(cache_control(&resp).as_deref(), Some("max-age=120"));
+    op.behavior().update(|b| b.jwks_cache_control = Some(String::new()));
+    let resp = http.get(op.jwks_uri()).send().await.unwrap();
+    assert_eq!(cache_control(&resp), None);
+    op.shutdown().await;
+}
+
+#[tokio::test]
+async fn metadata_members_switch_overrides_discovery() {
+    let op = start().await;
+    op.behavior().update(|b| {
+        b.metadata_set_members.insert("token_endpoint".into(), "http://op.invalid/token".into());
+    });
+    let meta: Value = http().get(op.discovery_url()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(meta["token_endpoint"], "http://op.invalid/token");
+    assert_eq!(meta["issuer"], op.issuer());
+    op.shutdown().await;
+}
+
+#[tokio::test]
+async fn authorize_error_description_switch_is_sent_verbatim() {
+    let op = start().await;
+    let (_, challenge) = pkce();
+    op.behavior().update(|b| {
+        b.authorize_error = Some("access_denied".into());
+        b.authorize_error_description = Some("no\r\n\u{1b}[31mforged".into());
+    });
+    let resp = http().get(op.authorization_endpoint()).query(&authz_params(&challenge)).send().await.unwrap();
+    let p = location_params(&resp);
+    assert_eq!(p["error"], "access_denied");
+    assert_eq!(p["error_description"], "no\r\n\u{1b}[31mforged");
+    op.shutdown().await;
+}
+
+#[tokio::test]
+async fn userinfo_remove_claims_switch_strips_signed_and_json_claims() {
+    let op = start().await;
+    let http = http();
+    let tok = tokens(&op, &http).await;
+    let at = tok["access_token"].as_str().unwrap();
+    op.behavior().set(Behavior { userinfo_remove_claims: vec!["email".into()], ..Behavior::default() });
+    let ui: Value = http.get(op.userinfo_endpoint()).bearer_auth(at).send().await.unwrap().json().await.unwrap();
+    assert!(ui.get("email").is_none());
+    assert_eq!(ui["sub"], "alice");
+    op.behavior().set(Behavior {
+        userinfo_signed: true,
+        userinfo_remove_claims: vec!["iss".into()],
+        ..Behavior::default()
+    });
+    let jwt = http.get(op.userinfo_endpoint()).bearer_auth(at).send().await.unwrap().text().await.unwrap();
+    let claims = verify(&fetch_jwks(&op, &http).await, &jwt).unwrap();
+    assert!(claims.get("iss").is_none(), "userinfo_remove_claims after iss is added");
+    assert_eq!(claims["aud"], CLIENT_ID);
+    op.shutdown().await;
+}
+
+#[tokio::test]
+async fn issuer_only_assertion_audience_switch_refuses_the_token_endpoint_and_arrays() {
+    let op = start().await;
+    let http = http();
+    op.behavior().update(|b| b.token_assertion_aud_issuer_only = true);
+    let signer = josekit::jws::HS256.signer_from_bytes(SECRET).unwrap();
+    let mut header = josekit::jws::JwsHeader::new();
+    header.set_token_type("JWT");
+    let send = |aud: Value, jti: &'static str| {
+        let mut claims = Map::new();
+        claims.insert("iss".into(), CLIENT_ID.into());
+        claims.insert("sub".into(), CLIENT_ID.into());
+        claims.insert("aud".into(), aud);
+        claims.insert("jti".into(), jti.into());
+        let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 60;
+        claims.insert("exp".into(), exp.into());
+        let payload = josekit::jwt::JwtPayload::from_map(claims).unwrap();
+        let jwt = josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap();
+        let http = http.clone();
+        let url = op.token_endpoint();
+        async move {
+            http.post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    ("client_assertion", jwt.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(send(op.token_endpoint().into(), "a-1").await, 401, "the token endpoint");
+    assert_eq!(send(json!([op.issuer()]), "a-2").await, 401, "an array holding the issuer");
+    assert_eq!(send(op.issuer().into(), "a-3").await, 200, "the issuer as a string");
+    op.behavior().reset();
+    assert_eq!(send(op.token_endpoint().into(), "a-4").await, 200, "by default the token endpoint too");
+    op.shutdown().await;
+}

@@ -67,6 +67,11 @@ async fn generic_negatives() {
     assert_profile(Profile::Generic).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_hostile_provider() {
+    assert_profile(Profile::Security).await;
+}
+
 /// The certification test IDs each profile must cover, and whether the RP must accept.
 #[test]
 fn the_catalogue_covers_the_certification_profiles() {
@@ -141,6 +146,25 @@ fn the_catalogue_covers_the_certification_profiles() {
             let case = cases.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("{profile} lacks {id}"));
             assert_eq!(case.expected == Expected::Accept, accept, "{profile} {id}: {}", case.expected);
         }
+    }
+    // The hardened core's behaviours against a hostile provider.
+    let security: &[(&str, bool)] = &[
+        ("rpkit-jwks-removed-key-expires", false),
+        ("rpkit-jwks-cache-control-max-age", true),
+        ("rpkit-token_endpoint-assertion-aud-issuer", true),
+        ("rpkit-discovery-insecure-endpoint", false),
+        ("rpkit-discovery-issuer-required", false),
+        ("rpkit-callback-iss-unverifiable", false),
+        ("rpkit-callback-error-wrong-iss", false),
+        ("rpkit-callback-error-description-control-chars", false),
+        ("rpkit-userinfo-sig-no-iss-aud", false),
+        ("rpkit-id_token-acr-essential", false),
+        ("rpkit-refresh-id_token-without-original", false),
+    ];
+    let cases = Profile::Security.cases();
+    for (id, accept) in security {
+        let case = cases.iter().find(|c| c.id == *id).unwrap_or_else(|| panic!("Security lacks {id}"));
+        assert_eq!(case.expected == Expected::Accept, *accept, "Security {id}: {}", case.expected);
     }
     assert!(Profile::Refresh.cases().iter().any(|c| c.id.contains("iss") && c.expected != Expected::Accept));
     assert!(Profile::Refresh.cases().iter().any(|c| c.id.contains("sub") && c.expected != Expected::Accept));

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use rpkit::authorize::PendingSet;
 use rpkit::callback::CallbackParams;
-use rpkit::client::{AuthorizeOptions, ClientError, HttpClient, LogoutOptions, OAuth, OAuthClient, TransportError};
+use rpkit::client::{
+    AuthorizeOptions, ClientError, HttpClient, LogoutOptions, ManualClock, OAuth, OAuthClient, TransportError,
+};
 use rpkit::config::{ClientConfig, TokenEndpointAuthMethod};
 use rpkit::logout::{backchannel_response, LogoutTarget};
 use rpkit::{Error, Token};
@@ -375,12 +377,26 @@ impl Ctx {
     /// A fresh RP with `config`. In the back-channel profile it also becomes the client
     /// the receiver validates logout tokens with.
     pub(crate) fn rp_with(&self, config: ClientConfig) -> Result<Rp, String> {
+        self.build_rp(config, None)
+    }
+
+    /// A fresh RP with `config` whose clock is `clock` (the system clock otherwise), for
+    /// cases that let time pass (cache lifetimes).
+    pub(crate) fn rp_with_clock(&self, config: ClientConfig, clock: Arc<ManualClock>) -> Result<Rp, String> {
+        self.build_rp(config, Some(clock))
+    }
+
+    fn build_rp(&self, config: ClientConfig, clock: Option<Arc<ManualClock>>) -> Result<Rp, String> {
         let http = ReqwestClient::builder()
             .timeout(Duration::from_secs(20))
             .build()
             .map_err(|e| format!("rpkit-reqwest: {e}"))?;
         let log: Arc<Mutex<Vec<Sent>>> = Arc::default();
-        let oauth = OAuth::new(Recorder { inner: http, log: log.clone() });
+        let mut builder = OAuth::builder(Recorder { inner: http, log: log.clone() });
+        if let Some(clock) = clock {
+            builder = builder.clock(clock);
+        }
+        let oauth = builder.build();
         let updates = Arc::new(AtomicUsize::new(0));
         let counter = updates.clone();
         oauth.on_token_update(move |_| {

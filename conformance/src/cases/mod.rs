@@ -6,7 +6,7 @@
 //! the RP accepts, or it rejects **with the specific error** and without using anything
 //! from the bad response — no token request after a bad authorization response, no
 //! token and no UserInfo call after a bad ID token, no session after a bad logout token.
-//! Cases without a certification ID (rpkit's own negatives, refresh) are named
+//! Cases without a certification ID (rpkit's own negatives, refresh, security) are named
 //! `rpkit-…`.
 //!
 //! The RP under test is [`rpkit::client::OAuthClient`] over `rpkit-reqwest`; the OP is the
@@ -33,6 +33,7 @@ mod harness;
 mod id_token;
 mod logout;
 mod refresh;
+mod security;
 mod token_endpoint;
 mod userinfo;
 
@@ -68,11 +69,14 @@ pub enum Profile {
     Refresh,
     /// rpkit's own negatives (and odd but valid token responses).
     Generic,
+    /// A hostile or careless provider: removed keys, cache lifetimes, assertion audience,
+    /// plain-http endpoints, mix-up on the error branch, forged error text.
+    Security,
 }
 
 impl Profile {
     /// Every profile, in run order.
-    pub const ALL: [Profile; 10] = [
+    pub const ALL: [Profile; 11] = [
         Profile::Basic,
         Profile::Config,
         Profile::FormPost,
@@ -83,6 +87,7 @@ impl Profile {
         Profile::TokenEndpoint,
         Profile::Refresh,
         Profile::Generic,
+        Profile::Security,
     ];
 
     /// The profile's display name.
@@ -98,6 +103,7 @@ impl Profile {
             Profile::TokenEndpoint => "Token Endpoint",
             Profile::Refresh => "Refresh",
             Profile::Generic => "Generic",
+            Profile::Security => "Security",
         }
     }
 
@@ -114,6 +120,7 @@ impl Profile {
             Profile::TokenEndpoint => TOKEN_ENDPOINT.to_vec(),
             Profile::Refresh => REFRESH.to_vec(),
             Profile::Generic => GENERIC.to_vec(),
+            Profile::Security => SECURITY.to_vec(),
         }
     }
 
@@ -264,6 +271,20 @@ const GENERIC: &[CaseSpec] = &[
     reject("rpkit-token-error-status-200", "Provider(invalid_grant)"),
 ];
 
+const SECURITY: &[CaseSpec] = &[
+    reject("rpkit-jwks-removed-key-expires", "Jose::UnknownKid after the JWKS max age"),
+    accept("rpkit-jwks-cache-control-max-age"),
+    accept("rpkit-token_endpoint-assertion-aud-issuer"),
+    reject("rpkit-discovery-insecure-endpoint", "Config::InsecureEndpoint(metadata.*)"),
+    reject("rpkit-discovery-issuer-required", "Config::Missing(issuer)"),
+    reject("rpkit-callback-iss-unverifiable", "Callback::UnverifiableIssuer"),
+    reject("rpkit-callback-error-wrong-iss", "Callback::IssuerMismatch / MissingIssuer"),
+    reject("rpkit-callback-error-description-control-chars", "Provider(access_denied), sanitized"),
+    reject("rpkit-userinfo-sig-no-iss-aud", "UserInfo::MissingClaim(iss / aud)"),
+    reject("rpkit-id_token-acr-essential", "IdToken::Acr"),
+    reject("rpkit-refresh-id_token-without-original", "IdToken::RefreshWithoutOriginal"),
+];
+
 /// The result of one case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseReport {
@@ -374,6 +395,20 @@ async fn run_case(ctx: &Ctx, id: &str) -> Outcome {
         "rpkit-token-no-scope" => generic::rpkit_token_no_scope(ctx).await,
         "rpkit-token-no-id_token" => generic::rpkit_token_no_id_token(ctx).await,
         "rpkit-token-error-status-200" => generic::rpkit_token_error_status_200(ctx).await,
+        // Security
+        "rpkit-jwks-removed-key-expires" => security::rpkit_jwks_removed_key_expires(ctx).await,
+        "rpkit-jwks-cache-control-max-age" => security::rpkit_jwks_cache_control_max_age(ctx).await,
+        "rpkit-token_endpoint-assertion-aud-issuer" => security::rpkit_token_endpoint_assertion_aud_issuer(ctx).await,
+        "rpkit-discovery-insecure-endpoint" => security::rpkit_discovery_insecure_endpoint(ctx).await,
+        "rpkit-discovery-issuer-required" => security::rpkit_discovery_issuer_required(ctx).await,
+        "rpkit-callback-iss-unverifiable" => security::rpkit_callback_iss_unverifiable(ctx).await,
+        "rpkit-callback-error-wrong-iss" => security::rpkit_callback_error_wrong_iss(ctx).await,
+        "rpkit-callback-error-description-control-chars" => {
+            security::rpkit_callback_error_description_control_chars(ctx).await
+        }
+        "rpkit-userinfo-sig-no-iss-aud" => security::rpkit_userinfo_sig_no_iss_aud(ctx).await,
+        "rpkit-id_token-acr-essential" => security::rpkit_id_token_acr_essential(ctx).await,
+        "rpkit-refresh-id_token-without-original" => security::rpkit_refresh_id_token_without_original(ctx).await,
         other => Err(format!("no case implements {other}")),
     }
 }

@@ -95,8 +95,11 @@ fn authorization_request(shared: &Shared, params: Params, cookie: Option<&str>) 
     if response_mode.is_none() {
         return fail(&request, "invalid_request", "unsupported response_mode (query, form_post)");
     }
-    if let Some(error) = shared.behavior.get().authorize_error {
-        return fail(&request, &error, "forced by the development provider's behaviour");
+    let b = shared.behavior.get();
+    if let Some(error) = &b.authorize_error {
+        let description =
+            b.authorize_error_description.as_deref().unwrap_or("forced by the development provider's behaviour");
+        return fail(&request, error, description);
     }
     match params.get("response_type") {
         Some("code") => {}

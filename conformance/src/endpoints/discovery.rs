@@ -19,7 +19,7 @@ use crate::util::html_escape;
 pub(crate) fn metadata(shared: &Shared) -> Value {
     let b = shared.behavior.get();
     let issuer = b.metadata_issuer.clone().unwrap_or_else(|| shared.issuer.clone());
-    json!({
+    let mut doc = json!({
         "issuer": issuer,
         "authorization_endpoint": shared.url(Endpoint::Authorize),
         "token_endpoint": shared.url(Endpoint::Token),
@@ -54,7 +54,11 @@ pub(crate) fn metadata(shared: &Shared) -> Value {
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "frontchannel_logout_supported": false,
-    })
+    });
+    if let Some(members) = doc.as_object_mut() {
+        members.extend(b.metadata_set_members.clone());
+    }
+    doc
 }
 
 pub(crate) async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
@@ -113,7 +117,15 @@ pub(crate) async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
     ensure_decoys(&shared, extra).await;
     let doc = jwks_document(&shared, &shared.keys());
     let mut r = response(StatusCode::OK, "application/jwk-set+json", doc.to_string());
-    r.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    let cache_control = shared.behavior.get().jwks_cache_control;
+    let value = match cache_control.as_deref() {
+        None => Some(HeaderValue::from_static("public, max-age=3600")),
+        Some("") => None,
+        Some(other) => HeaderValue::from_str(other).ok(),
+    };
+    if let Some(value) = value {
+        r.headers_mut().insert(CACHE_CONTROL, value);
+    }
     r
 }
 

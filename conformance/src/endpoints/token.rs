@@ -250,15 +250,22 @@ fn authenticate_assertion<'s>(
         return Err(Fail::client("assertion sub must equal iss (the client id)"));
     }
     let token_endpoint = shared.url(Endpoint::Token);
-    let aud_ok = match parts.payload.get("aud") {
-        Some(Value::String(a)) => *a == token_endpoint || *a == shared.issuer,
-        Some(Value::Array(list)) => {
-            list.iter().filter_map(Value::as_str).any(|a| a == token_endpoint || a == shared.issuer)
+    let aud = parts.payload.get("aud");
+    if shared.behavior.get().token_assertion_aud_issuer_only {
+        if !matches!(aud, Some(Value::String(a)) if *a == shared.issuer) {
+            return Err(Fail::client("assertion aud must be the issuer identifier, as a single string"));
         }
-        _ => false,
-    };
-    if !aud_ok {
-        return Err(Fail::client("assertion aud must be the token endpoint or the issuer"));
+    } else {
+        let aud_ok = match aud {
+            Some(Value::String(a)) => *a == token_endpoint || *a == shared.issuer,
+            Some(Value::Array(list)) => {
+                list.iter().filter_map(Value::as_str).any(|a| a == token_endpoint || a == shared.issuer)
+            }
+            _ => false,
+        };
+        if !aud_ok {
+            return Err(Fail::client("assertion aud must be the token endpoint or the issuer"));
+        }
     }
     let now = now();
     // NumericDate may be fractional (RFC 7519 §2).

@@ -96,6 +96,9 @@ pub(crate) async fn userinfo(
     if let Some(sub) = &b.userinfo_sub {
         claims.insert("sub".into(), Value::from(sub.clone()));
     }
+    for k in &b.userinfo_remove_claims {
+        claims.remove(k);
+    }
     let encrypted = shared.clients.get(&grant.client_id).is_some_and(|c| c.userinfo_encryption_key.is_some());
     if b.userinfo_signed || encrypted {
         let Some(client) = shared.clients.get(&grant.client_id) else {
