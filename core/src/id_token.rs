@@ -10,13 +10,13 @@
 //! key is unknown ([`should_refetch_jwks`]), fetch the JWK Set once (rate-limited by
 //! [`JwksCache`](crate::jwks::JwksCache)) and validate again.
 
-use crate::claims::{Claim, Claims, ClaimsView, Member};
+use crate::claims::{Claim, Claims, ClaimsView};
 use crate::config::{ClientConfig, DEFAULT_LEEWAY};
 use crate::discovery::ProviderMetadata;
 use crate::error::Error;
 use crate::jose::crypto::{default_provider, Algorithm};
-use crate::jose::jwe::{self, DecryptionKey};
-use crate::jose::{b64, is_jwe, jws, truncated, AlgPolicy, JoseError};
+use crate::jose::jwe::DecryptionKey;
+use crate::jose::{b64, is_jwe, jws, AlgPolicy, JoseError};
 use crate::jwks::JwkSet;
 use crate::secret::{constant_time_eq, AccessToken, AuthorizationCode, ClientSecret, Nonce};
 use crate::time::UnixTime;
@@ -392,18 +392,16 @@ impl IdTokenValidator {
     }
 
     fn validate_inner(&self, compact: &str, keys: &JwkSet, now: UnixTime, mode: Mode) -> Result<Claims, Error> {
-        let decrypted;
-        let jws_text = match &self.decryption_key {
-            Some(key) if is_jwe(compact) => {
-                decrypted = jwe::decrypt(compact, key)?;
-                std::str::from_utf8(&decrypted).map_err(|_| JoseError::malformed("JWE plaintext is not a JWS"))?.trim()
-            }
-            Some(_) => return Err(IdTokenError::EncryptionRequired.into()),
-            None => compact,
+        let jws_text = match crate::jwt::jws_of(compact, self.decryption_key.as_ref())? {
+            Ok(jws) => jws,
+            Err(crate::jwt::EncryptionViolation::Required) => return Err(IdTokenError::EncryptionRequired.into()),
+            // Reported below, only once the token fails to parse as a JWS (a JWE never does),
+            // so that the common case pays for no five-part scan.
+            Err(crate::jwt::EncryptionViolation::NoKey) => std::borrow::Cow::Borrowed(compact),
         };
         // A JWE never parses as a JWS, so without a decryption key the (full) scan for its
         // five parts is only needed when the parse fails.
-        let parsed = jws::parse(jws_text).map_err(|e| match self.decryption_key {
+        let parsed = jws::parse(&jws_text).map_err(|e| match self.decryption_key {
             None if is_jwe(compact) => IdTokenError::UnexpectedEncryption.into(),
             _ => id_token_error(e),
         })?;
@@ -437,46 +435,26 @@ impl IdTokenValidator {
             return Err(E::NotAnIdToken);
         }
 
-        let iss = claims.get(Claim::Iss).as_str().ok_or(missing("iss"))?;
-        if iss != self.issuer {
-            return Err(E::Issuer { expected: self.issuer.clone(), found: truncated(iss, 256) });
-        }
-
-        let (has_client, several) = match claims.get(Claim::Aud) {
-            Member::Absent => return Err(missing("aud")),
-            Member::Str(aud) => (*aud == self.client_id, false),
-            // Every member is a string (else the view holds `Other`).
-            Member::StrList(items) => (items.iter().any(|aud| *aud == self.client_id), items.len() > 1),
-            _ => return Err(E::Audience),
+        let rules = crate::jwt::Rules {
+            issuer: &self.issuer,
+            client_id: &self.client_id,
+            leeway,
+            max_iat_age: self.max_iat_age,
+            exp_required: true,
         };
-        if !has_client {
-            return Err(E::Audience);
-        }
-        match claims.get(Claim::Azp) {
-            Member::Str(azp) if *azp == self.client_id => {}
-            Member::Absent if several => return Err(E::AuthorizedParty),
-            Member::Absent => {}
-            _ => return Err(E::AuthorizedParty),
-        }
-
-        let exp = claims.get(Claim::Exp).as_time().ok_or(missing("exp"))?;
-        if exp.saturating_add(leeway) <= now {
-            return Err(E::Expired);
-        }
-        let iat = claims.get(Claim::Iat).as_time().ok_or(missing("iat"))?;
-        if iat > now.saturating_add(leeway) {
-            return Err(E::IssuedInFuture);
-        }
-        if iat.saturating_add(self.max_iat_age).saturating_add(leeway) < now {
-            return Err(E::IssuedTooLongAgo);
-        }
-        let nbf = claims.get(Claim::Nbf);
-        if !nbf.is_absent() {
-            let nbf = nbf.as_time().ok_or(missing("nbf"))?;
-            if nbf > now.saturating_add(leeway) {
-                return Err(E::NotYetValid);
+        crate::jwt::check_registered(claims, &rules, now).map_err(|v| {
+            use crate::jwt::Violation as V;
+            match v {
+                V::Missing(name) => missing(name),
+                V::Issuer(found) => E::Issuer { expected: self.issuer.clone(), found },
+                V::Audience => E::Audience,
+                V::AuthorizedParty => E::AuthorizedParty,
+                V::Expired(_) => E::Expired,
+                V::IssuedInFuture(_) => E::IssuedInFuture,
+                V::IssuedTooLongAgo(_) => E::IssuedTooLongAgo,
+                V::NotYetValid => E::NotYetValid,
             }
-        }
+        })?;
 
         match claims.get(Claim::Sub).as_str() {
             Some(sub) if !sub.is_empty() => {}

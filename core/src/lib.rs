@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod authorize;
+pub mod backchannel;
 pub mod callback;
 pub mod claims;
 #[cfg(feature = "client")]
@@ -38,6 +39,7 @@ pub mod id_token;
 pub mod jose;
 mod jsonscan;
 pub mod jwks;
+mod jwt;
 pub mod login;
 pub mod logout;
 pub mod oauth1;
