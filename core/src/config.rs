@@ -248,6 +248,8 @@ pub struct ClientConfig {
 pub(crate) struct ParsedKeys {
     pub(crate) signing: Arc<KeyMemo<crate::jose::sign::SigningKey>>,
     pub(crate) decryption: Arc<KeyMemo<crate::jose::jwe::DecryptionKey>>,
+    /// `private_key` as an OAuth 1.0a RSA-SHA1 key.
+    pub(crate) oauth1_rsa: Arc<KeyMemo<crate::oauth1::RsaSha1Key>>,
 }
 
 impl PartialEq for ParsedKeys {

@@ -237,6 +237,9 @@ pub struct Credentials {
     pub client_secret: Option<ClientSecret>,
     /// The client's RSA private key in PEM (RSA-SHA1).
     pub rsa_key: Option<PrivateKeyMaterial>,
+    /// `rsa_key` as parsed on first use, shared by clones and with the configuration the
+    /// credentials came from: an RSA key's checks cost far more than the signature.
+    parsed_rsa: std::sync::Arc<crate::config::KeyMemo<RsaSha1Key>>,
     /// The token identifier (`oauth_token`): temporary or token credentials.
     pub token: Option<String>,
     /// The token's shared secret.
@@ -276,6 +279,7 @@ impl Credentials {
             client_id,
             client_secret: config.client_secret.clone(),
             rsa_key: config.private_key.clone(),
+            parsed_rsa: std::sync::Arc::clone(&config.parsed_keys.oauth1_rsa),
             ..Default::default()
         })
     }
@@ -506,26 +510,37 @@ fn signature_for(
         SignatureMethod::RsaSha1 => {
             let pem = credentials.rsa_key.as_ref().ok_or_else(|| credentials.missing("private_key"))?;
             let base = signature_base_string(request, oauth)?;
-            rsa_sha1(pem, base.as_bytes()).ok_or_else(|| {
+            let invalid = || -> Error {
                 ConfigError::Invalid {
                     client: credentials.name.clone(),
                     key: "private_key".into(),
                     expected: "an RSA private key in PEM (for RSA-SHA1)".into(),
                 }
                 .into()
-            })
+            };
+            let key = credentials.parsed_rsa.get_or_parse(pem, RsaSha1Key::from_pem).map_err(|()| invalid())?;
+            key.sign(base.as_bytes()).ok_or_else(invalid)
         }
     }
 }
 
-fn rsa_sha1(pem: &PrivateKeyMaterial, data: &[u8]) -> Option<String> {
-    let key = openssl::pkey::PKey::private_key_from_pem(pem.secret().as_bytes()).ok()?;
-    if key.id() != openssl::pkey::Id::RSA {
-        return None;
+/// An RSA private key parsed for RSA-SHA1 signatures (RFC 5849 §3.4.3).
+pub(crate) struct RsaSha1Key(openssl::pkey::PKey<openssl::pkey::Private>);
+
+impl RsaSha1Key {
+    fn from_pem(pem: &PrivateKeyMaterial) -> Result<Self, ()> {
+        let key = openssl::pkey::PKey::private_key_from_pem(pem.secret().as_bytes()).map_err(drop)?;
+        if key.id() != openssl::pkey::Id::RSA {
+            return Err(());
+        }
+        Ok(RsaSha1Key(key))
     }
-    let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).ok()?;
-    signer.update(data).ok()?;
-    Some(Base64::encode_string(&signer.sign_to_vec().ok()?))
+
+    fn sign(&self, data: &[u8]) -> Option<String> {
+        let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &self.0).ok()?;
+        signer.update(data).ok()?;
+        Some(Base64::encode_string(&signer.sign_to_vec().ok()?))
+    }
 }
 
 fn place(
@@ -1455,6 +1470,34 @@ mod tests {
         });
         let req = request_token_request(&cfg, "oob", &SeededRandom::new(1), NOW).unwrap();
         assert_eq!(oauth_params(&req, Placement::Header)["oauth_signature_method"], "RSA-SHA1");
+    }
+
+    #[test]
+    fn the_rsa_sha1_key_is_parsed_once_per_configuration() {
+        let material = PrivateKeyMaterial::new(RSA1_PEM);
+        let cfg = photos().tap(|c| {
+            c.client_secret = None;
+            c.private_key = Some(material.clone());
+            c.client_kwargs.signature_method = Some("RSA-SHA1".into());
+        });
+        for seed in 0..3 {
+            request_token_request(&cfg, "oob", &SeededRandom::new(seed), NOW).unwrap();
+        }
+        // Kept with the configuration: asking again parses nothing.
+        let kept = cfg.parsed_keys.oauth1_rsa.get_or_parse(&material, |_| -> Result<RsaSha1Key, ()> {
+            panic!("parsed a second time")
+        });
+        assert!(kept.is_ok());
+        // A key that is not RSA is refused, every time.
+        let ec = photos().tap(|c| {
+            c.client_secret = None;
+            c.private_key = Some(PrivateKeyMaterial::new(crate::jose::testkeys::P256_PEM));
+            c.client_kwargs.signature_method = Some("RSA-SHA1".into());
+        });
+        for _ in 0..2 {
+            let err = request_token_request(&ec, "oob", &SeededRandom::new(1), NOW).unwrap_err();
+            assert!(matches!(&err, Error::Config(ConfigError::Invalid { key, .. }) if key == "private_key"));
+        }
     }
 
     #[test]
