@@ -77,3 +77,9 @@ pub use provider::{DevProvider, DevProviderBuilder, RunningProvider, SessionInfo
 pub use registration::{AuthMethod, ClientRegistration, DevUser};
 pub use respond::HUGE_BODY_BYTES;
 pub use state::{Counters, TokenRequestRecord};
+
+/// The README's examples, compiled (and run) as doctests of this crate, which depends on
+/// every crate they use.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -376,6 +376,23 @@ impl RunningProvider {
         self.shared.behavior.clone()
     }
 
+    /// Answers one request in memory, without a socket: the provider's router called
+    /// directly (an in-memory transport for sans-IO tests). The request's URI may be
+    /// absolute (`http://127.0.0.1:…/token`, as the core builds it) or a path. A response
+    /// body over 1 MiB is cut.
+    pub async fn handle(&self, request: http::Request<Vec<u8>>) -> http::Response<Vec<u8>> {
+        use tower::ServiceExt;
+        let (parts, body) = request.into_parts();
+        let request = http::Request::from_parts(parts, axum::body::Body::from(body));
+        let response = match crate::endpoints::router(self.shared.clone()).oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1024 * 1024).await.map(|b| b.to_vec()).unwrap_or_default();
+        http::Response::from_parts(parts, bytes)
+    }
+
     /// Replace every signing key by a new one with a new `kid`; the old keys leave the
     /// JWKS at once (tokens signed with them no longer verify against it), and are kept
     /// only for [`Behavior::id_token_sign_with_retired_key`]. Generating an RSA key takes

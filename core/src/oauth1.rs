@@ -1484,9 +1484,10 @@ mod tests {
             request_token_request(&cfg, "oob", &SeededRandom::new(seed), NOW).unwrap();
         }
         // Kept with the configuration: asking again parses nothing.
-        let kept = cfg.parsed_keys.oauth1_rsa.get_or_parse(&material, |_| -> Result<RsaSha1Key, ()> {
-            panic!("parsed a second time")
-        });
+        let kept = cfg
+            .parsed_keys
+            .oauth1_rsa
+            .get_or_parse(&material, |_| -> Result<RsaSha1Key, ()> { panic!("parsed a second time") });
         assert!(kept.is_ok());
         // A key that is not RSA is refused, every time.
         let ec = photos().tap(|c| {
