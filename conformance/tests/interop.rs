@@ -594,7 +594,9 @@ async fn interop_rp_initiated_logout_returns_with_state() {
         };
         let (url, pending) = rp.logout_redirect(&options).await.expect("logout URL");
         assert!(url.as_str().starts_with(&format!("{}/session/end?", f.op.issuer)), "{url}");
-        let mut session = vec![pending.expect("a pending logout for the redirect back")];
+        let mut session = rpkit::logout::PendingLogouts::new();
+        session.extend(pending);
+        assert_eq!(session.len(), 1, "a pending logout for the redirect back");
 
         let back = drive(&browser, url, starts_with(&logged_out), "unused").await;
         let query = back.query().unwrap_or("").to_owned();

@@ -13,7 +13,8 @@
 
 use crate::config::{ClientConfig, CodeChallengeMethod, DEFAULT_MAX_PENDING, DEFAULT_PENDING_TTL};
 use crate::discovery::{check_transport, ProviderMetadata};
-use crate::error::{ConfigError, Error, StateError};
+use crate::error::{ConfigError, Error};
+use crate::pending::{Pending, PendingStore};
 use crate::rand::SecureRandom;
 use crate::secret::{Nonce, PkceVerifier};
 use crate::time::UnixTime;
@@ -894,50 +895,26 @@ impl PendingAuthorization {
     pub fn response_mode(&self) -> Option<&str> {
         self.response_mode.as_deref()
     }
-
-    fn is_expired(&self, now: UnixTime, ttl: u64) -> bool {
-        now.secs_since(self.created_at) > ttl
-    }
 }
 
-/// The pending authorizations of one session: bounded, expiring, single-use.
+/// The pending authorizations of one session: a [`PendingStore`] (bounded, expiring,
+/// single-use, constant-time) of [`PendingAuthorization`]s, keyed by `state`.
 ///
 /// Several logins may be in flight in one browser (two tabs, two providers); each gets an
-/// entry. Inserting past capacity drops the oldest entry; entries older than their TTL
-/// are refused ([`StateError::Expired`]) and can be pruned. A matched entry is removed,
-/// so a replayed callback fails. It serializes as a plain JSON array of compact entries.
-///
-/// ```
-/// use rpkit::authorize::{AuthorizationRequest, PendingSet};
-/// use rpkit::config::ClientConfig;
-/// use rpkit::rand::SystemRandom;
-/// use rpkit::{StateError, UnixTime};
-///
-/// let config = ClientConfig::new("corp").client_id("id").authorize_url("https://op.example/authorize");
-/// let now = UnixTime::from_secs(1_700_000_000);
-/// let (_url, pending) = AuthorizationRequest::new(&config).build(&SystemRandom::new(), now)?;
-/// let state = pending.state().secret().to_owned();
-///
-/// let mut set = PendingSet::default();
-/// set.insert(pending, PendingSet::max_for(&config));
-/// let ttl = PendingSet::ttl_for(&config);
-/// assert!(set.take(Some(&state), now.plus(5), ttl).is_ok());
-/// // single use:
-/// assert_eq!(set.take(Some(&state), now.plus(6), ttl).unwrap_err(), StateError::Unknown { session_empty: true });
-/// # Ok::<(), rpkit::Error>(())
-/// ```
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PendingSet {
-    entries: Vec<PendingAuthorization>,
-}
+/// entry. It serializes as a plain JSON array of compact entries.
+pub type PendingSet = PendingStore<PendingAuthorization>;
 
-impl PendingSet {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
+impl Pending for PendingAuthorization {
+    fn key(&self) -> &str {
+        self.state.secret()
     }
 
+    fn created_at(&self) -> UnixTime {
+        self.created_at
+    }
+}
+
+impl PendingStore<PendingAuthorization> {
     /// The capacity configured for `config` (`client_kwargs.max_pending`, default
     /// [`DEFAULT_MAX_PENDING`]).
     pub fn max_for(config: &ClientConfig) -> usize {
@@ -949,76 +926,12 @@ impl PendingSet {
     pub fn ttl_for(config: &ClientConfig) -> u64 {
         config.client_kwargs.pending_ttl.unwrap_or(DEFAULT_PENDING_TTL)
     }
-
-    /// Adds `pending`, then drops the oldest entries (by `created_at`, then insertion
-    /// order) until at most `max` remain. A `max` of 0 is treated as 1: the entry just
-    /// added is always kept.
-    pub fn insert(&mut self, pending: PendingAuthorization, max: usize) {
-        self.entries.push(pending);
-        let max = max.max(1);
-        while self.entries.len() > max {
-            let oldest = self.entries.iter().enumerate().min_by_key(|(i, e)| (e.created_at, *i)).map(|(i, _)| i);
-            match oldest {
-                Some(i) => drop(self.entries.remove(i)),
-                None => break,
-            }
-        }
-    }
-
-    /// How many entries are held.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether no entry is held.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The entries, oldest inserted first.
-    pub fn iter(&self) -> impl Iterator<Item = &PendingAuthorization> {
-        self.entries.iter()
-    }
-
-    /// Removes entries older than `ttl` seconds at `now`.
-    pub fn prune_expired(&mut self, now: UnixTime, ttl: u64) {
-        self.entries.retain(|e| !e.is_expired(now, ttl));
-    }
-
-    /// Removes and returns the entry whose `state` equals `state`.
-    ///
-    /// # Errors
-    /// - [`StateError::Missing`] when `state` is `None` or empty;
-    /// - [`StateError::Unknown`] when no entry matches (`session_empty` when the set held
-    ///   nothing, which usually means the session cookie was lost);
-    /// - [`StateError::Expired`] when the matching entry is older than `ttl` seconds (it
-    ///   is removed all the same).
-    ///
-    /// # Security
-    /// `state` is compared with every entry in constant time, without stopping at a match,
-    /// so timing reveals neither the stored states nor which entry matched early.
-    pub fn take(&mut self, state: Option<&str>, now: UnixTime, ttl: u64) -> Result<PendingAuthorization, StateError> {
-        let state = state.filter(|s| !s.is_empty()).ok_or(StateError::Missing)?;
-        let session_empty = self.entries.is_empty();
-        let mut found = None;
-        for (i, entry) in self.entries.iter().enumerate() {
-            let equal = entry.state.ct_eq(state);
-            if equal && found.is_none() {
-                found = Some(i);
-            }
-        }
-        let index = found.ok_or(StateError::Unknown { session_empty })?;
-        let entry = self.entries.remove(index);
-        if entry.is_expired(now, ttl) {
-            return Err(StateError::Expired);
-        }
-        Ok(entry)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::StateError;
     use crate::rand::SeededRandom;
     use proptest::prelude::*;
     use std::collections::HashMap;

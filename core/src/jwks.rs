@@ -309,14 +309,14 @@ fn newer_keys_could_fix(err: &Error, token_names_key: bool) -> bool {
 /// over the cache its tasks share.
 pub trait KeySource {
     /// The cached set, when there is one that is fresh at `now` ([`JwksCache::is_stale`]).
-    fn fresh_keys(&self, now: UnixTime) -> Option<JwkSet>;
+    fn fresh_keys(&mut self, now: UnixTime) -> Option<JwkSet>;
     /// Whether `err`, a failed verification against the cached set, justifies one more
     /// fetch; records it when it does ([`JwksCache::claim_refetch`]).
     fn claim_refetch(&mut self, err: &Error, token_names_key: bool, now: UnixTime) -> bool;
 }
 
 impl KeySource for Option<JwksCache> {
-    fn fresh_keys(&self, now: UnixTime) -> Option<JwkSet> {
+    fn fresh_keys(&mut self, now: UnixTime) -> Option<JwkSet> {
         self.as_ref().filter(|c| !c.is_stale(now)).map(|c| c.set.clone())
     }
 

@@ -43,6 +43,7 @@ mod jwt;
 pub mod login;
 pub mod logout;
 pub mod oauth1;
+pub mod pending;
 pub mod rand;
 pub mod resource;
 pub mod secret;

@@ -24,7 +24,8 @@
 //! let pending = pending.unwrap();
 //!
 //! // Later, the provider redirects to https://app.example/logged-out?state=…
-//! let mut session = vec![pending];
+//! let mut session = rpkit::logout::PendingLogouts::new();
+//! session.insert(pending, 8);
 //! let query = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| format!("state={v}")).unwrap();
 //! let done = validate_logout_response(&query, &mut session, now.plus(5), 600).unwrap();
 //! assert_eq!(done.post_logout_redirect_uri, "https://app.example/logged-out");
@@ -34,6 +35,7 @@
 use crate::config::ClientConfig;
 use crate::discovery::{Endpoints, ProviderMetadata};
 use crate::error::{Error, StateError};
+use crate::pending::{Pending, PendingStore, STATE_BYTES};
 use crate::rand::{random_token, SecureRandom};
 use crate::secret::{IdTokenString, Nonce};
 use crate::time::UnixTime;
@@ -44,9 +46,6 @@ pub use crate::backchannel::{
     backchannel_response, parse_backchannel_request, validate_logout_token, BackchannelLogoutValidator, JtiCache,
     LogoutTarget, SeenJtis, BACKCHANNEL_LOGOUT_EVENT, DEFAULT_LOGOUT_TOKEN_MAX_AGE,
 };
-
-/// Bytes of randomness in a generated logout `state` (128 bits).
-const STATE_BYTES: usize = 16;
 
 /// Why a logout response or logout token was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -362,15 +361,17 @@ pub struct PendingLogout {
     pub created_at: UnixTime,
 }
 
-/// Adds `pending` to a session's list, dropping the oldest entries beyond `max` (at least
-/// one entry is always kept), so the session cookie cannot grow without bound.
-pub fn remember_pending_logout(store: &mut Vec<PendingLogout>, pending: PendingLogout, max: usize) {
-    store.push(pending);
-    let max = max.max(1);
-    if store.len() > max {
-        store.sort_by_key(|p| p.created_at);
-        let excess = store.len() - max;
-        store.drain(..excess);
+/// The pending RP-initiated logouts of one session: a [`PendingStore`] (bounded,
+/// expiring, single-use, constant-time) keyed by `state`.
+pub type PendingLogouts = PendingStore<PendingLogout>;
+
+impl Pending for PendingLogout {
+    fn key(&self) -> &str {
+        self.state.secret()
+    }
+
+    fn created_at(&self) -> UnixTime {
+        self.created_at
     }
 }
 
@@ -388,7 +389,7 @@ pub fn remember_pending_logout(store: &mut Vec<PendingLogout>, pending: PendingL
 /// `state` is repeated.
 pub fn validate_logout_response(
     query: &str,
-    pending: &mut Vec<PendingLogout>,
+    pending: &mut PendingLogouts,
     now: UnixTime,
     ttl: u64,
 ) -> Result<PendingLogout, Error> {
@@ -409,41 +410,19 @@ pub fn validate_logout_response(
 /// parser's business.
 pub fn validate_logout_state(
     state: Option<&str>,
-    pending: &mut Vec<PendingLogout>,
+    pending: &mut PendingLogouts,
     now: UnixTime,
     ttl: u64,
 ) -> Result<PendingLogout, Error> {
-    let state = match state {
-        Some(s) if !s.is_empty() => s,
-        _ => return Err(StateError::Missing.into()),
-    };
-
-    let session_empty = pending.is_empty();
-    // Compare against every entry so timing does not reveal which (or whether one) matched.
-    let mut found = None;
-    for (i, p) in pending.iter().enumerate() {
-        if p.state.ct_eq(state) && found.is_none() {
-            found = Some(i);
-        }
-    }
-    let matched = found.map(|i| pending.remove(i));
-    pending.retain(|p| now.secs_since(p.created_at) <= ttl);
-    let matched = matched.ok_or(StateError::Unknown { session_empty })?;
-    if now.secs_since(matched.created_at) > ttl {
-        return Err(StateError::Expired.into());
-    }
-    Ok(matched)
+    Ok(pending.take(state, now, ttl)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ConfigError;
-    use crate::jose::testkeys::Signer;
-    use crate::jose::JoseError;
     use crate::rand::SeededRandom;
     use proptest::prelude::*;
-    use serde_json::json;
 
     const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
     const AFTER: &str = "https://app.example/logged-out";
@@ -458,6 +437,12 @@ mod tests {
 
     fn param(url: &url::Url, key: &str) -> Option<String> {
         url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    }
+
+    fn logouts(entries: Vec<PendingLogout>) -> PendingLogouts {
+        let mut store = PendingLogouts::new();
+        store.extend(entries);
+        store
     }
 
     fn pending_for(state: &str, created_at: UnixTime) -> PendingLogout {
@@ -601,7 +586,7 @@ mod tests {
 
     #[test]
     fn logout_response_with_the_stored_state_returns_the_pending_data() {
-        let mut store = vec![pending_for("other", NOW), pending_for("abc", NOW)];
+        let mut store = logouts(vec![pending_for("other", NOW), pending_for("abc", NOW)]);
         let got = validate_logout_response("?state=abc", &mut store, NOW.plus(10), 600).unwrap();
         assert!(got.state.ct_eq("abc"));
         assert_eq!(store.len(), 1);
@@ -609,7 +594,7 @@ mod tests {
 
     #[test]
     fn replayed_logout_response_is_rejected() {
-        let mut store = vec![pending_for("abc", NOW)];
+        let mut store = logouts(vec![pending_for("abc", NOW)]);
         validate_logout_response("state=abc", &mut store, NOW, 600).unwrap();
         let err = validate_logout_response("state=abc", &mut store, NOW, 600).unwrap_err();
         assert_eq!(err, Error::State(StateError::Unknown { session_empty: true }));
@@ -617,7 +602,7 @@ mod tests {
 
     #[test]
     fn logout_response_without_state_is_rejected() {
-        let mut store = vec![pending_for("abc", NOW)];
+        let mut store = logouts(vec![pending_for("abc", NOW)]);
         for q in ["", "foo=bar", "state="] {
             let err = validate_logout_response(q, &mut store, NOW, 600).unwrap_err();
             assert_eq!(err, Error::State(StateError::Missing), "{q}");
@@ -627,16 +612,16 @@ mod tests {
 
     #[test]
     fn logout_response_with_unknown_state_is_rejected() {
-        let mut store = vec![pending_for("abc", NOW)];
+        let mut store = logouts(vec![pending_for("abc", NOW)]);
         let err = validate_logout_response("state=abd", &mut store, NOW, 600).unwrap_err();
         assert_eq!(err, Error::State(StateError::Unknown { session_empty: false }));
-        let err = validate_logout_response("state=abc", &mut Vec::new(), NOW, 600).unwrap_err();
+        let err = validate_logout_response("state=abc", &mut PendingLogouts::new(), NOW, 600).unwrap_err();
         assert_eq!(err, Error::State(StateError::Unknown { session_empty: true }));
     }
 
     #[test]
     fn expired_logout_response_is_rejected_and_consumed() {
-        let mut store = vec![pending_for("abc", NOW)];
+        let mut store = logouts(vec![pending_for("abc", NOW)]);
         let err = validate_logout_response("state=abc", &mut store, NOW.plus(601), 600).unwrap_err();
         assert_eq!(err, Error::State(StateError::Expired));
         assert!(store.is_empty());
@@ -644,7 +629,7 @@ mod tests {
 
     #[test]
     fn parsed_state_is_validated_like_a_query() {
-        let mut store = vec![pending_for("abc", NOW)];
+        let mut store = logouts(vec![pending_for("abc", NOW)]);
         assert_eq!(validate_logout_state(None, &mut store, NOW, 600), Err(Error::State(StateError::Missing)));
         assert!(validate_logout_state(Some("abc"), &mut store, NOW, 600).is_ok());
         assert_eq!(
@@ -655,7 +640,7 @@ mod tests {
 
     #[test]
     fn repeated_state_is_a_typed_state_error_and_consumes_nothing() {
-        let mut store = vec![pending_for("abc", NOW)];
+        let mut store = logouts(vec![pending_for("abc", NOW)]);
         let err = validate_logout_response("state=abc&state=abc", &mut store, NOW, 600).unwrap_err();
         assert_eq!(err, Error::State(StateError::Repeated));
         assert_eq!(store.len(), 1);
@@ -663,18 +648,18 @@ mod tests {
 
     #[test]
     fn pending_logouts_are_bounded() {
-        let mut store = Vec::new();
+        let mut store = PendingLogouts::new();
         for i in 0..5 {
-            remember_pending_logout(&mut store, pending_for(&format!("s{i}"), NOW.plus(i)), 3);
+            store.insert(pending_for(&format!("s{i}"), NOW.plus(i)), 3);
         }
         assert_eq!(store.len(), 3);
-        assert!(store[0].state.ct_eq("s2"));
+        assert!(store.iter().next().unwrap().state.ct_eq("s2"));
     }
 
     proptest! {
         #[test]
         fn validate_logout_response_never_panics(query in ".{0,128}", ttl in any::<u64>(), at in any::<u64>()) {
-            let mut store = vec![pending_for("abc", NOW)];
+            let mut store = logouts(vec![pending_for("abc", NOW)]);
             let _ = validate_logout_response(&query, &mut store, UnixTime::from_secs(at), ttl);
         }
     }

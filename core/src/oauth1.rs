@@ -6,7 +6,7 @@
 //!   parse_request_token_response(resp)            ◄── oauth_token, oauth_token_secret, oauth_callback_confirmed=true
 //!   authorization_url(cfg, &request_token, now)    ──► browser ─► authorize_url?oauth_token=…
 //!            │ PendingOAuth1 (serde) → the session
-//!   validate_callback(query, &pending, now, ttl)   ◄── browser ◄─ redirect: oauth_token, oauth_verifier
+//!   validate_callback(query, &mut pending, now, ttl) ◄── browser ◄─ redirect: oauth_token, oauth_verifier
 //!   access_token_request(cfg, &pending, verifier, rng, now) ──► POST access_token_url (signed)
 //!   parse_access_token_response(resp)              ◄── oauth_token, oauth_token_secret, user_id, …
 //!   sign_request(&mut req, &credentials, method, placement, rng, now)   resource calls
@@ -42,9 +42,13 @@
 //! // 2. Send the user to the provider; keep `pending` in the session.
 //! let (url, pending) = oauth1::authorization_url(&cfg, &request_token, now)?;
 //! assert_eq!(url.as_str(), "https://api.twitter.com/oauth/authenticate?oauth_token=rt");
+//! let mut session = oauth1::PendingOAuth1Set::new();
+//! session.insert(pending, 8);
 //!
-//! // 3. The provider redirects back.
-//! let verifier = oauth1::validate_callback("oauth_token=rt&oauth_verifier=v123", &pending, now.plus(30), 600)?;
+//! // 3. The provider redirects back: the entry is taken (single use).
+//! let (pending, verifier) =
+//!     oauth1::validate_callback("oauth_token=rt&oauth_verifier=v123", &mut session, now.plus(30), 600)?;
+//! assert!(session.is_empty());
 //!
 //! // 4. Token credentials.
 //! let req = oauth1::access_token_request(&cfg, &pending, &verifier, &rng, now.plus(31))?;
@@ -64,9 +68,10 @@
 //! ```
 
 use crate::config::ClientConfig;
-use crate::error::{ConfigError, Endpoint, Error, ProviderError};
+use crate::error::{ConfigError, Endpoint, Error, ProviderError, StateError};
+use crate::pending::{Pending, PendingStore};
 use crate::rand::SecureRandom;
-use crate::secret::{constant_time_eq, AccessToken, ClientSecret, OAuth1Verifier, PrivateKeyMaterial, TokenSecret};
+use crate::secret::{AccessToken, ClientSecret, OAuth1Verifier, PrivateKeyMaterial, TokenSecret};
 use crate::time::UnixTime;
 use base64ct::{Base64, Encoding};
 use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -784,31 +789,43 @@ pub fn authorization_url(
     Ok((url, pending))
 }
 
-/// Checks the provider's redirect back (§2.2) against the pending authorization and returns
-/// the `oauth_verifier`. `query` is the callback's query string (a leading `?` is ignored).
-/// The tokens are compared in constant time.
+/// The temporary credentials of one session: a [`PendingStore`] (bounded, expiring,
+/// single-use, constant-time) of [`PendingOAuth1`], keyed by the request token.
+pub type PendingOAuth1Set = PendingStore<PendingOAuth1>;
+
+impl Pending for PendingOAuth1 {
+    fn key(&self) -> &str {
+        &self.request_token
+    }
+
+    fn created_at(&self) -> UnixTime {
+        self.created_at
+    }
+}
+
+/// Checks the provider's redirect back (§2.2) against the session's pending temporary
+/// credentials, takes the matching entry (single use: a replayed callback fails) and
+/// returns it with the `oauth_verifier`. `query` is the callback's query string (a leading
+/// `?` is ignored). The tokens are compared in constant time.
 ///
 /// # Errors
-/// [`OAuth1Error::Denied`] when the user refused (`denied=…`, as Twitter sends);
-/// [`OAuth1Error::MissingToken`], [`OAuth1Error::TokenMismatch`],
-/// [`OAuth1Error::MissingVerifier`]; [`OAuth1Error::Expired`] when `pending` is older than
-/// `ttl` seconds; [`Error::Malformed`] for a repeated parameter.
+/// [`OAuth1Error::Denied`] when the user refused (`denied=…`, as Twitter sends; the entry
+/// is used up); [`OAuth1Error::MissingToken`], [`OAuth1Error::TokenMismatch`] (no pending
+/// entry has this token), [`OAuth1Error::MissingVerifier`]; [`OAuth1Error::Expired`] when
+/// the entry is older than `ttl` seconds; [`Error::BadRequest`] for a repeated parameter.
 pub fn validate_callback(
     query: &str,
-    pending: &PendingOAuth1,
+    pending: &mut PendingOAuth1Set,
     now: UnixTime,
     ttl: u64,
-) -> Result<OAuth1Verifier, Error> {
+) -> Result<(PendingOAuth1, OAuth1Verifier), Error> {
     let query = query.strip_prefix('?').unwrap_or(query);
-    let (mut token, mut verifier, mut denied) = (None, None, false);
+    let (mut token, mut verifier, mut denied) = (None, None, None);
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         let slot = match k.as_ref() {
             "oauth_token" => &mut token,
             "oauth_verifier" => &mut verifier,
-            "denied" => {
-                denied = true;
-                continue;
-            }
+            "denied" => &mut denied,
             _ => continue,
         };
         if slot.is_some() {
@@ -819,18 +836,18 @@ pub fn validate_callback(
         }
         *slot = Some(v.into_owned());
     }
-    if denied {
+    if let Some(denied) = denied {
+        // The refused request's temporary credentials are of no further use.
+        let _ = pending.take(Some(&denied), now, ttl);
         return Err(OAuth1Error::Denied.into());
     }
     let token = token.filter(|t| !t.is_empty()).ok_or(OAuth1Error::MissingToken)?;
-    if !constant_time_eq(token.as_bytes(), pending.request_token.as_bytes()) {
-        return Err(OAuth1Error::TokenMismatch.into());
-    }
-    if now.secs_since(pending.created_at) > ttl {
-        return Err(OAuth1Error::Expired.into());
-    }
+    let entry = pending.take(Some(&token), now, ttl).map_err(|e| match e {
+        StateError::Expired => OAuth1Error::Expired,
+        _ => OAuth1Error::TokenMismatch,
+    })?;
     let verifier = verifier.filter(|v| !v.is_empty()).ok_or(OAuth1Error::MissingVerifier)?;
-    Ok(OAuth1Verifier::new(verifier))
+    Ok((entry, OAuth1Verifier::new(verifier)))
 }
 
 /// The signed request for token credentials
@@ -1636,46 +1653,78 @@ mod tests {
 
     #[test]
     fn callback_returns_the_verifier_for_the_pending_token() {
-        let v =
-            validate_callback("?oauth_token=hh5s93j4hdidpola&oauth_verifier=hfdp7dh39dks9884", &pending(), NOW, 600)
-                .unwrap();
+        let v = validate_callback(
+            "?oauth_token=hh5s93j4hdidpola&oauth_verifier=hfdp7dh39dks9884",
+            &mut session(),
+            NOW,
+            600,
+        )
+        .unwrap()
+        .1;
         assert!(v.ct_eq("hfdp7dh39dks9884"));
         assert!(!format!("{v:?}").contains("hfdp"));
     }
 
+    fn session() -> PendingOAuth1Set {
+        let mut set = PendingOAuth1Set::new();
+        set.insert(pending(), 8);
+        set
+    }
+
+    #[test]
+    fn an_oauth1_callback_is_single_use() {
+        let mut set = session();
+        let q = "oauth_token=hh5s93j4hdidpola&oauth_verifier=v";
+        let (entry, _) = validate_callback(q, &mut set, NOW, 600).unwrap();
+        assert_eq!(entry, pending());
+        assert_eq!(validate_callback(q, &mut set, NOW, 600), Err(Error::OAuth1(OAuth1Error::TokenMismatch)));
+        // A denied callback uses its entry up too.
+        let mut set = session();
+        assert_eq!(
+            validate_callback("denied=hh5s93j4hdidpola", &mut set, NOW, 600),
+            Err(Error::OAuth1(OAuth1Error::Denied))
+        );
+        assert!(set.is_empty());
+    }
+
     #[test]
     fn callback_with_another_token_is_rejected() {
-        let err = validate_callback("oauth_token=hh5s93j4hdidpolb&oauth_verifier=v", &pending(), NOW, 600).unwrap_err();
+        let err =
+            validate_callback("oauth_token=hh5s93j4hdidpolb&oauth_verifier=v", &mut session(), NOW, 600).unwrap_err();
         assert_eq!(err, Error::OAuth1(OAuth1Error::TokenMismatch));
-        let err = validate_callback("oauth_token=hh5s93j4hdidpol&oauth_verifier=v", &pending(), NOW, 600).unwrap_err();
+        let err =
+            validate_callback("oauth_token=hh5s93j4hdidpol&oauth_verifier=v", &mut session(), NOW, 600).unwrap_err();
         assert_eq!(err, Error::OAuth1(OAuth1Error::TokenMismatch));
     }
 
     #[test]
     fn callback_without_a_token_is_rejected() {
         for q in ["oauth_verifier=v", "oauth_token=&oauth_verifier=v", ""] {
-            assert_eq!(validate_callback(q, &pending(), NOW, 600), Err(Error::OAuth1(OAuth1Error::MissingToken)));
+            assert_eq!(validate_callback(q, &mut session(), NOW, 600), Err(Error::OAuth1(OAuth1Error::MissingToken)));
         }
     }
 
     #[test]
     fn callback_without_a_verifier_is_rejected() {
         for q in ["oauth_token=hh5s93j4hdidpola", "oauth_token=hh5s93j4hdidpola&oauth_verifier="] {
-            assert_eq!(validate_callback(q, &pending(), NOW, 600), Err(Error::OAuth1(OAuth1Error::MissingVerifier)));
+            assert_eq!(
+                validate_callback(q, &mut session(), NOW, 600),
+                Err(Error::OAuth1(OAuth1Error::MissingVerifier))
+            );
         }
     }
 
     #[test]
     fn callback_where_the_user_denied_is_a_denied_error() {
-        let err = validate_callback("denied=hh5s93j4hdidpola", &pending(), NOW, 600).unwrap_err();
+        let err = validate_callback("denied=hh5s93j4hdidpola", &mut session(), NOW, 600).unwrap_err();
         assert_eq!(err, Error::OAuth1(OAuth1Error::Denied));
     }
 
     #[test]
     fn callback_after_the_pending_lifetime_is_rejected() {
         let q = "oauth_token=hh5s93j4hdidpola&oauth_verifier=v";
-        assert!(validate_callback(q, &pending(), NOW.plus(600), 600).is_ok());
-        assert_eq!(validate_callback(q, &pending(), NOW.plus(601), 600), Err(Error::OAuth1(OAuth1Error::Expired)));
+        assert!(validate_callback(q, &mut session(), NOW.plus(600), 600).is_ok());
+        assert_eq!(validate_callback(q, &mut session(), NOW.plus(601), 600), Err(Error::OAuth1(OAuth1Error::Expired)));
     }
 
     #[test]
@@ -1684,7 +1733,7 @@ mod tests {
             "oauth_token=hh5s93j4hdidpola&oauth_token=hh5s93j4hdidpola&oauth_verifier=v",
             "oauth_token=hh5s93j4hdidpola&oauth_verifier=v&oauth_verifier=w",
         ] {
-            assert!(matches!(validate_callback(q, &pending(), NOW, 600), Err(Error::BadRequest { .. })));
+            assert!(matches!(validate_callback(q, &mut session(), NOW, 600), Err(Error::BadRequest { .. })));
         }
     }
 
@@ -1764,9 +1813,9 @@ mod tests {
 
         #[test]
         fn callback_parser_never_panics(query in ".{0,128}", t in "[a-z%&=?]{0,24}") {
-            let _ = validate_callback(&query, &pending(), NOW, 600);
+            let _ = validate_callback(&query, &mut session(), NOW, 600);
             let q = format!("oauth_token={t}&oauth_verifier={t}&{query}");
-            if let Ok(v) = validate_callback(&q, &pending(), NOW, 600) {
+            if let Ok((_, v)) = validate_callback(&q, &mut session(), NOW, 600) {
                 prop_assert!(!v.secret().is_empty());
             }
         }

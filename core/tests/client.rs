@@ -14,7 +14,7 @@ use rpkit::client::{
 };
 use rpkit::error::{CallbackError, ConfigError, DiscoveryError, Endpoint, IdTokenError, JoseError, LogoutError};
 use rpkit::error::{StateError, UserInfoError};
-use rpkit::logout::PendingLogout;
+use rpkit::logout::PendingLogouts;
 use rpkit::rand::SeededRandom;
 use rpkit::{Error, ProviderError, Token};
 use serde_json::{json, Value};
@@ -1319,7 +1319,8 @@ async fn logout_response_state_is_checked_and_single_use() {
     let (_url, pending) = bed.client.logout_redirect(&options).await.unwrap();
     let pending = pending.unwrap();
     let state = pending.state.secret().to_owned();
-    let mut store: Vec<PendingLogout> = vec![pending.clone()];
+    let mut store = PendingLogouts::new();
+    store.extend([pending.clone()]);
 
     let err = bed.client.validate_logout_response("state=wrong", &mut store).unwrap_err();
     assert_eq!(err, ClientError::Core(Error::State(StateError::Unknown { session_empty: false })));
@@ -1334,7 +1335,8 @@ async fn logout_response_state_is_checked_and_single_use() {
     assert_eq!(err, ClientError::Core(Error::State(StateError::Unknown { session_empty: true })));
 
     // An old pending logout has expired.
-    let mut store = vec![pending];
+    let mut store = PendingLogouts::new();
+    store.extend([pending]);
     bed.clock.advance(601);
     let err = bed.client.validate_logout_response(&format!("state={state}"), &mut store).unwrap_err();
     assert_eq!(err, ClientError::Core(Error::State(StateError::Expired)));

@@ -65,7 +65,7 @@ fn run(target: &str, data: &[u8]) -> String {
             let grants = [Grant::AuthorizationCode { openid: true }, Grant::Refresh, Grant::ClientCredentials];
             grants.iter().map(|g| show(parse_token_response(&r, NOW, *g))).collect::<Vec<_>>().join(" | ")
         }
-        "discovery" => show(MetadataCache::from_response(&response(data), Some(ISSUER), NOW)),
+        "discovery" => show(MetadataCache::from_response(&response(data), ISSUER, NOW)),
         "jwks" => match JwkSet::parse(data) {
             Ok(set) => format!("ok: {} keys", set.len()),
             Err(_) => JwkSet::from_response(&response(data))
@@ -106,12 +106,16 @@ fn run(target: &str, data: &[u8]) -> String {
             let token = parse_backchannel_request(data).unwrap_or_else(|_| text.to_string());
             let v = BackchannelLogoutValidator::new(ISSUER, CLIENT_ID).policy(all).hmac_secret(fx.secret.clone());
             let v = if jwe_like(&token) { v.decryption_key(fx.dec_ec.clone()) } else { v };
-            let mut pending = vec![PendingLogout {
-                client: CLIENT_NAME.into(),
-                state: Nonce::new(STATE),
-                post_logout_redirect_uri: "https://client.example.org/bye".into(),
-                created_at: NOW.minus(30),
-            }];
+            let mut pending = rpkit::logout::PendingLogouts::new();
+            pending.insert(
+                PendingLogout {
+                    client: CLIENT_NAME.into(),
+                    state: Nonce::new(STATE),
+                    post_logout_redirect_uri: "https://client.example.org/bye".into(),
+                    created_at: NOW.minus(30),
+                },
+                8,
+            );
             format!(
                 "token {} | response {}",
                 show(validate_logout_token(&token, &v, &fx.jwks, NOW, None)),

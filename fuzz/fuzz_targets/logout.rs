@@ -77,7 +77,8 @@ fn response(query: &str) {
         post_logout_redirect_uri: "https://client.example.org/logged-out".into(),
         created_at: NOW.minus(30),
     };
-    let mut session = vec![pending.clone()];
+    let mut session = rpkit::logout::PendingLogouts::new();
+    session.insert(pending.clone(), 8);
     match validate_logout_response(query, &mut session, NOW, 600) {
         Ok(found) => {
             assert_eq!(found, pending);

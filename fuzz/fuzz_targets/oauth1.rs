@@ -44,8 +44,11 @@ fn callback(query: &str) {
         request_token_secret: TokenSecret::new("hdhd0244k9j7ao03"),
         created_at: NOW.minus(30),
     };
-    match validate_callback(query, &pending, NOW, 600) {
-        Ok(verifier) => {
+    let mut session = rpkit::oauth1::PendingOAuth1Set::new();
+    session.insert(pending, 8);
+    match validate_callback(query, &mut session, NOW, 600) {
+        Ok((_, verifier)) => {
+            assert!(session.is_empty(), "a matched entry is used up");
             assert!(!verifier.secret().is_empty());
             let tokens: Vec<_> = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
                 .filter(|(k, _)| k == "oauth_token")
@@ -56,7 +59,7 @@ fn callback(query: &str) {
         Err(Error::OAuth1(
             OAuth1Error::TokenMismatch | OAuth1Error::MissingToken | OAuth1Error::MissingVerifier | OAuth1Error::Denied,
         ))
-        | Err(Error::Malformed { .. }) => {}
+        | Err(Error::BadRequest { .. }) => {}
         Err(other) => panic!("unexpected callback error: {other:?}"),
     }
 }

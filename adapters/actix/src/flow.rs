@@ -15,7 +15,7 @@ use rpkit::client::web::{
     MAX_CSRF_FORM_BYTES, PENDING_KEY, USER_KEY,
 };
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
-use rpkit::logout::{LogoutTarget, PendingLogout};
+use rpkit::logout::{LogoutTarget, PendingLogout, PendingLogouts};
 use rpkit::Token;
 use std::fmt;
 use std::future::Future;
@@ -315,7 +315,7 @@ pub async fn logout_redirect(
         return Err(AuthError::CsrfMismatch);
     }
     let user: Option<AuthUser> = session::get(session, USER_KEY);
-    let mut pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
+    let mut pending: PendingLogouts = session::get(session, LOGOUT_KEY).unwrap_or_default();
     session.clear();
     session.renew();
     let url = rpweb::logout_redirect(client, options, user, &mut pending).await?;
@@ -352,7 +352,7 @@ pub fn validate_logout_response(session: &Session, oauth: &OAuth, query: &str) -
     if states.count() > 1 {
         return Err(AuthError::BadRequest("the logout response repeats `state`"));
     }
-    let mut pending: Vec<PendingLogout> = session::get(session, LOGOUT_KEY).unwrap_or_default();
+    let mut pending: PendingLogouts = session::get(session, LOGOUT_KEY).unwrap_or_default();
     let had_entries = !pending.is_empty();
     let outcome = rpweb::validate_logout_response(oauth, query, &mut pending, unix_now());
     if had_entries {

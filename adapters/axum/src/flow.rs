@@ -14,7 +14,7 @@ use rpkit::client::web::{
     PENDING_KEY, USER_KEY,
 };
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
-use rpkit::logout::{LogoutTarget, PendingLogout};
+use rpkit::logout::{LogoutTarget, PendingLogout, PendingLogouts};
 use rpkit::Token;
 use std::fmt;
 use std::ops::Deref;
@@ -340,7 +340,7 @@ pub async fn logout_redirect(
         return Err(AuthError::CsrfMismatch);
     }
     let user: Option<AuthUser> = session.get(USER_KEY).await?;
-    let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
+    let mut pending: PendingLogouts = session.get(LOGOUT_KEY).await?.unwrap_or_default();
     // Ended in the store at once: the local logout holds even if the provider fails next.
     session.flush().await?;
     let url = web::logout_redirect(client, options, user, &mut pending).await?;
@@ -364,7 +364,7 @@ pub async fn validate_logout_response(
     oauth: &OAuth,
     query: &str,
 ) -> Result<PendingLogout, AuthError> {
-    let mut pending: Vec<PendingLogout> = session.get(LOGOUT_KEY).await?.unwrap_or_default();
+    let mut pending: PendingLogouts = session.get(LOGOUT_KEY).await?.unwrap_or_default();
     let had_entries = !pending.is_empty();
     let outcome = web::validate_logout_response(oauth, query, &mut pending, unix_now());
     if had_entries {

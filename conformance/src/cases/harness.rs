@@ -508,10 +508,11 @@ impl Ctx {
             id_token_hint: token.id_token.clone(),
             ..LogoutOptions::default()
         };
-        let (url, pending) =
+        let (url, pending_entry) =
             rp.client.logout_redirect(&options).await.map_err(|e| format!("logout_redirect: {}", describe(&e)))?;
         let sent_state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
-        let mut pending: Vec<_> = pending.into_iter().collect();
+        let mut pending = rpkit::logout::PendingLogouts::new();
+        pending.extend(pending_entry);
         let resp = self.browser.get(url.as_str()).send().await.map_err(|e| format!("GET /end_session: {e}"))?;
         if !resp.status().is_redirection() {
             return Err(format!("the end-session endpoint answered {} instead of redirecting", resp.status()));

@@ -51,7 +51,7 @@ use crate::error::{Endpoint, Error};
 use crate::id_token::should_refetch_jwks;
 use crate::jwks::{JwkSet, JwksCache, KeyCheck, KeySource, KeyStep};
 use crate::login::{LoginStep, Provider, Verify};
-use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, SeenJtis};
+use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, PendingLogouts, SeenJtis};
 use crate::rand::{SecureRandom, ThreadRandom};
 use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
 use crate::time::UnixTime;
@@ -443,13 +443,13 @@ impl OAuthClient {
             LoginStep::Done(token) => return Ok(token),
             LoginStep::VerifyIdToken(check) => check,
         };
-        let mut keys = SharedKeys(&self.inner.jwks);
+        let mut keys = SharedKeys::new(&self.inner.jwks);
         // Bounded: after one fetch the core's verdict is final.
         for _ in 0..3 {
             match check.poll(&mut keys, self.now())? {
                 Verify::Done(token) => return Ok(token),
                 Verify::Fetch(fetch) => {
-                    self.fetch_jwks(fetch.request).await?;
+                    self.fetch_jwks(fetch.request, &keys).await?;
                     check = fetch.next.keys_fetched();
                 }
             }
@@ -677,11 +677,17 @@ impl OAuthClient {
 
     /// Joins the JWK Set fetch in flight, or starts one with `request`; installs its result
     /// in the shared cache.
-    async fn fetch_jwks(&self, request: http::Request<Vec<u8>>) -> Result<(), ClientError> {
+    async fn fetch_jwks(&self, request: http::Request<Vec<u8>>, keys: &SharedKeys<'_>) -> Result<(), ClientError> {
         let (id, flight) = {
             let mut slot = self.inner.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+            let installed_meanwhile = match (&slot.cache, &keys.seen) {
+                (Some(cache), Some(seen)) => !cache.set.same_as(seen) && !cache.is_stale(self.now()),
+                (Some(cache), None) => !cache.is_stale(self.now()),
+                (None, _) => false,
+            };
             match &slot.flight {
                 Some(flight) => flight.clone(),
+                None if installed_meanwhile => return Ok(()),
                 None => {
                     let http = Arc::clone(&self.inner.shared.http);
                     let clock = Arc::clone(&self.inner.shared.clock);
@@ -719,13 +725,13 @@ impl OAuthClient {
         check: impl Fn(&JwkSet) -> Result<T, Error>,
     ) -> Result<T, ClientError> {
         let mut key_check = KeyCheck::new(compact, &self.inner.config, metadata)?;
-        let mut keys = SharedKeys(&self.inner.jwks);
+        let mut keys = SharedKeys::new(&self.inner.jwks);
         // Bounded: after one fetch the core's verdict is final.
         for _ in 0..3 {
             match key_check.poll(&mut keys, self.now(), &check)? {
                 KeyStep::Done(value) => return Ok(value),
                 KeyStep::Fetch(request) => {
-                    self.fetch_jwks(request).await?;
+                    self.fetch_jwks(request, &keys).await?;
                     key_check.keys_fetched();
                 }
             }
@@ -801,7 +807,7 @@ impl OAuthClient {
     pub fn validate_logout_response(
         &self,
         query: &str,
-        pending: &mut Vec<PendingLogout>,
+        pending: &mut PendingLogouts,
     ) -> Result<PendingLogout, ClientError> {
         let ttl = PendingSet::ttl_for(&self.inner.config);
         Ok(crate::logout::validate_logout_response(query, pending, self.now(), ttl)?)
@@ -850,16 +856,31 @@ async fn send_capped(
 /// The client's shared JWK Set as the core's [`KeySource`]: the cache, and the fetch in
 /// flight, which a failure that a newer set could fix may join instead of claiming a
 /// refetch of its own.
-struct SharedKeys<'a>(&'a Mutex<JwksSlot>);
+///
+/// It remembers the set it last handed out: a fetch asked for after that is skipped when
+/// another caller has installed a newer set meanwhile (for a first fetch: any set), so
+/// racing tasks cause one fetch.
+struct SharedKeys<'a> {
+    slot: &'a Mutex<JwksSlot>,
+    seen: Option<JwkSet>,
+}
+
+impl<'a> SharedKeys<'a> {
+    fn new(slot: &'a Mutex<JwksSlot>) -> Self {
+        SharedKeys { slot, seen: None }
+    }
+}
 
 impl KeySource for SharedKeys<'_> {
-    fn fresh_keys(&self, now: UnixTime) -> Option<JwkSet> {
-        let slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        slot.cache.fresh_keys(now)
+    fn fresh_keys(&mut self, now: UnixTime) -> Option<JwkSet> {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let fresh = slot.cache.fresh_keys(now);
+        self.seen = fresh.clone();
+        fresh
     }
 
     fn claim_refetch(&mut self, err: &Error, token_names_key: bool, now: UnixTime) -> bool {
-        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         let joinable = slot.flight.is_some() && should_refetch_jwks(err);
         joinable || slot.cache.claim_refetch(err, token_names_key, now)
     }

@@ -5,7 +5,7 @@
 //! types and no async runtime:
 //!
 //! - the session keys ([`PENDING_KEY`], [`LOGOUT_KEY`], [`USER_KEY`]) and what is stored
-//!   under them: the [`PendingSet`], a `Vec<PendingLogout>` and the logged-in [`AuthUser`];
+//!   under them: the [`PendingSet`], a `PendingLogouts` and the logged-in [`AuthUser`];
 //! - the steps of a login and a logout between the session reads and writes:
 //!   [`login_user`], [`logout_redirect`], [`validate_logout_response`];
 //! - the back-channel [`Revocations`] list, filled by [`backchannel_logout`];
@@ -37,7 +37,7 @@ use crate::callback::{CallbackError, CallbackParams};
 use crate::claims::Claims;
 use crate::config::DEFAULT_PENDING_TTL;
 use crate::error::Error;
-use crate::logout::{remember_pending_logout, LogoutTarget, PendingLogout};
+use crate::logout::{LogoutTarget, PendingLogout, PendingLogouts};
 use crate::time::UnixTime;
 use crate::token::Token;
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// The session key of the pending authorizations ([`PendingSet`]).
 pub const PENDING_KEY: &str = "rpkit.pending";
 
-/// The session key of the pending RP-initiated logouts (`Vec<PendingLogout>`).
+/// The session key of the pending RP-initiated logouts (`PendingLogouts`).
 pub const LOGOUT_KEY: &str = "rpkit.logout";
 
 /// The session key of the logged-in [`AuthUser`].
@@ -206,14 +206,14 @@ pub async fn logout_redirect(
     client: &OAuthClient,
     mut options: LogoutOptions,
     user: Option<AuthUser>,
-    pending: &mut Vec<PendingLogout>,
+    pending: &mut PendingLogouts,
 ) -> Result<url::Url, ClientError> {
     if options.id_token_hint.is_none() {
         options.id_token_hint = user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
     }
     let (url, entry) = client.logout_redirect(&options).await?;
     if let Some(entry) = entry {
-        remember_pending_logout(pending, entry, MAX_PENDING_LOGOUTS);
+        pending.insert(entry, MAX_PENDING_LOGOUTS);
     }
     Ok(url)
 }
@@ -231,7 +231,7 @@ pub async fn logout_redirect(
 pub fn validate_logout_response(
     oauth: &OAuth,
     query: &str,
-    pending: &mut Vec<PendingLogout>,
+    pending: &mut PendingLogouts,
     now: UnixTime,
 ) -> Result<PendingLogout, ClientError> {
     let state = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
