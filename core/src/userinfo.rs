@@ -265,6 +265,86 @@ fn signed_claims(body: &[u8], keys: Option<&JwkSet>, ctx: &UserInfoContext) -> R
     Ok(claims)
 }
 
+/// The check of one UserInfo response as a state machine: a JSON answer is checked at
+/// once; a signed (or encrypted) one (`application/jwt`) against the provider's keys,
+/// asking for the JWK Set when the core's [`KeyCheck`](crate::jwks::KeyCheck) says so.
+///
+/// ```
+/// use rpkit::jwks::{JwksCache, KeyStep};
+/// use rpkit::userinfo::UserInfoCheck;
+/// use rpkit::{ClientConfig, UnixTime};
+/// let config = ClientConfig::new("op").client_id("app").issuer("https://op.example");
+/// let response = http::Response::builder()
+///     .header("content-type", "application/json")
+///     .body(br#"{"sub":"u1","email":"u1@example.com"}"#.to_vec())?;
+/// let mut check = UserInfoCheck::new(response, &config, None, Some("u1"))?;
+/// let mut keys: Option<JwksCache> = None;
+/// match check.poll(&mut keys, UnixTime::from_secs(1_700_000_000))? {
+///     KeyStep::Done(claims) => assert_eq!(claims.email(), Some("u1@example.com")),
+///     KeyStep::Fetch(_) => unreachable!("plain JSON needs no keys"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct UserInfoCheck {
+    response: http::Response<Vec<u8>>,
+    ctx: UserInfoContext,
+    expected_sub: Option<String>,
+    /// For a JWT answer: the body and its key check.
+    jwt: Option<(String, crate::jwks::KeyCheck)>,
+}
+
+impl UserInfoCheck {
+    /// The check of `response` for the client `config`; `expected_sub` is the ID token's
+    /// `sub` (the UserInfo `sub` must equal it).
+    ///
+    /// # Errors
+    /// Configuration errors (decryption key, a JWT answer without a usable `jwks_uri`).
+    pub fn new(
+        response: http::Response<Vec<u8>>,
+        config: &ClientConfig,
+        metadata: Option<&ProviderMetadata>,
+        expected_sub: Option<&str>,
+    ) -> Result<Self, Error> {
+        let ctx = UserInfoContext::from_config(config, metadata)?;
+        let is_jwt =
+            response.status().is_success() && wire::media_type(&response).as_deref() == Some("application/jwt");
+        let jwt = if is_jwt {
+            let body = String::from_utf8_lossy(wire::body_of(&response, Endpoint::UserInfo)?).trim().to_owned();
+            let key_check = crate::jwks::KeyCheck::new(&body, config, metadata)?;
+            Some((body, key_check))
+        } else {
+            None
+        };
+        Ok(UserInfoCheck { response, ctx, expected_sub: expected_sub.map(str::to_owned), jwt })
+    }
+
+    /// Checks the response ([`parse_userinfo`]) with the keys of `keys`, or asks for the
+    /// JWK Set.
+    ///
+    /// # Errors
+    /// As [`parse_userinfo`], once no fetch could change the verdict.
+    pub fn poll(
+        &mut self,
+        keys: &mut dyn crate::jwks::KeySource,
+        now: crate::time::UnixTime,
+    ) -> Result<crate::jwks::KeyStep<Claims>, Error> {
+        let (response, ctx, sub) = (&self.response, &self.ctx, self.expected_sub.as_deref());
+        match &mut self.jwt {
+            None => parse_userinfo(response, sub, None, ctx).map(crate::jwks::KeyStep::Done),
+            Some((_, key_check)) => key_check.poll(keys, now, |set| parse_userinfo(response, sub, Some(set), ctx)),
+        }
+    }
+
+    /// Records that the JWK Set was fetched for this check (after a
+    /// [`KeyStep::Fetch`](crate::jwks::KeyStep::Fetch)).
+    pub fn keys_fetched(&mut self) {
+        if let Some((_, key_check)) = &mut self.jwt {
+            key_check.keys_fetched();
+        }
+    }
+}
+
 fn error_response<B>(resp: &http::Response<B>, body: &[u8]) -> Error {
     let status = resp.status().as_u16();
     for value in resp.headers().get_all(WWW_AUTHENTICATE) {

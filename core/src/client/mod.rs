@@ -56,7 +56,7 @@ use crate::rand::{SecureRandom, ThreadRandom};
 use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
 use crate::time::UnixTime;
 use crate::token::{self, Grant, Token};
-use crate::userinfo::{parse_userinfo, userinfo_request_for, UserInfoContext};
+use crate::userinfo::{userinfo_request_for, UserInfoCheck};
 use async_trait::async_trait;
 use futures_util::future::{self as fut, BoxFuture, FutureExt};
 use std::collections::HashMap;
@@ -754,15 +754,20 @@ impl OAuthClient {
         let md = metadata.as_deref();
         let request = userinfo_request_for(&self.inner.config, md, token)?;
         let response = self.send(request, Endpoint::UserInfo).await?;
-        let ctx = UserInfoContext::from_config(&self.inner.config, md)?;
         let expected_sub = token.userinfo.as_ref().and_then(Claims::sub);
-        let is_jwt = crate::wire::media_type(&response).as_deref() == Some("application/jwt");
-        if is_jwt {
-            let body = String::from_utf8_lossy(response.body()).trim().to_owned();
-            self.verify_with_keys(&body, md, |keys| parse_userinfo(&response, expected_sub, Some(keys), &ctx)).await
-        } else {
-            Ok(parse_userinfo(&response, expected_sub, None, &ctx)?)
+        let mut check = UserInfoCheck::new(response, &self.inner.config, md, expected_sub)?;
+        let mut keys = SharedKeys::new(&self.inner.jwks);
+        // Bounded: after one fetch the core's verdict is final.
+        for _ in 0..3 {
+            match check.poll(&mut keys, self.now())? {
+                KeyStep::Done(claims) => return Ok(claims),
+                KeyStep::Fetch(request) => {
+                    self.fetch_jwks(request, &keys).await?;
+                    check.keys_fetched();
+                }
+            }
         }
+        Err(ClientError::Core(crate::jose::JoseError::NoUsableKeys.into()))
     }
 
     /// Builds the RP-initiated logout URL (Authlib's `logout_redirect`). Returns the
