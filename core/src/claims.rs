@@ -83,7 +83,7 @@ macro_rules! names {
 names! {
     Iss = "iss", Sub = "sub", Aud = "aud", Azp = "azp", Exp = "exp", Iat = "iat", Nbf = "nbf",
     AuthTime = "auth_time", Nonce = "nonce", AtHash = "at_hash", CHash = "c_hash", Events = "events",
-    Sid = "sid", Jti = "jti", Acr = "acr", Email = "email", EmailVerified = "email_verified",
+    Sid = "sid", Jti = "jti", Acr = "acr", Tid = "tid", Email = "email", EmailVerified = "email_verified",
     FullName = "name", GivenName = "given_name", FamilyName = "family_name",
     PreferredUsername = "preferred_username", Picture = "picture", Locale = "locale",
 }

@@ -436,6 +436,32 @@ impl ClientConfig {
         Ok(Some(crate::jose::jwe::DecryptionKey::clone(&key)))
     }
 
+    /// Fills every endpoint, URL and `client_kwargs.scope` / `token_endpoint_auth_method`
+    /// that is not set here from `base` (a preset): what is set here wins.
+    fn fill_from(&mut self, base: ClientConfig) {
+        macro_rules! fill {
+            ($($field:ident),*) => { $( if self.$field.is_none() { self.$field = base.$field; } )* };
+        }
+        fill!(
+            authorize_url,
+            access_token_url,
+            refresh_token_url,
+            api_base_url,
+            server_metadata_url,
+            request_token_url,
+            jwks_uri,
+            issuer,
+            userinfo_endpoint,
+            end_session_endpoint
+        );
+        if self.client_kwargs.scope.is_none() {
+            self.client_kwargs.scope = base.client_kwargs.scope;
+        }
+        if self.client_kwargs.token_endpoint_auth_method.is_none() {
+            self.client_kwargs.token_endpoint_auth_method = base.client_kwargs.token_endpoint_auth_method;
+        }
+    }
+
     /// A [`ConfigError::Missing`] for `key` on this client.
     pub fn missing(&self, key: &str) -> ConfigError {
         ConfigError::Missing { client: self.name.clone(), key: key.to_owned() }
@@ -450,8 +476,22 @@ impl ClientConfig {
     pub fn from_value(name: &str, value: &Value) -> Result<Self, ConfigError> {
         let obj = value.as_object().ok_or_else(|| invalid(name, "", "an object of client settings"))?;
         let mut cfg = ClientConfig::new(name);
-        for (key, v) in obj {
-            cfg.set_key(key, v)?;
+        // A named preset is the starting point, whatever the key order; the other keys
+        // override it one by one.
+        if let Some(preset) = obj.get("preset") {
+            cfg.set_key("preset", preset)?;
+        }
+        for (key, v) in obj.iter().filter(|(k, _)| k.as_str() != "preset") {
+            match (key.as_str(), v) {
+                // Over a preset, `client_kwargs` overrides key by key (the preset's scope
+                // stays unless the entry names another).
+                ("client_kwargs", Value::Object(kwargs)) if obj.contains_key("preset") => {
+                    for (k, v) in kwargs {
+                        cfg.set_kwarg(k, v)?;
+                    }
+                }
+                _ => cfg.set_key(key, v)?,
+            }
         }
         Ok(cfg)
     }
@@ -493,6 +533,13 @@ impl ClientConfig {
                 }
             }
             "client_kwargs" => self.client_kwargs = client_kwargs(n, v)?,
+            "preset" => {
+                let preset = v
+                    .as_str()
+                    .and_then(crate::providers::preset)
+                    .ok_or_else(|| invalid(n, key, &format!("one of {}", crate::providers::PRESETS.join(", "))))?;
+                self.fill_from(preset);
+            }
             _ => return Err(ConfigError::UnknownKey { client: name, key: key.to_owned() }),
         }
         Ok(())

@@ -7,7 +7,8 @@
 //!   the same registration governs both tokens, so when a decryption key is configured
 //!   the token must be a JWE, and a JWE without a configured key is refused.
 //! - Registered claims ([RFC 7519 §4.1](https://www.rfc-editor.org/rfc/rfc7519#section-4.1),
-//!   OIDC Core §3.1.3.7 items 2–5, 9, 10): `iss` exactly the issuer; `aud` contains the
+//!   OIDC Core §3.1.3.7 items 2–5, 9, 10): `iss` exactly the issuer (for a multi-tenant
+//!   issuer template, the template with the token's own `tid`); `aud` contains the
 //!   client id; `azp` equal to it when present and required with several audiences;
 //!   `exp` in the future (`exp + leeway > now`); `iat` not in the future
 //!   (`iat <= now + leeway`) and not older than the maximum age
@@ -96,7 +97,7 @@ pub(crate) fn check_registered(claims: &ClaimsView<'_>, rules: &Rules<'_>, now: 
     use Violation as V;
     let leeway = rules.leeway;
     match claims.get(Claim::Iss) {
-        Member::Str(iss) if iss == rules.issuer => {}
+        Member::Str(iss) if crate::providers::issuer_matches(rules.issuer, iss, claims.get(Claim::Tid).as_str()) => {}
         Member::Str(other) => return Err(V::Issuer(crate::error::sanitized(other, 256))),
         _ => return Err(V::Missing("iss")),
     }

@@ -44,6 +44,7 @@ pub mod login;
 pub mod logout;
 pub mod oauth1;
 pub mod pending;
+pub mod providers;
 pub mod rand;
 pub mod resource;
 pub mod secret;
