@@ -203,20 +203,100 @@ pub fn decrypt(compact: &str, key: &DecryptionKey) -> Result<Vec<u8>, Error> {
         return Err(malformed("not five dot-separated parts").into());
     }
     let mut parts = compact.split('.');
-    let (alg, enc) = check_header(parts.next().unwrap_or_default())?;
+    let header_b64 = parts.next().unwrap_or_default();
+    let (alg, enc) = check_header(header_b64)?;
+    let (ek, iv, ciphertext, tag) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     // josekit hands the IV to OpenSSL unchecked, and OpenSSL's CBC setup panics on one shorter
     // than a block: check the lengths RFC 7518 fixes before anything is decrypted.
-    let (iv, tag) = (parts.nth(1).unwrap_or_default(), parts.nth(1).unwrap_or_default());
     let (iv_len, tag_len) = iv_and_tag_len(&enc).ok_or_else(|| malformed("unsupported `enc`"))?;
-    if b64::decode(iv).map(|v| v.len()) != Some(iv_len) {
-        return Err(malformed("initialization vector of the wrong length").into());
-    }
-    if b64::decode(tag).map(|t| t.len()) != Some(tag_len) {
-        return Err(malformed("authentication tag of the wrong length").into());
-    }
+    let iv = b64::decode(iv)
+        .filter(|v| v.len() == iv_len)
+        .ok_or_else(|| malformed("initialization vector of the wrong length"))?;
+    let tag = b64::decode(tag)
+        .filter(|t| t.len() == tag_len)
+        .ok_or_else(|| malformed("authentication tag of the wrong length"))?;
+    let ciphertext = b64::decode(ciphertext).ok_or_else(|| malformed("ciphertext is not base64url"))?;
+    let encrypted_key = if ek.is_empty() {
+        None
+    } else {
+        Some(b64::decode(ek).ok_or_else(|| malformed("encrypted key is not base64url"))?)
+    };
+    let header_json = b64::decode(header_b64).ok_or_else(|| malformed("header is not base64url"))?;
+    let header =
+        josekit::jwe::JweHeader::from_bytes(&header_json).map_err(|_| malformed("header is not a JWE header"))?;
+    let content = content_encryption(&enc).ok_or_else(|| malformed("unsupported `enc`"))?;
+
     let decrypter = key.decrypter(&alg)?;
-    let (plaintext, _) = josekit::jwe::deserialize_compact(compact, decrypter).map_err(|_| JoseError::Decryption)?;
+    let cek = decrypter.decrypt(encrypted_key.as_deref(), content, &header).map_err(|_| JoseError::Decryption)?;
+    // RFC 7516 §5.2 step 14: the AAD of a compact JWE is its encoded protected header.
+    let aad = header_b64.as_bytes();
+    // RFC 7518 §5.2.2.2: the CBC-HS tag is checked before decryption, in constant time, so
+    // a forged ciphertext never reaches the cipher (no padding oracle, no timing
+    // difference between a bad tag and bad padding); josekit would decrypt first.
+    if let Some(hmac) = cbc_hmac(&enc) {
+        if !cbc_hs_tag_matches(hmac, &cek, aad, &iv, &ciphertext, &tag) {
+            return Err(JoseError::Decryption.into());
+        }
+    }
+    let plaintext =
+        content.decrypt(&cek, Some(&iv), &ciphertext, aad, Some(&tag)).map_err(|_| JoseError::Decryption)?;
     Ok(plaintext)
+}
+
+/// josekit's content encryption for `enc`.
+fn content_encryption(enc: &str) -> Option<&'static dyn josekit::jwe::JweContentEncryption> {
+    use josekit::jwe::enc;
+    Some(match enc {
+        "A128CBC-HS256" => &enc::A128CBC_HS256,
+        "A192CBC-HS384" => &enc::A192CBC_HS384,
+        "A256CBC-HS512" => &enc::A256CBC_HS512,
+        "A128GCM" => &enc::A128GCM,
+        "A192GCM" => &enc::A192GCM,
+        "A256GCM" => &enc::A256GCM,
+        _ => return None,
+    })
+}
+
+/// The HMAC of an `AES_CBC_HMAC_SHA2` content encryption ([RFC 7518 §5.2.3–5.2.5](https://www.rfc-editor.org/rfc/rfc7518#section-5.2.3)).
+fn cbc_hmac(enc: &str) -> Option<ring::hmac::Algorithm> {
+    Some(match enc {
+        "A128CBC-HS256" => ring::hmac::HMAC_SHA256,
+        "A192CBC-HS384" => ring::hmac::HMAC_SHA384,
+        "A256CBC-HS512" => ring::hmac::HMAC_SHA512,
+        _ => return None,
+    })
+}
+
+/// Whether `tag` is the authentication tag of an `AES_CBC_HMAC_SHA2` ciphertext
+/// ([RFC 7518 §5.2.2.2](https://www.rfc-editor.org/rfc/rfc7518#section-5.2.2.2)): the
+/// first half of the CEK is the MAC key; the tag is the first half of
+/// `HMAC(MAC_KEY, A || IV || E || AL)`, where `AL` is the AAD's length in bits as a 64-bit
+/// big-endian number. Compared in constant time.
+fn cbc_hs_tag_matches(
+    hmac: ring::hmac::Algorithm,
+    cek: &[u8],
+    aad: &[u8],
+    iv: &[u8],
+    ciphertext: &[u8],
+    tag: &[u8],
+) -> bool {
+    let mac_key_len = cek.len() / 2;
+    if cek.len() % 2 != 0 || mac_key_len == 0 || tag.len() != mac_key_len {
+        return false;
+    }
+    let key = ring::hmac::Key::new(hmac, &cek[..mac_key_len]);
+    let mut ctx = ring::hmac::Context::with_key(&key);
+    ctx.update(aad);
+    ctx.update(iv);
+    ctx.update(ciphertext);
+    ctx.update(&((aad.len() as u64) * 8).to_be_bytes());
+    let full = ctx.sign();
+    full.as_ref().get(..mac_key_len).is_some_and(|t| crate::secret::constant_time_eq(t, tag))
 }
 
 #[cfg(test)]
@@ -343,6 +423,50 @@ pub(crate) mod tests {
         let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
         parts[3] = b64::encode(b"tampered ciphertext!");
         assert_eq!(jose_err(decrypt(&parts.join("."), &key(RSA1_PEM))), JoseError::Decryption);
+    }
+
+    #[test]
+    fn a_cbc_hs_tag_is_checked_before_the_cipher_sees_the_ciphertext() {
+        for enc in ["A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512"] {
+            let jwe = encrypt(b"the inner JWS", RSA1_PEM, "RSA-OAEP", enc);
+            assert_eq!(decrypt(&jwe, &key(RSA1_PEM)).unwrap(), b"the inner JWS", "{enc}");
+            let parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
+            let with = |i: usize, value: String| {
+                let mut p = parts.clone();
+                p[i] = value;
+                p.join(".")
+            };
+            // A ciphertext that is no whole number of AES blocks would fail CBC unpadding;
+            // refused by the tag first, with the same answer as any forgery.
+            let ragged = with(3, b64::encode(&[7u8; 21]));
+            assert_eq!(jose_err(decrypt(&ragged, &key(RSA1_PEM))), JoseError::Decryption, "{enc}");
+            // One bit of the tag, of the IV, of the protected header (the AAD): refused.
+            let mut tag = b64::decode(&parts[4]).unwrap();
+            tag[0] ^= 1;
+            assert_eq!(jose_err(decrypt(&with(4, b64::encode(&tag)), &key(RSA1_PEM))), JoseError::Decryption);
+            let mut iv = b64::decode(&parts[2]).unwrap();
+            iv[15] ^= 1;
+            assert_eq!(jose_err(decrypt(&with(2, b64::encode(&iv)), &key(RSA1_PEM))), JoseError::Decryption);
+        }
+    }
+
+    #[test]
+    fn the_cbc_hs_tag_is_rfc_7518s_hmac_over_aad_iv_ciphertext_and_length() {
+        let cek: Vec<u8> = (0u8..32).collect();
+        let (aad, iv, ct) = (b"eyJhbGciOiJ4In0".as_slice(), [1u8; 16], [2u8; 32]);
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &cek[..16]);
+        let mut input = Vec::new();
+        input.extend_from_slice(aad);
+        input.extend_from_slice(&iv);
+        input.extend_from_slice(&ct);
+        input.extend_from_slice(&(aad.len() as u64 * 8).to_be_bytes());
+        let tag = ring::hmac::sign(&key, &input);
+        assert!(cbc_hs_tag_matches(ring::hmac::HMAC_SHA256, &cek, aad, &iv, &ct, &tag.as_ref()[..16]));
+        assert!(!cbc_hs_tag_matches(ring::hmac::HMAC_SHA256, &cek, aad, &iv, &ct, &tag.as_ref()[..15]));
+        assert!(!cbc_hs_tag_matches(ring::hmac::HMAC_SHA256, &cek[..31], aad, &iv, &ct, &tag.as_ref()[..16]));
+        let mut other = tag.as_ref()[..16].to_vec();
+        other[15] ^= 0x80;
+        assert!(!cbc_hs_tag_matches(ring::hmac::HMAC_SHA256, &cek, aad, &iv, &ct, &other));
     }
 
     /// Found by the `jwe` fuzz target: a 15-byte IV with a CBC `enc` made OpenSSL panic
