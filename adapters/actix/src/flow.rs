@@ -8,7 +8,7 @@ use actix_session::Session;
 use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Responder};
-use rpkit::callback::{CallbackParams, MAX_CALLBACK_BYTES};
+use rpkit::callback::MAX_CALLBACK_BYTES;
 use rpkit::client::web::{self as rpweb, AuthUser, CallbackInput, Revocations, MAX_CSRF_FORM_BYTES};
 use rpkit::client::{AuthorizeOptions, LogoutOptions, OAuth, OAuthClient};
 use rpkit::logout::{LogoutTarget, PendingLogout};
@@ -112,20 +112,10 @@ pub fn check_csrf(session: &Session, form: &LogoutForm) -> bool {
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogoutForm(rpweb::LogoutForm);
+pub struct LogoutForm(pub rpweb::LogoutForm);
 
-impl LogoutForm {
-    /// A logout request that presented `csrf_token` (for handlers that read the form
-    /// themselves).
-    pub fn new(csrf_token: Option<String>) -> Self {
-        LogoutForm(rpweb::LogoutForm::new(csrf_token))
-    }
-}
-
-/// [`csrf_token`](rpweb::LogoutForm::csrf_token).
 impl Deref for LogoutForm {
     type Target = rpweb::LogoutForm;
-
     fn deref(&self) -> &rpweb::LogoutForm {
         &self.0
     }
@@ -292,25 +282,10 @@ impl Responder for BackchannelResponse {
 /// A `form_post` callback is a cross-site `POST`, which does not carry a `SameSite=Lax`
 /// session cookie: answer it with [`form_post_relay`].
 #[derive(Debug)]
-pub struct Callback(CallbackInput);
+pub struct Callback(pub CallbackInput);
 
-impl Callback {
-    /// Wraps parameters parsed elsewhere (a `GET` callback).
-    pub fn from_params(params: CallbackParams) -> Self {
-        Callback(CallbackInput::from_params(params))
-    }
-
-    /// The framework-neutral callback.
-    pub fn into_inner(self) -> CallbackInput {
-        self.0
-    }
-}
-
-/// [`params`](CallbackInput::params), [`is_form_post`](CallbackInput::is_form_post),
-/// [`is_relayed`](CallbackInput::is_relayed).
 impl Deref for Callback {
     type Target = CallbackInput;
-
     fn deref(&self) -> &CallbackInput {
         &self.0
     }
@@ -365,7 +340,7 @@ mod tests {
     use actix_web::test::TestRequest;
     use proptest::prelude::*;
     use rpkit::authorize::PendingSet;
-    use rpkit::callback::CallbackError;
+    use rpkit::callback::{CallbackError, CallbackParams};
     use rpkit::client::web::{WebError, CSRF_KEY, PENDING_KEY, USER_KEY};
     use rpkit::client::ClientError;
 
@@ -464,8 +439,7 @@ mod tests {
         let oauth = OAuth::new(rpkit_reqwest::ReqwestClient::new().unwrap());
         oauth.register(rpkit::ClientConfig::new("dev").client_id("c").authorize_url("https://op.example/a"));
         let client = oauth.create_client("dev").unwrap();
-        for form in [LogoutForm::new(None), LogoutForm::new(Some("B".repeat(43))), LogoutForm::new(Some(String::new()))]
-        {
+        for form in [None, Some("B".repeat(43)), Some(String::new())].map(|t| LogoutForm(rpweb::LogoutForm::new(t))) {
             let err = logout_redirect(&session, &client, &form, LogoutOptions::default()).await.unwrap_err();
             assert!(matches!(err, AuthError::Web(WebError::CsrfMismatch)), "{err:?}");
             assert_eq!(err.status(), StatusCode::FORBIDDEN);
@@ -508,7 +482,7 @@ mod tests {
 
     /// A logout form carrying the session's CSRF token.
     fn csrf_form(session: &Session, oauth: &OAuth) -> LogoutForm {
-        LogoutForm::new(Some(csrf_token(session, oauth).unwrap()))
+        LogoutForm(rpweb::LogoutForm::new(Some(csrf_token(session, oauth).unwrap())))
     }
 
     fn logout_options() -> LogoutOptions {
@@ -591,8 +565,9 @@ mod tests {
 
         // The provider's error for that state: 400 with its code, the entry is used up,
         // and nobody is logged in.
-        let callback =
-            Callback::from_params(CallbackParams::from_query(&format!("error=access_denied&state={state}")).unwrap());
+        let callback = Callback(CallbackInput::from_params(
+            CallbackParams::from_query(&format!("error=access_denied&state={state}")).unwrap(),
+        ));
         let err = complete_login(&session, &client, &callback).await.unwrap_err();
         assert_eq!(err.code(), "access_denied");
         assert_eq!(err.status(), StatusCode::BAD_REQUEST);

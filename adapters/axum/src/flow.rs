@@ -6,7 +6,7 @@ use crate::session::AuthSession;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
-use rpkit::callback::{CallbackParams, MAX_CALLBACK_BYTES};
+use rpkit::callback::MAX_CALLBACK_BYTES;
 use rpkit::client::web::{self, AuthUser, CallbackInput, Revocations, MAX_CSRF_FORM_BYTES};
 use rpkit::client::{AuthorizeOptions, LogoutOptions, OAuth, OAuthClient};
 use rpkit::logout::{LogoutTarget, PendingLogout};
@@ -171,20 +171,10 @@ pub async fn csrf_token(session: &AuthSession, oauth: &OAuth) -> Result<String, 
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogoutForm(web::LogoutForm);
+pub struct LogoutForm(pub web::LogoutForm);
 
-impl LogoutForm {
-    /// A logout request that presented `csrf_token` (for handlers that read the form
-    /// themselves).
-    pub fn new(csrf_token: Option<String>) -> Self {
-        LogoutForm(web::LogoutForm::new(csrf_token))
-    }
-}
-
-/// [`csrf_token`](web::LogoutForm::csrf_token).
 impl Deref for LogoutForm {
     type Target = web::LogoutForm;
-
     fn deref(&self) -> &web::LogoutForm {
         &self.0
     }
@@ -341,25 +331,10 @@ impl IntoResponse for BackchannelResponse {
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct Callback(CallbackInput);
+pub struct Callback(pub CallbackInput);
 
-impl Callback {
-    /// Wraps parameters parsed elsewhere (a `GET` callback).
-    pub fn from_params(params: CallbackParams) -> Self {
-        Callback(CallbackInput::from_params(params))
-    }
-
-    /// The framework-neutral callback.
-    pub fn into_inner(self) -> CallbackInput {
-        self.0
-    }
-}
-
-/// [`params`](CallbackInput::params), [`is_form_post`](CallbackInput::is_form_post),
-/// [`is_relayed`](CallbackInput::is_relayed).
 impl Deref for Callback {
     type Target = CallbackInput;
-
     fn deref(&self) -> &CallbackInput {
         &self.0
     }
