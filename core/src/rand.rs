@@ -408,12 +408,12 @@ mod tests {
 
     #[test]
     fn only_operating_system_sources_are_crypto_random() {
-        assert!(<Probe<SystemRandom>>::IS_CRYPTO);
-        assert!(<Probe<ThreadRandom>>::IS_CRYPTO);
-        assert!(<Probe<std::sync::Arc<SystemRandom>>>::IS_CRYPTO);
-        assert!(!<Probe<SeededRandom>>::IS_CRYPTO);
-        assert!(!<Probe<std::sync::Arc<SeededRandom>>>::IS_CRYPTO);
-        assert!(!<Probe<dyn SecureRandom>>::IS_CRYPTO);
+        const { assert!(<Probe<SystemRandom>>::IS_CRYPTO) };
+        const { assert!(<Probe<ThreadRandom>>::IS_CRYPTO) };
+        const { assert!(<Probe<std::sync::Arc<SystemRandom>>>::IS_CRYPTO) };
+        const { assert!(!<Probe<SeededRandom>>::IS_CRYPTO) };
+        const { assert!(!<Probe<std::sync::Arc<SeededRandom>>>::IS_CRYPTO) };
+        const { assert!(!<Probe<dyn SecureRandom>>::IS_CRYPTO) };
     }
 
     #[test]

@@ -121,13 +121,16 @@ impl Deref for LogoutForm {
     }
 }
 
+/// A core request rule: method, `Content-Type`, query and body to a value.
+type RequestRule<T> = fn(&str, Option<&str>, Option<&str>, Option<&[u8]>) -> Result<T, rpweb::WebError>;
+
 /// Reads what the core's request rules look at: method, `Content-Type`, query, and the
 /// body up to `limit` (`None` when unreadable or larger), then hands them to `parse`.
 fn from_parts<T: 'static>(
     req: &HttpRequest,
     payload: &mut Payload,
     limit: usize,
-    parse: fn(&str, Option<&str>, Option<&str>, Option<&[u8]>) -> Result<T, rpweb::WebError>,
+    parse: RequestRule<T>,
 ) -> Pin<Box<dyn Future<Output = Result<T, AuthError>>>> {
     let req = req.clone();
     let mut payload = payload.take();

@@ -825,9 +825,9 @@ mod tests {
 
     #[test]
     fn the_layer_refuses_a_deterministic_random_source() {
-        assert!(!<Probe<SeededRandom>>::ACCEPTED, "a seeded source would repeat AES-GCM nonces");
-        assert!(!<Probe<Arc<SeededRandom>>>::ACCEPTED);
-        assert!(<Probe<SystemRandom>>::ACCEPTED && <Probe<ThreadRandom>>::ACCEPTED);
+        const { assert!(!<Probe<SeededRandom>>::ACCEPTED, "a seeded source would repeat AES-GCM nonces") };
+        const { assert!(!<Probe<Arc<SeededRandom>>>::ACCEPTED) };
+        const { assert!(<Probe<SystemRandom>>::ACCEPTED && <Probe<ThreadRandom>>::ACCEPTED) };
     }
 
     #[test]
