@@ -14,6 +14,11 @@
 //! back-channel logouts) serve the whole file; the provider is killed when the last test
 //! using it ends. The key rotation test runs its own provider, since it restarts it.
 
+// The RP application: rpkit-axum's demo app, shared with its example and tests.
+#[path = "../../adapters/axum/examples/support/demo_app.rs"]
+mod demo_app;
+
+use demo_app::DemoOptions;
 use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
 use josekit::jwk::KeyPair;
 use reqwest::StatusCode;
@@ -23,7 +28,6 @@ use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthCl
 use rpkit::config::{ClientConfig, TokenEndpointAuthMethod};
 use rpkit::error::{Error, StateError};
 use rpkit::token::Token;
-use rpkit_axum::demo::DemoOptions;
 use rpkit_reqwest::ReqwestClient;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -247,7 +251,7 @@ impl DemoApp {
                 // No OAuth: the fixture failed to start; nothing to serve.
                 let Ok(oauth) = oauth_rx.await else { return };
                 let base = url::Url::parse(&format!("http://{addr}")).expect("base URL");
-                let app = rpkit_axum::demo::app(oauth, DemoOptions::new(base));
+                let app = demo_app::app(oauth, DemoOptions::new(base));
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async {
                         let _ = stop.await;

@@ -4,14 +4,21 @@
 //! [`SecureRandom`]. Production code uses [`ThreadRandom`] (a per-thread ChaCha20
 //! generator seeded from the operating system, the client layer's default) or
 //! [`SystemRandom`] (one system call to the operating system's CSPRNG per draw, through
-//! `ring`); tests use [`SeededRandom`] so that URLs and assertions repeat.
+//! `ring`); tests use `SeededRandom` (only with the `test-util` feature) so that URLs and
+//! assertions repeat.
+//!
+//! Where a repeated value is a break rather than a weakness — an AES-GCM nonce repeats
+//! and the key is lost — take a [`CryptoRandom`]: only the operating-system-backed
+//! sources are one.
 
 use crate::error::Error;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+#[cfg(any(test, feature = "test-util"))]
 use ring::digest;
 use std::cell::RefCell;
 use std::fmt;
+#[cfg(any(test, feature = "test-util"))]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A source of cryptographically secure random bytes (as rustls' `SecureRandom`).
@@ -178,9 +185,36 @@ impl SecureRandom for ThreadRandom {
     }
 }
 
-/// A deterministic generator for tests: SHA-256 over `seed || counter`.
+/// A source the operating system seeds, that never repeats its output across processes
+/// or instances: [`SystemRandom`] and [`ThreadRandom`] (and `Arc`s of them), nothing
+/// else. The trait is sealed.
+///
+/// Take it instead of [`SecureRandom`] where a deterministic source would be a break, not
+/// a weakness: AES-GCM nonces (a repeated nonce under one key leaks the key stream and
+/// lets anyone forge), long-lived keys. `SeededRandom` is not one:
+///
+/// ```compile_fail
+/// fn nonces(_: impl rpkit::rand::CryptoRandom) {}
+/// nonces(rpkit::rand::SeededRandom::new(1)); // does not compile
+/// ```
+pub trait CryptoRandom: SecureRandom + sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::SystemRandom {}
+    impl Sealed for super::ThreadRandom {}
+    impl<R: Sealed + ?Sized> Sealed for std::sync::Arc<R> {}
+}
+
+impl CryptoRandom for SystemRandom {}
+impl CryptoRandom for ThreadRandom {}
+impl<R: CryptoRandom + ?Sized> CryptoRandom for std::sync::Arc<R> {}
+
+/// A deterministic generator for tests: SHA-256 over `seed || counter`. Only with the
+/// `test-util` feature (or in rpkit's own tests).
 ///
 /// **Never use it outside tests**: anyone who knows the seed knows every state and nonce.
+/// It is not a [`CryptoRandom`], so nothing that seals data accepts it.
 ///
 /// ```
 /// use rpkit::rand::{SecureRandom, SeededRandom};
@@ -190,12 +224,14 @@ impl SecureRandom for ThreadRandom {
 /// b.fill(&mut y).unwrap();
 /// assert_eq!(x, y);
 /// ```
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug)]
 pub struct SeededRandom {
     seed: u64,
     counter: AtomicU64,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl SeededRandom {
     /// A generator whose output depends only on `seed` and the number of bytes drawn so far.
     pub fn new(seed: u64) -> Self {
@@ -203,6 +239,7 @@ impl SeededRandom {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl SecureRandom for SeededRandom {
     fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
         for chunk in dest.chunks_mut(32) {
@@ -355,6 +392,28 @@ mod tests {
         let mut edge = vec![0u8; MAX_THREAD_DRAW];
         ThreadRandom::new().fill(&mut edge).unwrap();
         assert!(edge.iter().any(|&b| b != 0));
+    }
+
+    /// `<Probe<R>>::IS_CRYPTO` is true exactly when `R: CryptoRandom` (an inherent
+    /// constant wins over the trait's default when its bound holds).
+    struct Probe<R: ?Sized>(std::marker::PhantomData<R>);
+    trait NotCrypto {
+        const IS_CRYPTO: bool = false;
+    }
+    impl<R: ?Sized> NotCrypto for Probe<R> {}
+    #[allow(dead_code)]
+    impl<R: CryptoRandom + ?Sized> Probe<R> {
+        const IS_CRYPTO: bool = true;
+    }
+
+    #[test]
+    fn only_operating_system_sources_are_crypto_random() {
+        const { assert!(<Probe<SystemRandom>>::IS_CRYPTO) };
+        const { assert!(<Probe<ThreadRandom>>::IS_CRYPTO) };
+        const { assert!(<Probe<std::sync::Arc<SystemRandom>>>::IS_CRYPTO) };
+        const { assert!(!<Probe<SeededRandom>>::IS_CRYPTO) };
+        const { assert!(!<Probe<std::sync::Arc<SeededRandom>>>::IS_CRYPTO) };
+        const { assert!(!<Probe<dyn SecureRandom>>::IS_CRYPTO) };
     }
 
     #[test]

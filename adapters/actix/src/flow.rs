@@ -1,29 +1,24 @@
-//! The login and logout steps, named as in Authlib, over an actix-session [`Session`].
+//! The login and logout steps over an actix-session [`Session`]: each reads the session,
+//! runs the step of [`rpkit::client::web`] of the same name, and writes back the edit it
+//! returns.
 
-use crate::error::AuthError;
+use crate::error::{into_actix, AuthError};
 use crate::session;
-use crate::user::unix_now;
 use actix_session::Session;
 use actix_web::dev::Payload;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Responder};
-use rpkit::authorize::PendingSet;
-use rpkit::callback::{CallbackError, CallbackParams, MAX_CALLBACK_BYTES};
-use rpkit::client::web::{
-    self as rpweb, is_form_urlencoded, AuthUser, CallbackInput, ErrorResponse, Revocations, CSRF_KEY, LOGOUT_KEY,
-    MAX_CSRF_FORM_BYTES, PENDING_KEY, USER_KEY,
-};
-use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
-use rpkit::logout::{LogoutTarget, PendingLogout, PendingLogouts};
+use rpkit::callback::MAX_CALLBACK_BYTES;
+use rpkit::client::web::{self as rpweb, AuthUser, CallbackInput, Revocations, MAX_CSRF_FORM_BYTES};
+use rpkit::client::{AuthorizeOptions, LogoutOptions, OAuth, OAuthClient};
+use rpkit::logout::{LogoutTarget, PendingLogout};
 use rpkit::Token;
-use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
 
-/// A `302 Found` to the provider (authorization or end-session endpoint), never cached,
-/// sending no `Referer` (the URL carries the `state`).
+/// A `302 Found` to the provider (authorization or end-session endpoint):
+/// [`rpweb::redirect_response`] — never cached, no `Referer` (the URL carries the `state`).
 ///
 /// ```
 /// let url = url::Url::parse("https://op.example/authorize?state=x").unwrap();
@@ -32,168 +27,78 @@ use std::pin::Pin;
 /// assert_eq!(response.headers().get("location").unwrap(), "https://op.example/authorize?state=x");
 /// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
 /// ```
-pub fn redirect_to_provider(url: &(impl AsRef<str> + ?Sized)) -> HttpResponse {
-    HttpResponse::Found()
-        .insert_header((LOCATION, url.as_ref()))
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header((REFERRER_POLICY, "no-referrer"))
-        .finish()
+pub fn redirect_to_provider(url: &url::Url) -> HttpResponse {
+    into_actix(rpweb::redirect_response(url))
 }
 
-/// Starts a login (Authlib's `authorize_redirect`): builds the authorization URL (state,
-/// nonce, PKCE S256), records the pending authorization in the session (bounded,
-/// expiring) and returns the `302` to send.
+/// Starts a login ([`rpweb::authorize_redirect`]): the pending authorization goes to the
+/// session, the `302` to the provider is returned.
 ///
 /// # Errors
 /// Configuration, discovery and random-source errors (nothing is stored then); session
 /// serialization errors.
-///
-/// ```no_run
-/// use actix_session::Session;
-/// use actix_web::{web, HttpResponse};
-/// use rpkit::client::{AuthorizeOptions, OAuth};
-/// use rpkit_actix::{authorize_redirect, AuthError};
-///
-/// async fn login(oauth: web::Data<OAuth>, name: web::Path<String>, session: Session)
-///     -> Result<HttpResponse, AuthError> {
-///     let client = oauth.create_client(&name)?;
-///     let options = AuthorizeOptions::redirect_uri(format!("https://app.example/auth/{name}/callback"));
-///     authorize_redirect(&session, &client, &options).await
-/// }
-/// ```
 pub async fn authorize_redirect(
     session: &Session,
     client: &OAuthClient,
     options: &AuthorizeOptions,
 ) -> Result<HttpResponse, AuthError> {
-    let mut pending: PendingSet = session::get(session, PENDING_KEY).unwrap_or_default();
-    let url = client.authorize_redirect(&mut pending, options).await?;
-    session::insert(session, PENDING_KEY, &pending)?;
+    let url = session::settle(session, rpweb::authorize_redirect(client, session::values(session), options).await)?;
     Ok(redirect_to_provider(&url))
 }
 
-/// Handles the callback (Authlib's `authorize_access_token`): every check of the
-/// authorization response against the session's pending authorizations, the code
-/// exchange and ID token validation. Returns the token, with the ID token's claims in
-/// `token.userinfo`.
-///
-/// The matching pending authorization is consumed whatever the outcome (a replayed
-/// callback fails). Nothing else is stored: see [`complete_login`] to log the user in.
+/// Handles the callback ([`rpweb::authorize_access_token`]) and returns the token; the
+/// pending authorization is consumed whatever the outcome. See [`complete_login`].
 ///
 /// # Errors
-/// Every rejection of [`OAuthClient::authorize_access_token`] (→ `400`, or `502` when the
-/// provider failed); session errors.
+/// Every rejection of [`OAuthClient::authorize_access_token`]; session errors.
 pub async fn authorize_access_token(
     session: &Session,
     client: &OAuthClient,
     callback: &Callback,
 ) -> Result<Token, AuthError> {
-    let mut pending: PendingSet = session::get(session, PENDING_KEY).unwrap_or_default();
-    let had_entries = !pending.is_empty();
-    let outcome = client.authorize_access_token(&mut pending, callback.params()).await;
-    if had_entries {
-        if pending.is_empty() {
-            session.remove(PENDING_KEY);
-        } else {
-            session::insert(session, PENDING_KEY, &pending)?;
-        }
-    }
-    Ok(outcome?)
+    session::settle(session, rpweb::authorize_access_token(client, session::values(session), callback).await)
 }
 
-/// Handles the callback and logs the user in: [`authorize_access_token`], then the
-/// UserInfo request (OpenID Connect clients with a UserInfo endpoint; its `sub` must equal
-/// the ID token's), then — only when every check passed — a new session id and the
-/// [`AuthUser`] in the session.
+/// Handles the callback and logs the user in ([`rpweb::complete_login`]): only when
+/// every check passed does the session get a new id and the [`AuthUser`].
 ///
 /// # Errors
-/// As [`authorize_access_token`], plus UserInfo errors. On any error the session holds
-/// no new user (a previous login, if any, is left as it was).
-///
-/// # Security
-/// The session id is renewed before the user is stored (session fixation). The pending
-/// authorization is consumed either way.
-///
-/// ```no_run
-/// use actix_session::Session;
-/// use actix_web::{http::header::LOCATION, web, HttpResponse};
-/// use rpkit::client::OAuth;
-/// use rpkit_actix::{complete_login, AuthError, Callback};
-///
-/// async fn callback(oauth: web::Data<OAuth>, name: web::Path<String>, session: Session, callback: Callback)
-///     -> Result<HttpResponse, AuthError> {
-///     let client = oauth.create_client(&name)?;
-///     let user = complete_login(&session, &client, &callback).await?;
-///     tracing::info!(provider = %user.provider, "logged in");
-///     Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/")).finish())
-/// }
-/// ```
+/// As [`authorize_access_token`], plus refresh and UserInfo errors; the session then
+/// holds no new user.
 pub async fn complete_login(
     session: &Session,
     client: &OAuthClient,
     callback: &Callback,
 ) -> Result<AuthUser, AuthError> {
-    let token = authorize_access_token(session, client, callback).await?;
-    let user = rpweb::login_user(client, token, unix_now()).await?;
-    login(session, &user)?;
-    Ok(user)
+    session::settle(session, rpweb::complete_login(client, session::values(session), callback).await)
 }
 
-/// Stores `user` as the logged-in user, under a new session id (session fixation
-/// defence). Use it when you complete the login yourself.
+/// Stores `user` as the logged-in user ([`rpweb::login_edit`]: a new session id, a new
+/// CSRF token). Use it when you complete the login yourself.
 ///
 /// # Errors
 /// Session serialization errors; the user is not stored then.
 pub fn login(session: &Session, user: &AuthUser) -> Result<(), AuthError> {
-    session.renew();
-    // A new CSRF token for the logged-in session: one seen before the login is no proof.
-    session.remove(CSRF_KEY);
-    session::insert(session, USER_KEY, user)?;
-    Ok(())
+    Ok(session::apply(session, rpweb::login_edit(user))?)
 }
 
-/// The session's CSRF token, drawn from the registry's random source and stored under
-/// [`CSRF_KEY`] on first use. Render it into the logout form
-/// ([`rpkit::client::web::logout_form`]); [`logout_redirect`] checks it.
+/// The session's CSRF token ([`rpweb::session_csrf_token`]), stored on first use. Render
+/// it into the logout form ([`rpkit::client::web::logout_form`]); [`logout_redirect`]
+/// checks it.
 ///
 /// # Errors
 /// The random source failed, or the session could not be written.
-///
-/// ```no_run
-/// use actix_session::Session;
-/// use actix_web::{web, HttpResponse};
-/// use rpkit::client::{web::logout_form, OAuth};
-/// use rpkit_actix::{csrf_token, AuthError, CurrentUser};
-///
-/// async fn home(oauth: web::Data<OAuth>, session: Session, CurrentUser(user): CurrentUser)
-///     -> Result<HttpResponse, AuthError> {
-///     let token = csrf_token(&session, &oauth)?;
-///     Ok(HttpResponse::Ok().body(format!("Hello! {}", logout_form(&user.provider, &token))))
-/// }
-/// ```
 pub fn csrf_token(session: &Session, oauth: &OAuth) -> Result<String, AuthError> {
-    let stored: Option<String> = session::get(session, CSRF_KEY);
-    let token = rpweb::session_csrf_token(oauth, stored.as_deref()).map_err(ClientError::Core)?;
-    if token.is_new {
-        session::insert(session, CSRF_KEY, &token.value)?;
-    }
-    Ok(token.value)
+    session::settle(session, rpweb::session_csrf_token(oauth, &session::values(session)))
 }
 
 /// Whether `form` carries the session's CSRF token (constant-time comparison).
 pub fn check_csrf(session: &Session, form: &LogoutForm) -> bool {
-    let expected: Option<String> = session::get(session, CSRF_KEY);
-    rpweb::check_csrf(expected.as_deref(), form.csrf_token())
+    rpweb::check_csrf(session::values(session).csrf.as_deref(), form.csrf_token())
 }
 
-/// The logout request as an actix extractor: a `POST` with an
-/// `application/x-www-form-urlencoded` body (at most 4 KiB) whose `csrf_token` field
-/// [`logout_redirect`] checks against the session.
-///
-/// # Errors
-/// `405` for any other method (a `GET` — a link, an `<img>`, a prefetch — must not log
-/// anyone out); `400` for another content type or an unreadable body. A missing token is
-/// not rejected here but by [`logout_redirect`] (`403`).
+/// The logout request as an actix extractor ([`rpweb::LogoutForm::from_parts`]): a
+/// `POST` form whose `csrf_token` [`logout_redirect`] checks; `405` for a `GET`.
 ///
 /// ```
 /// use actix_web::test::TestRequest;
@@ -201,39 +106,42 @@ pub fn check_csrf(session: &Session, form: &LogoutForm) -> bool {
 /// use rpkit_actix::LogoutForm;
 ///
 /// # actix_web::rt::System::new().block_on(async {
-/// let (req, mut payload) = TestRequest::post()
-///     .uri("/logout/dev")
-///     .insert_header(("content-type", "application/x-www-form-urlencoded"))
-///     .set_payload("csrf_token=abc")
-///     .to_http_parts();
-/// assert_eq!(LogoutForm::from_request(&req, &mut payload).await.unwrap().csrf_token(), Some("abc"));
 /// let (req, mut payload) = TestRequest::get().uri("/logout/dev").to_http_parts();
 /// let err = LogoutForm::from_request(&req, &mut payload).await.unwrap_err();
 /// assert_eq!(err.status(), actix_web::http::StatusCode::METHOD_NOT_ALLOWED);
 /// # });
 /// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct LogoutForm {
-    csrf_token: Option<String>,
-}
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutForm(pub rpweb::LogoutForm);
 
-impl fmt::Debug for LogoutForm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LogoutForm").field("csrf_token", &self.csrf_token.as_ref().map(|_| "[redacted]")).finish()
+impl Deref for LogoutForm {
+    type Target = rpweb::LogoutForm;
+    fn deref(&self) -> &rpweb::LogoutForm {
+        &self.0
     }
 }
 
-impl LogoutForm {
-    /// A logout request that presented `csrf_token` (for handlers that read the form
-    /// themselves).
-    pub fn new(csrf_token: Option<String>) -> Self {
-        LogoutForm { csrf_token }
-    }
+/// A core request rule: method, `Content-Type`, query and body to a value.
+type RequestRule<T> = fn(&str, Option<&str>, Option<&str>, Option<&[u8]>) -> Result<T, rpweb::WebError>;
 
-    /// The presented token.
-    pub fn csrf_token(&self) -> Option<&str> {
-        self.csrf_token.as_deref()
-    }
+/// Reads what the core's request rules look at: method, `Content-Type`, query, and the
+/// body up to `limit` (`None` when unreadable or larger), then hands them to `parse`.
+fn from_parts<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+    parse: RequestRule<T>,
+) -> Pin<Box<dyn Future<Output = Result<T, AuthError>>>> {
+    let req = req.clone();
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let body = match web::Payload::from_request(&req, &mut payload).await {
+            Ok(p) => p.to_bytes_limited(limit).await.ok().and_then(Result::ok),
+            Err(_) => None,
+        };
+        let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        Ok(parse(req.method().as_str(), content_type, Some(req.query_string()), body.as_deref())?)
+    })
 }
 
 impl FromRequest for LogoutForm {
@@ -241,25 +149,8 @@ impl FromRequest for LogoutForm {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if req.method() != Method::POST {
-            return Box::pin(std::future::ready(Err(AuthError::MethodNotAllowed("logout accepts POST only"))));
-        }
-        if !is_form_urlencoded(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
-            return Box::pin(std::future::ready(Err(AuthError::BadRequest(
-                "a logout must be application/x-www-form-urlencoded",
-            ))));
-        }
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let payload = web::Payload::from_request(&req, &mut payload)
-                .await
-                .map_err(|_| AuthError::BadRequest("the logout body is unreadable"))?;
-            let body = match payload.to_bytes_limited(MAX_CSRF_FORM_BYTES).await {
-                Ok(Ok(body)) => body,
-                _ => return Err(AuthError::BadRequest("the logout body is unreadable or too large")),
-            };
-            Ok(LogoutForm { csrf_token: rpweb::csrf_from_form(&body) })
+        from_parts(req, payload, MAX_CSRF_FORM_BYTES, |method, content_type, _query, body| {
+            rpweb::LogoutForm::from_parts(method, content_type, body).map(LogoutForm)
         })
     }
 }
@@ -269,71 +160,34 @@ impl FromRequest for LogoutForm {
 /// # Errors
 /// Session serialization errors.
 pub fn update_token(session: &Session, user: &AuthUser, token: Token) -> Result<AuthUser, AuthError> {
-    let mut updated = user.clone();
-    updated.token = token;
-    session::insert(session, USER_KEY, &updated)?;
+    let (updated, edit) = rpweb::update_token(user, token);
+    session::apply(session, edit)?;
     Ok(updated)
 }
 
-/// Logs out locally and builds the provider's logout redirect (Authlib's
-/// `logout_redirect`, OpenID Connect RP-Initiated Logout).
-///
-/// `form` must carry the session's CSRF token ([`csrf_token`]); otherwise this answers
-/// [`AuthError::CsrfMismatch`] (`403`) and the session is untouched — a cross-site page
-/// cannot log the user out.
-///
-/// The session is emptied first — whatever happens next, the user is logged out here —
-/// and given a new id. Then the end-session URL is built with the stored ID token as
-/// `id_token_hint` (unless `options` has one), and, when `options` has a
-/// `post_logout_redirect_uri`, a fresh `state` that is kept in the session for
-/// [`validate_logout_response`].
+/// Logs out locally and builds the provider's logout redirect
+/// ([`rpweb::logout_redirect`]): `form` must carry the session's CSRF token (else `403`
+/// and the session is untouched); then the session ends, whatever the provider does.
 ///
 /// # Errors
 /// [`rpkit::error::ConfigError::Missing`] when the provider has no end-session endpoint
 /// (the local logout has happened); discovery and session errors.
-///
-/// ```no_run
-/// use actix_session::Session;
-/// use actix_web::{web, HttpResponse};
-/// use rpkit::client::{LogoutOptions, OAuth};
-/// use rpkit_actix::{logout_redirect, AuthError, LogoutForm};
-///
-/// // .service(web::resource("/logout/{name}").route(web::post().to(logout)))
-/// async fn logout(oauth: web::Data<OAuth>, name: web::Path<String>, session: Session, form: LogoutForm)
-///     -> Result<HttpResponse, AuthError> {
-///     let client = oauth.create_client(&name)?;
-///     logout_redirect(&session, &client, &form, LogoutOptions::default()).await
-/// }
-/// ```
 pub async fn logout_redirect(
     session: &Session,
     client: &OAuthClient,
     form: &LogoutForm,
     options: LogoutOptions,
 ) -> Result<HttpResponse, AuthError> {
-    if !check_csrf(session, form) {
-        return Err(AuthError::CsrfMismatch);
-    }
-    let user: Option<AuthUser> = session::get(session, USER_KEY);
-    let mut pending: PendingLogouts = session::get(session, LOGOUT_KEY).unwrap_or_default();
-    session.clear();
-    session.renew();
-    let url = rpweb::logout_redirect(client, options, user, &mut pending).await?;
-    if !pending.is_empty() {
-        session::insert(session, LOGOUT_KEY, &pending)?;
-    }
-    Ok(redirect_to_provider(&url))
+    let outcome = rpweb::logout_redirect(client, session::values(session), form, options).await;
+    session::settle(session, outcome).map(|url| redirect_to_provider(&url))
 }
 
-/// Checks the provider's redirect back after logout (Authlib's
-/// `validate_logout_response`): `query` must carry the `state` of a pending logout of
-/// this session, for any client of `oauth` (one `post_logout_redirect_uri` can serve
-/// every provider). The matching entry is consumed either way, and its client's pending
-/// TTL applies. States are compared in constant time.
+/// Checks the provider's redirect back after logout
+/// ([`rpweb::validate_logout_response`]): `query` must carry the `state` of a pending
+/// logout of this session.
 ///
 /// # Errors
-/// [`rpkit::StateError`] variants (missing, unknown, expired) and a repeated `state`
-/// ([`AuthError::BadRequest`]), all `400`.
+/// [`rpkit::StateError`] variants — missing, unknown, expired, repeated — all `400`.
 ///
 /// ```no_run
 /// use actix_session::Session;
@@ -347,40 +201,12 @@ pub async fn logout_redirect(
 /// }
 /// ```
 pub fn validate_logout_response(session: &Session, oauth: &OAuth, query: &str) -> Result<PendingLogout, AuthError> {
-    let query = query.strip_prefix('?').unwrap_or(query);
-    let states = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "state");
-    if states.count() > 1 {
-        return Err(AuthError::BadRequest("the logout response repeats `state`"));
-    }
-    let mut pending: PendingLogouts = session::get(session, LOGOUT_KEY).unwrap_or_default();
-    let had_entries = !pending.is_empty();
-    let outcome = rpweb::validate_logout_response(oauth, query, &mut pending, unix_now());
-    if had_entries {
-        if pending.is_empty() {
-            session.remove(LOGOUT_KEY);
-        } else {
-            session::insert(session, LOGOUT_KEY, &pending)?;
-        }
-    }
-    outcome.map_err(logout_error)
+    session::settle(session, rpweb::validate_logout_response(oauth, session::values(session), query))
 }
 
-/// A repeated `state` is the browser's bad input, not a garbled provider answer.
-fn logout_error(e: ClientError) -> AuthError {
-    match e {
-        ClientError::Core(rpkit::Error::Malformed { .. }) => {
-            AuthError::BadRequest("the logout response repeats `state`")
-        }
-        other => AuthError::Client(other),
-    }
-}
-
-/// Handles an OpenID Connect back-channel logout request body (`logout_token=…`): the
-/// logout token is validated (signature, `iss`, `aud`, `iat`, `events`, no `nonce`,
-/// `sid`/`sub`, `jti` replay) and, when valid, the sessions it names are recorded in
-/// `revocations` so that [`CurrentUser`](crate::CurrentUser) ends them.
-///
-/// Answer the provider with [`BackchannelResponse`].
+/// Handles an OpenID Connect back-channel logout request body
+/// ([`rpweb::backchannel_logout`]); the sessions it names end at the next request
+/// ([`CurrentUser`](crate::CurrentUser)). Answer with [`BackchannelResponse`].
 ///
 /// # Errors
 /// Every rejection of [`OAuthClient::validate_backchannel_logout`].
@@ -408,47 +234,38 @@ pub async fn backchannel_logout(
     revocations: &Revocations,
     body: &[u8],
 ) -> Result<LogoutTarget, AuthError> {
-    Ok(rpweb::backchannel_logout(client, revocations, body, unix_now()).await?)
+    rpweb::backchannel_logout(client, revocations, body).await.map_err(AuthError::from)
 }
 
-/// The answer to a back-channel logout request (Back-Channel Logout §2.8): `200` when
-/// the token was valid, else `400 {"error":"invalid_request"}`; always
-/// `Cache-Control: no-store`.
+/// The answer to a back-channel logout request ([`rpweb::backchannel_http_response`]):
+/// `200`, or `400 {"error":"invalid_request"}`; always `no-store`.
 ///
 /// ```
 /// use actix_web::http::StatusCode;
+/// use rpkit::client::web::WebError;
 /// use rpkit_actix::{AuthError, BackchannelResponse};
 ///
-/// let bad: Result<(), AuthError> = Err(AuthError::BadRequest("no body"));
+/// let bad: Result<(), AuthError> = Err(WebError::BadRequest("no body").into());
 /// let response = BackchannelResponse::from(&bad).into_response();
 /// assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 /// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BackchannelResponse {
-    ok: bool,
-}
+#[derive(Debug)]
+pub struct BackchannelResponse(http::Response<Vec<u8>>);
 
 impl<T> From<&Result<T, AuthError>> for BackchannelResponse {
     fn from(outcome: &Result<T, AuthError>) -> Self {
         if let Err(e) = outcome {
             tracing::warn!(error = %e, "back-channel logout rejected");
         }
-        BackchannelResponse { ok: outcome.is_ok() }
+        BackchannelResponse(rpweb::backchannel_http_response(outcome))
     }
 }
 
 impl BackchannelResponse {
     /// The HTTP response.
     pub fn into_response(self) -> HttpResponse {
-        if self.ok {
-            HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).finish()
-        } else {
-            HttpResponse::BadRequest()
-                .insert_header((CACHE_CONTROL, "no-store"))
-                .insert_header((CONTENT_TYPE, ErrorResponse::CONTENT_TYPE))
-                .body(ErrorResponse::new(400, "invalid_request").body())
-        }
+        into_actix(self.0)
     }
 }
 
@@ -460,66 +277,21 @@ impl Responder for BackchannelResponse {
     }
 }
 
-/// The authorization response as an actix extractor: the query of a `GET` callback, or
-/// the `application/x-www-form-urlencoded` body of a `response_mode=form_post` `POST`
-/// (at most 64 KiB), parsed strictly ([`CallbackParams`]).
+/// The authorization response as an actix extractor, by the rules of
+/// [`CallbackInput::from_parts`]: the query of a `GET`, or the form body of a
+/// `response_mode=form_post` `POST` (at most 64 KiB); `405` for any other method —
+/// `HEAD` included — and `400` for anything else unusable.
 ///
-/// # Errors
-/// Rejects with `405` for a method other than `GET` and `POST` — `HEAD` included: a link
-/// prefetcher's `HEAD` must not consume the pending authorization — and with `400` for
-/// another content type, an unreadable or oversized body, or parameters
-/// [`CallbackParams`] refuses (repeated, not UTF-8, too many).
-///
-/// # `form_post` and `SameSite=Lax` cookies
-/// A `form_post` callback is a cross-site `POST` from the provider's page, and browsers
-/// do not send `SameSite=Lax` cookies with it, so the session (and its pending
-/// authorization) is missing. [`form_post_relay`] answers such a request with a small
-/// page that re-posts the same fields from our own origin, which carries the cookie.
-///
-/// ```
-/// use actix_web::test::TestRequest;
-/// use actix_web::FromRequest;
-/// use rpkit_actix::Callback;
-///
-/// # actix_web::rt::System::new().block_on(async {
-/// let (req, mut payload) = TestRequest::get().uri("/auth/dev/callback?code=c&state=s").to_http_parts();
-/// let callback = Callback::from_request(&req, &mut payload).await.unwrap();
-/// assert_eq!(callback.params().code(), Some("c"));
-/// assert!(!callback.is_form_post());
-/// # });
-/// ```
+/// A `form_post` callback is a cross-site `POST`, which does not carry a `SameSite=Lax`
+/// session cookie: answer it with [`form_post_relay`].
 #[derive(Debug)]
-pub struct Callback(CallbackInput);
+pub struct Callback(pub CallbackInput);
 
-impl Callback {
-    /// Wraps parameters parsed elsewhere (a `GET` callback).
-    pub fn from_params(params: CallbackParams) -> Self {
-        Callback(CallbackInput::from_params(params))
-    }
-
-    /// The framework-neutral callback.
-    pub fn into_inner(self) -> CallbackInput {
-        self.0
-    }
-
-    /// Parses a `form_post` body, taking out the relay marker.
-    fn from_form(body: &[u8]) -> Result<Self, AuthError> {
-        CallbackInput::from_form_body(body).map(Callback).map_err(bad_callback)
-    }
-}
-
-/// [`params`](CallbackInput::params), [`is_form_post`](CallbackInput::is_form_post),
-/// [`is_relayed`](CallbackInput::is_relayed).
 impl Deref for Callback {
     type Target = CallbackInput;
-
     fn deref(&self) -> &CallbackInput {
         &self.0
     }
-}
-
-fn bad_callback(e: CallbackError) -> AuthError {
-    AuthError::Client(ClientError::Core(e.into()))
 }
 
 impl FromRequest for Callback {
@@ -527,45 +299,15 @@ impl FromRequest for Callback {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let method = req.method().clone();
-        // Not HEAD: a prefetcher's HEAD would spend the pending state before the
-        // browser's real GET.
-        if method == Method::GET {
-            let outcome =
-                CallbackParams::from_query(req.query_string()).map(Callback::from_params).map_err(bad_callback);
-            return Box::pin(std::future::ready(outcome));
-        }
-        if method != Method::POST {
-            return Box::pin(std::future::ready(Err(AuthError::MethodNotAllowed(
-                "the callback accepts GET and POST only",
-            ))));
-        }
-        if !is_form_urlencoded(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
-            return Box::pin(std::future::ready(Err(AuthError::BadRequest(
-                "a form_post callback must be application/x-www-form-urlencoded",
-            ))));
-        }
-        let req = req.clone();
-        let mut payload = payload.take();
-        Box::pin(async move {
-            let payload = web::Payload::from_request(&req, &mut payload)
-                .await
-                .map_err(|_| AuthError::BadRequest("the callback body is unreadable"))?;
-            let body = match payload.to_bytes_limited(MAX_CALLBACK_BYTES).await {
-                Ok(Ok(body)) => body,
-                _ => return Err(AuthError::BadRequest("the callback body is unreadable or too large")),
-            };
-            Callback::from_form(&body)
+        from_parts(req, payload, MAX_CALLBACK_BYTES, |method, content_type, query, body| {
+            CallbackInput::from_parts(method, content_type, query, body).map(Callback)
         })
     }
 }
 
-/// For a `form_post` callback that arrived without the session (see [`Callback`]),
-/// a page that re-posts the same fields to `action` from our origin, so the browser
-/// sends the `SameSite=Lax` session cookie. Returns `None` when no relay is needed: a
-/// `GET`, an already relayed `POST`, or a session that holds pending authorizations.
-///
-/// Every value is HTML-escaped; the page is `no-store` and sends no `Referer`.
+/// For a `form_post` callback that arrived without the session (see [`Callback`]), the
+/// page that re-posts it from our origin ([`rpweb::form_post_relay`]); `None` when no
+/// relay is needed.
 ///
 /// ```
 /// use actix_web::test::TestRequest;
@@ -588,15 +330,7 @@ pub fn form_post_relay(session: &Session, callback: &Callback, action: &str) -> 
     if !callback.is_form_post() || callback.is_relayed() {
         return None;
     }
-    let pending: Option<PendingSet> = session::get(session, PENDING_KEY);
-    let page = rpweb::form_post_relay_page(callback, pending.as_ref(), action)?;
-    Some(
-        HttpResponse::build(StatusCode::OK)
-            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((CACHE_CONTROL, "no-store"))
-            .insert_header((REFERRER_POLICY, "no-referrer"))
-            .body(page),
-    )
+    rpweb::form_post_relay(callback, &session::values(session), action).map(into_actix)
 }
 
 #[cfg(test)]
@@ -604,8 +338,14 @@ mod tests {
     use super::*;
     use actix_session::SessionExt;
     use actix_web::body::MessageBody;
+    use actix_web::http::header::{CACHE_CONTROL, LOCATION, REFERRER_POLICY};
+    use actix_web::http::{Method, StatusCode};
     use actix_web::test::TestRequest;
     use proptest::prelude::*;
+    use rpkit::authorize::PendingSet;
+    use rpkit::callback::{CallbackError, CallbackParams};
+    use rpkit::client::web::{WebError, CSRF_KEY, PENDING_KEY, USER_KEY};
+    use rpkit::client::ClientError;
 
     async fn extract(request: TestRequest) -> Result<Callback, AuthError> {
         let (req, mut payload) = request.to_http_parts();
@@ -641,7 +381,9 @@ mod tests {
         let err = extract(TestRequest::get().uri("/cb?state=a&state=b")).await.unwrap_err();
         assert!(matches!(
             err,
-            AuthError::Client(ClientError::Core(rpkit::Error::Callback(CallbackError::DuplicateParameter { .. })))
+            AuthError::Web(WebError::Client(ClientError::Core(rpkit::Error::Callback(
+                CallbackError::DuplicateParameter { .. }
+            ))))
         ));
         assert_eq!(err.status(), StatusCode::BAD_REQUEST);
     }
@@ -651,7 +393,9 @@ mod tests {
         let err = extract(form("state=a&state=b&code=c")).await.unwrap_err();
         assert!(matches!(
             err,
-            AuthError::Client(ClientError::Core(rpkit::Error::Callback(CallbackError::DuplicateParameter { .. })))
+            AuthError::Web(WebError::Client(ClientError::Core(rpkit::Error::Callback(
+                CallbackError::DuplicateParameter { .. }
+            ))))
         ));
     }
 
@@ -661,19 +405,19 @@ mod tests {
             .uri("/cb")
             .insert_header((CONTENT_TYPE, "application/json"))
             .set_payload("{\"code\":\"c\"}");
-        assert!(matches!(extract(request).await.unwrap_err(), AuthError::BadRequest(_)));
+        assert!(matches!(extract(request).await.unwrap_err(), AuthError::Web(WebError::BadRequest(_))));
     }
 
     #[actix_web::test]
     async fn oversized_form_post_is_rejected() {
         let err = extract(form(format!("code={}", "a".repeat(MAX_CALLBACK_BYTES + 1)))).await.unwrap_err();
-        assert!(matches!(err, AuthError::BadRequest(_)));
+        assert!(matches!(err, AuthError::Web(WebError::BadRequest(_))));
     }
 
     #[actix_web::test]
     async fn other_methods_are_rejected() {
         let err = extract(TestRequest::put().uri("/cb")).await.unwrap_err();
-        assert!(matches!(err, AuthError::MethodNotAllowed(_)));
+        assert!(matches!(err, AuthError::Web(WebError::MethodNotAllowed(_))));
     }
 
     #[actix_web::test]
@@ -698,10 +442,9 @@ mod tests {
         let oauth = OAuth::new(rpkit_reqwest::ReqwestClient::new().unwrap());
         oauth.register(rpkit::ClientConfig::new("dev").client_id("c").authorize_url("https://op.example/a"));
         let client = oauth.create_client("dev").unwrap();
-        for form in [LogoutForm::new(None), LogoutForm::new(Some("B".repeat(43))), LogoutForm::new(Some(String::new()))]
-        {
+        for form in [None, Some("B".repeat(43)), Some(String::new())].map(|t| LogoutForm(rpweb::LogoutForm::new(t))) {
             let err = logout_redirect(&session, &client, &form, LogoutOptions::default()).await.unwrap_err();
-            assert!(matches!(err, AuthError::CsrfMismatch), "{err:?}");
+            assert!(matches!(err, AuthError::Web(WebError::CsrfMismatch)), "{err:?}");
             assert_eq!(err.status(), StatusCode::FORBIDDEN);
         }
         assert!(session.contains_key(USER_KEY), "the session is untouched");
@@ -742,7 +485,7 @@ mod tests {
 
     /// A logout form carrying the session's CSRF token.
     fn csrf_form(session: &Session, oauth: &OAuth) -> LogoutForm {
-        LogoutForm::new(Some(csrf_token(session, oauth).unwrap()))
+        LogoutForm(rpweb::LogoutForm::new(Some(csrf_token(session, oauth).unwrap())))
     }
 
     fn logout_options() -> LogoutOptions {
@@ -788,15 +531,19 @@ mod tests {
         let wrong = validate_logout_response(&session, &oauth, "state=nope").unwrap_err();
         assert!(matches!(
             wrong,
-            AuthError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Unknown { .. })))
+            AuthError::Web(WebError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Unknown { .. }))))
         ));
         let missing = validate_logout_response(&session, &oauth, "").unwrap_err();
         assert!(matches!(
             missing,
-            AuthError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Missing)))
+            AuthError::Web(WebError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Missing))))
         ));
         let repeated = validate_logout_response(&session, &oauth, &format!("state={state}&state=x")).unwrap_err();
-        assert!(matches!(repeated, AuthError::BadRequest(_)));
+        assert!(matches!(
+            repeated,
+            AuthError::Web(WebError::Client(ClientError::Core(rpkit::Error::State(rpkit::StateError::Repeated))))
+        ));
+        assert_eq!(repeated.code(), "state_repeated");
         for e in [wrong, missing, repeated] {
             assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         }
@@ -821,8 +568,9 @@ mod tests {
 
         // The provider's error for that state: 400 with its code, the entry is used up,
         // and nobody is logged in.
-        let callback =
-            Callback::from_params(CallbackParams::from_query(&format!("error=access_denied&state={state}")).unwrap());
+        let callback = Callback(CallbackInput::from_params(
+            CallbackParams::from_query(&format!("error=access_denied&state={state}")).unwrap(),
+        ));
         let err = complete_login(&session, &client, &callback).await.unwrap_err();
         assert_eq!(err.code(), "access_denied");
         assert_eq!(err.status(), StatusCode::BAD_REQUEST);
@@ -833,7 +581,7 @@ mod tests {
     proptest! {
         #[test]
         fn form_post_parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = Callback::from_form(&body);
+            let _ = CallbackInput::from_parts("POST", Some("application/x-www-form-urlencoded"), None, Some(&body));
         }
     }
 }

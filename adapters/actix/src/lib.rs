@@ -24,9 +24,13 @@
 //! copied cookie keeps the login. Back-channel logouts ([`Revocations`]) are checked on
 //! every request whatever the store.
 //!
-//! Errors become responses by themselves ([`AuthError`] is an actix `ResponseError`):
-//! bad input from the browser or the provider → `400 {"error":"<code>"}`; the provider
-//! down, timing out or answering 5xx → `502`; nothing is half-stored on failure — the
+//! Every step is the one of [`rpkit::client::web`] of the same name (shared with
+//! `rpkit-axum`); this crate only reads the session, converts the types and writes back
+//! the edit the step returns.
+//!
+//! Errors become responses by themselves ([`AuthError`] is an actix `ResponseError`), by
+//! the one table of [`Fault`]: the browser's bad input → `400 {"error":"<code>"}`;
+//! configuration → `500`; the provider down, timing out or answering garbage → `502`; nothing is half-stored on failure — the
 //! session gets the user only after every check passed, and the pending authorization is
 //! consumed either way.
 //!
@@ -117,6 +121,6 @@ pub use crate::memory_store::MemorySessionStore;
 pub use crate::session::{session_middleware, DEFAULT_COOKIE_NAME, DEFAULT_COOKIE_NAME_HTTPS};
 pub use crate::user::CurrentUser;
 pub use rpkit::client::web::{
-    escape_html, logout_form, AuthUser, Revocations, CSRF_FIELD, CSRF_KEY, DEFAULT_MAX_REVOCATIONS,
+    escape_html, logout_form, AuthUser, Fault, Revocations, WebError, CSRF_FIELD, CSRF_KEY, DEFAULT_MAX_REVOCATIONS,
     DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY, RELAY_FIELD, USER_KEY,
 };

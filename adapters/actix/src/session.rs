@@ -1,11 +1,12 @@
 //! Typed access to an actix-session [`Session`], and the middleware with safe defaults.
 
-use crate::error::SessionError;
+use crate::error::{AuthError, SessionError};
 use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::storage::SessionStore;
 use actix_session::{Session, SessionMiddleware};
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Key, SameSite};
+use rpkit::client::web::{Outcome, SessionEdit, SessionValues, SESSION_KEYS};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -31,6 +32,37 @@ pub(crate) fn get<T: DeserializeOwned>(session: &Session, key: &str) -> Option<T
 /// Stores `value` under `key`.
 pub(crate) fn insert<T: Serialize>(session: &Session, key: &str, value: &T) -> Result<(), SessionError> {
     session.insert(key, value).map_err(|_| SessionError::Serialize)
+}
+
+/// What the web flows read: the values under [`SESSION_KEYS`].
+pub(crate) fn values(session: &Session) -> SessionValues {
+    SessionValues::from_json(SESSION_KEYS.map(|key| (key, get::<serde_json::Value>(session, key))))
+}
+
+/// Writes back what a web flow asked for ([`SessionEdit`], in its order). actix-session
+/// writes the session with every response, so `save_now` needs nothing more.
+pub(crate) fn apply(session: &Session, edit: SessionEdit) -> Result<(), SessionError> {
+    if edit.end_session {
+        // A new key for what follows (the pending logout): the old cookie names nothing.
+        session.clear();
+        session.renew();
+    }
+    if edit.renew_id {
+        session.renew();
+    }
+    for key in edit.remove {
+        session.remove(key);
+    }
+    for (key, value) in edit.set {
+        insert(session, key, &value)?;
+    }
+    Ok(())
+}
+
+/// Applies a flow's edit, whatever its result, then gives the result.
+pub(crate) fn settle<T>(session: &Session, outcome: Outcome<T>) -> Result<T, AuthError> {
+    apply(session, outcome.edit)?;
+    Ok(outcome.result?)
 }
 
 /// actix-session's [`SessionMiddleware`] over any store, set up for OAuth logins.

@@ -7,15 +7,8 @@ use crate::session;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use rpkit::client::web::{AuthUser, Revocations, USER_KEY};
-use rpkit::client::{Clock, SystemClock};
-use rpkit::UnixTime;
+use rpkit::client::web::{self as rpweb, AuthUser, Revocations, WebError};
 use std::future::{ready, Ready};
-
-/// The wall clock as a [`UnixTime`] (the adapter is the IO edge; the core never reads it).
-pub(crate) fn unix_now() -> UnixTime {
-    SystemClock.now()
-}
 
 /// The logged-in user, as an actix extractor: answers `401 {"error":"login_required"}`
 /// when nobody is logged in, or when a back-channel logout ended this login (the user is
@@ -50,22 +43,24 @@ pub(crate) fn unix_now() -> UnixTime {
 pub struct CurrentUser(pub AuthUser);
 
 impl CurrentUser {
-    /// The session's user unless absent or revoked (then removed from the session).
+    /// The session's user unless absent or revoked (then removed from the session):
+    /// [`rpweb::current_user`].
     pub fn load(session: &Session, revocations: &Revocations) -> Option<AuthUser> {
-        let user = session::get::<AuthUser>(session, USER_KEY)?;
-        if revocations.is_revoked(&user) {
-            tracing::info!(provider = %user.provider, "session ended by back-channel logout");
-            session.remove(USER_KEY);
-            return None;
+        let outcome = rpweb::current_user(session::values(session), revocations);
+        if !outcome.edit.is_empty() {
+            tracing::info!("session ended by back-channel logout");
         }
-        Some(user)
+        // Removing a key cannot fail to serialize.
+        session::settle(session, outcome).ok().flatten()
     }
 
     fn extract(req: &HttpRequest) -> Result<CurrentUser, AuthError> {
         let revocations = req
             .app_data::<web::Data<Revocations>>()
             .ok_or(SessionError::MissingAppData("web::Data<rpkit_actix::Revocations>"))?;
-        CurrentUser::load(&req.get_session(), revocations).map(CurrentUser).ok_or(AuthError::LoginRequired)
+        CurrentUser::load(&req.get_session(), revocations)
+            .map(CurrentUser)
+            .ok_or(AuthError::Web(WebError::LoginRequired))
     }
 }
 
@@ -81,8 +76,9 @@ impl FromRequest for CurrentUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rpkit::client::web::USER_KEY;
     use rpkit::logout::LogoutTarget;
-    use rpkit::{Claims, Token};
+    use rpkit::{Claims, Token, UnixTime};
     use serde_json::json;
 
     const T0: UnixTime = UnixTime::from_secs(1_700_000_000);
@@ -132,16 +128,16 @@ mod tests {
     fn current_user_without_login_is_401() {
         let req = request_with_user(Some(Revocations::new()), None);
         let err = CurrentUser::extract(&req).unwrap_err();
-        assert!(matches!(err, AuthError::LoginRequired));
+        assert!(matches!(err, AuthError::Web(WebError::LoginRequired)));
         assert_eq!(err.status(), actix_web::http::StatusCode::UNAUTHORIZED);
     }
 
     #[test]
     fn revoked_user_is_401_and_removed_from_the_session() {
         let revocations = Revocations::new();
-        revocations.revoke("dev", &target(None, Some("s1")), unix_now());
+        revocations.revoke("dev", &target(None, Some("s1")), T0.plus(60));
         let req = request_with_user(Some(revocations), Some(user("dev", "alice", Some("s1"), T0)));
-        assert!(matches!(CurrentUser::extract(&req).unwrap_err(), AuthError::LoginRequired));
+        assert!(matches!(CurrentUser::extract(&req).unwrap_err(), AuthError::Web(WebError::LoginRequired)));
         assert!(!req.get_session().contains_key(USER_KEY));
     }
 
@@ -157,6 +153,6 @@ mod tests {
     fn stored_user_of_another_shape_reads_as_logged_out() {
         let req = request_with_user(Some(Revocations::new()), None);
         req.get_session().insert(USER_KEY, serde_json::json!({"provider": 5})).unwrap();
-        assert!(matches!(CurrentUser::extract(&req).unwrap_err(), AuthError::LoginRequired));
+        assert!(matches!(CurrentUser::extract(&req).unwrap_err(), AuthError::Web(WebError::LoginRequired)));
     }
 }

@@ -13,12 +13,15 @@
 //! - `RPKIT_DEMO_SESSION_KEY` — base64 of 32 bytes: keep sessions in an encrypted cookie
 //!   (any instance with the key continues a login) instead of server memory.
 //!
-//! See [`rpkit_axum::demo`] for the routes.
+//! See `support/demo_app.rs` for the routes.
 
+#[path = "support/demo_app.rs"]
+mod demo_app;
+
+use demo_app::{app, DemoOptions, DemoSessions};
 use rpkit::client::web::is_loopback_http;
 use rpkit::client::OAuth;
 use rpkit::ClientConfig;
-use rpkit_axum::demo::{app, DemoOptions, DemoSessions};
 use rpkit_axum::CookieKey;
 use rpkit_conformance::{ClientRegistration, DevProvider, DevUser, RunningProvider};
 use rpkit_reqwest::ReqwestClient;

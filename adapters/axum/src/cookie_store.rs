@@ -24,7 +24,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use rpkit::client::{Clock, SystemClock};
-use rpkit::rand::{SecureRandom, SystemRandom};
+use rpkit::rand::{CryptoRandom, SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -385,10 +385,17 @@ impl CookieSessionLayer {
         self.edit(|s| s.absolute_lifetime = lifetime)
     }
 
-    /// Takes the time from `clock` instead of the system clock (tests).
+    /// Takes the time from `clock` instead of the system clock: pass the registry's
+    /// ([`shared_clock`](Self::shared_clock) with `OAuth::clock`) so that one clock governs
+    /// logins and session lifetimes, or a `ManualClock` in tests.
     #[must_use]
     pub fn clock(self, clock: impl Clock) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(clock);
+        self.shared_clock(Arc::new(clock))
+    }
+
+    /// Takes the time from a shared `clock` (e.g. [`OAuth::clock`](rpkit::client::OAuth::clock)).
+    #[must_use]
+    pub fn shared_clock(self, clock: Arc<dyn Clock>) -> Self {
         self.edit(|s| s.clock = clock)
     }
 
@@ -399,9 +406,27 @@ impl CookieSessionLayer {
         self.edit(|s| s.max_bytes = max)
     }
 
-    /// Draws nonces from `rng` instead of the system CSPRNG (tests only).
+    /// Draws the AES-GCM nonces from `rng` instead of [`SystemRandom`].
+    ///
+    /// # Security
+    /// Only a [`CryptoRandom`] — a source the operating system seeds — is accepted: a
+    /// nonce repeated under the key (as a seeded, deterministic source repeats them
+    /// from one process to the next) gives away the key stream and lets anyone forge
+    /// cookies. So a test's `SeededRandom` does not compile here:
+    ///
+    /// ```compile_fail
+    /// use rpkit_axum::{CookieKey, CookieSessionLayer};
+    /// let layer = CookieSessionLayer::new(CookieKey::generate().unwrap()).rng(rpkit::rand::SeededRandom::new(1));
+    /// ```
+    ///
+    /// ```
+    /// use rpkit_axum::{CookieKey, CookieSessionLayer};
+    /// let layer = CookieSessionLayer::new(CookieKey::generate()?).rng(rpkit::rand::ThreadRandom::new());
+    /// # let _ = rpkit::rand::SeededRandom::new(1); // exists here: the failure above is the bound's
+    /// # Ok::<(), rpkit_axum::SessionError>(())
+    /// ```
     #[must_use]
-    pub fn rng(self, rng: impl SecureRandom + 'static) -> Self {
+    pub fn rng(self, rng: impl CryptoRandom + 'static) -> Self {
         let rng: Arc<dyn SecureRandom> = Arc::new(rng);
         self.edit(|s| s.rng = rng)
     }
@@ -718,7 +743,7 @@ fn open(s: &Settings, value: &str, now: u64) -> Option<Opened> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use rpkit::rand::SeededRandom;
+    use rpkit::rand::{SeededRandom, ThreadRandom};
     use serde_json::json;
 
     const NOW: u64 = 1_700_000_000;
@@ -728,7 +753,7 @@ mod tests {
     }
 
     fn layer() -> CookieSessionLayer {
-        CookieSessionLayer::new(key(7)).rng(SeededRandom::new(1)).secure(false)
+        CookieSessionLayer::new(key(7)).rng(ThreadRandom::new()).secure(false)
     }
 
     fn map(v: Value) -> Map<String, Value> {
@@ -784,6 +809,25 @@ mod tests {
         assert!(!set.contains("Secure"));
         let secure = written(&CookieSessionLayer::new(key(7)), json!({"a": 1}), NOW);
         assert!(secure.contains("Secure"));
+    }
+
+    /// `<Probe<R>>::ACCEPTED` is true exactly when [`CookieSessionLayer::rng`] takes an
+    /// `R` (an inherent constant wins over the trait's default when its bound holds).
+    struct Probe<R>(std::marker::PhantomData<R>);
+    trait Refused {
+        const ACCEPTED: bool = false;
+    }
+    impl<R> Refused for Probe<R> {}
+    #[allow(dead_code)]
+    impl<R: CryptoRandom + 'static> Probe<R> {
+        const ACCEPTED: bool = true;
+    }
+
+    #[test]
+    fn the_layer_refuses_a_deterministic_random_source() {
+        const { assert!(!<Probe<SeededRandom>>::ACCEPTED, "a seeded source would repeat AES-GCM nonces") };
+        const { assert!(!<Probe<Arc<SeededRandom>>>::ACCEPTED) };
+        const { assert!(<Probe<SystemRandom>>::ACCEPTED && <Probe<ThreadRandom>>::ACCEPTED) };
     }
 
     #[test]

@@ -22,9 +22,13 @@
 //!   another — but a logout cannot revoke a copied cookie before its absolute lifetime
 //!   ends; prefer a server-side store where that matters.
 //!
-//! Errors become responses by themselves ([`AuthError`]): bad input from the browser or
-//! the provider → `400 {"error":"<code>"}`; the provider down, timing out or answering
-//! 5xx → `502`; nothing is half-stored on failure — the session gets the user only after
+//! Every step is the one of [`rpkit::client::web`] of the same name (shared with
+//! `rpkit-actix`); this crate only reads the session, converts the types and writes back
+//! the edit the step returns.
+//!
+//! Errors become responses by themselves ([`AuthError`]), by the one table of
+//! [`Fault`]: the browser's bad input → `400 {"error":"<code>"}`; configuration → `500`;
+//! the provider down, timing out or answering garbage → `502`; nothing is half-stored on failure — the session gets the user only after
 //! every check passed, and the pending authorization is consumed either way.
 //!
 //! ```no_run
@@ -93,7 +97,6 @@
 #![warn(missing_docs)]
 
 mod cookie_store;
-pub mod demo;
 mod error;
 mod flow;
 mod session;
@@ -113,6 +116,6 @@ pub use crate::session::{AuthSession, SessionError};
 pub use crate::user::CurrentUser;
 pub use ::cookie::SameSite;
 pub use rpkit::client::web::{
-    escape_html, logout_form, AuthUser, Revocations, CSRF_FIELD, CSRF_KEY, DEFAULT_MAX_REVOCATIONS,
+    escape_html, logout_form, AuthUser, Fault, Revocations, WebError, CSRF_FIELD, CSRF_KEY, DEFAULT_MAX_REVOCATIONS,
     DEFAULT_REVOCATION_TTL_SECS, LOGOUT_KEY, PENDING_KEY, RELAY_FIELD, USER_KEY,
 };

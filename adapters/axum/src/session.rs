@@ -1,8 +1,9 @@
 //! One session API over tower-sessions and the encrypted cookie store.
 
 use crate::cookie_store::CookieSession;
+use crate::error::AuthError;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use rpkit::client::web::{Fault, Outcome, SessionEdit, SessionValues, SESSION_KEYS, STORE_UNAVAILABLE_CODE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,6 +20,9 @@ pub enum SessionError {
     /// The tower-sessions store failed.
     #[error("the session store failed: {0}")]
     Store(String),
+    /// The session store's backend (Redis, SQL) cannot be reached: `503`, worth a retry.
+    #[error("the session store is unavailable: {0}")]
+    Unavailable(String),
     /// The sealed cookie would be larger than the configured limit; nothing was changed.
     #[error("the session would need a {size}-byte cookie, over the {limit}-byte limit")]
     TooLarge {
@@ -47,6 +51,7 @@ impl SessionError {
         match self {
             SessionError::NoSessionLayer => "no_session_layer",
             SessionError::Store(_) => "session_store_failed",
+            SessionError::Unavailable(_) => STORE_UNAVAILABLE_CODE,
             SessionError::TooLarge { .. } => "session_too_large",
             SessionError::Serialize => "session_serialize_failed",
             SessionError::InvalidKey => "invalid_cookie_key",
@@ -56,17 +61,31 @@ impl SessionError {
     }
 }
 
+impl SessionError {
+    /// Whose fault it is: the server's (`500`), or an unreachable store's (`503`).
+    pub fn fault(&self) -> Fault {
+        match self {
+            SessionError::Unavailable(_) => Fault::StoreUnavailable,
+            _ => Fault::Server,
+        }
+    }
+}
+
 impl IntoResponse for SessionError {
-    /// `500` with the error code: a session problem is the server's, not the user's.
+    /// The JSON error of [`AuthError`]: a session problem is the server's, not the user's.
     fn into_response(self) -> Response {
-        tracing::error!(error = %self, "session failure");
-        (StatusCode::INTERNAL_SERVER_ERROR, self.code()).into_response()
+        AuthError::Session(self).into_response()
     }
 }
 
 impl From<tower_sessions::session::Error> for SessionError {
     fn from(e: tower_sessions::session::Error) -> Self {
-        SessionError::Store(e.to_string())
+        use tower_sessions::session_store::Error as Store;
+        match e {
+            // What a store reports when its backend does not answer.
+            tower_sessions::session::Error::Store(Store::Backend(why)) => SessionError::Unavailable(why),
+            e => SessionError::Store(e.to_string()),
+        }
     }
 }
 
@@ -233,6 +252,50 @@ impl AuthSession {
                 Ok(())
             }
         }
+    }
+
+    /// What the web flows read: the values under [`SESSION_KEYS`].
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when the store fails.
+    pub async fn values(&self) -> Result<SessionValues, SessionError> {
+        let mut entries = Vec::with_capacity(SESSION_KEYS.len());
+        for key in SESSION_KEYS {
+            entries.push((key, self.get_value(key).await?));
+        }
+        Ok(SessionValues::from_json(entries))
+    }
+
+    /// Writes back what a web flow asked for ([`SessionEdit`], in its order).
+    ///
+    /// # Errors
+    /// Store failures, [`SessionError::TooLarge`] (cookie store).
+    pub async fn apply(&self, edit: SessionEdit) -> Result<(), SessionError> {
+        if edit.end_session {
+            self.flush().await?;
+        }
+        if edit.renew_id {
+            self.cycle_id().await?;
+        }
+        for key in edit.remove {
+            self.remove(key).await?;
+        }
+        for (key, value) in edit.set {
+            self.insert(key, &value).await?;
+        }
+        if edit.save_now {
+            self.save().await?;
+        }
+        Ok(())
+    }
+
+    /// Applies a flow's edit, whatever its result, then gives the result.
+    ///
+    /// # Errors
+    /// The flow's error, or the session's when the edit could not be written.
+    pub async fn settle<T>(&self, outcome: Outcome<T>) -> Result<T, AuthError> {
+        self.apply(outcome.edit).await?;
+        Ok(outcome.result?)
     }
 
     /// Removes everything from the session.

@@ -5,14 +5,7 @@
 use crate::error::AuthError;
 use crate::session::AuthSession;
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use rpkit::client::web::{AuthUser, Revocations, USER_KEY};
-use rpkit::client::{Clock, SystemClock};
-use rpkit::UnixTime;
-
-/// The wall clock (the adapter is the IO edge; the core never reads it).
-pub(crate) fn unix_now() -> UnixTime {
-    SystemClock.now()
-}
+use rpkit::client::web::{self, AuthUser, Revocations, WebError};
 
 /// The logged-in user, as an axum extractor: answers `401 {"error":"login_required"}`
 /// when nobody is logged in, or when a back-channel logout ended this login (the user is
@@ -48,20 +41,17 @@ pub(crate) fn unix_now() -> UnixTime {
 pub struct CurrentUser(pub AuthUser);
 
 impl CurrentUser {
-    /// The session's user unless absent or revoked (then removed from the session).
+    /// The session's user unless absent or revoked (then removed from the session):
+    /// [`web::current_user`].
     ///
     /// # Errors
     /// Session store failures.
     pub async fn load(session: &AuthSession, revocations: &Revocations) -> Result<Option<AuthUser>, AuthError> {
-        let Some(user) = session.get::<AuthUser>(USER_KEY).await? else {
-            return Ok(None);
-        };
-        if revocations.is_revoked(&user) {
-            tracing::info!(provider = %user.provider, "session ended by back-channel logout");
-            session.remove(USER_KEY).await?;
-            return Ok(None);
+        let outcome = web::current_user(session.values().await?, revocations);
+        if !outcome.edit.is_empty() {
+            tracing::info!("session ended by back-channel logout");
         }
-        Ok(Some(user))
+        session.settle(outcome).await
     }
 }
 
@@ -73,9 +63,8 @@ where
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let session = AuthSession::from_request_parts(parts, state).await?;
-        let revocations = Revocations::from_ref(state);
-        CurrentUser::load(&session, &revocations).await?.map(CurrentUser).ok_or(AuthError::LoginRequired)
+        let user = <CurrentUser as OptionalFromRequestParts<S>>::from_request_parts(parts, state).await?;
+        user.ok_or(AuthError::Web(WebError::LoginRequired))
     }
 }
 

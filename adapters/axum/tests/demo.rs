@@ -5,7 +5,10 @@ use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use reqwest::{redirect, StatusCode};
 use rpkit::client::{ManualClock, OAuth};
 use rpkit::ClientConfig;
-use rpkit_axum::demo::{app, DemoOptions, DemoSessions};
+#[path = "../examples/support/demo_app.rs"]
+mod demo_app;
+
+use demo_app::{app, DemoOptions, DemoSessions};
 use rpkit_axum::CookieKey;
 use rpkit_conformance::{ClientRegistration, DevProvider, DevUser, Endpoint, RunningProvider};
 use rpkit_reqwest::ReqwestClient;

@@ -195,6 +195,13 @@ impl OAuth {
             .ok_or_else(|| ClientError::UnknownClient { name: name.to_owned() })
     }
 
+    /// The registry's [`Clock`]: give it to whatever else needs the time of this
+    /// registry (a session layer, a test's [`ManualClock`]), so that one clock governs
+    /// logins, expiries and revocations.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.shared.clock)
+    }
+
     /// The registered names, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> =
@@ -357,7 +364,8 @@ impl OAuthClient {
         }
     }
 
-    fn now(&self) -> UnixTime {
+    /// Now, by the registry's [`Clock`] (what every step of this client takes as `now`).
+    pub fn now(&self) -> UnixTime {
         self.inner.shared.clock.now()
     }
 

@@ -5,7 +5,7 @@
 //! types and no async runtime:
 //!
 //! - the session keys ([`PENDING_KEY`], [`LOGOUT_KEY`], [`USER_KEY`]) and what is stored
-//!   under them: the [`PendingSet`], a `PendingLogouts` and the logged-in [`AuthUser`];
+//!   under them: the [`PendingSet`], the [`PendingLogouts`] and the logged-in [`AuthUser`];
 //! - the steps of a login and a logout between the session reads and writes:
 //!   [`login_user`], [`logout_redirect`], [`validate_logout_response`];
 //! - the back-channel [`Revocations`] list, filled by [`backchannel_logout`];
@@ -31,15 +31,16 @@
 //! assert_eq!(PENDING_KEY, "rpkit.pending");
 //! ```
 
-use super::{ClientError, LogoutOptions, OAuth, OAuthClient};
+use super::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use crate::authorize::PendingSet;
-use crate::callback::{CallbackError, CallbackParams};
+use crate::callback::{CallbackError, CallbackParams, MAX_CALLBACK_BYTES};
 use crate::claims::Claims;
 use crate::config::DEFAULT_PENDING_TTL;
 use crate::error::Error;
 use crate::logout::{LogoutTarget, PendingLogout, PendingLogouts};
 use crate::time::UnixTime;
 use crate::token::Token;
+use http::HeaderValue;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
@@ -48,7 +49,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// The session key of the pending authorizations ([`PendingSet`]).
 pub const PENDING_KEY: &str = "rpkit.pending";
 
-/// The session key of the pending RP-initiated logouts (`PendingLogouts`).
+/// The session key of the pending RP-initiated logouts ([`PendingLogouts`]).
 pub const LOGOUT_KEY: &str = "rpkit.logout";
 
 /// The session key of the logged-in [`AuthUser`].
@@ -162,19 +163,296 @@ impl AuthUser {
     }
 }
 
+/// What the web flows read from the session: the value under each of [`SESSION_KEYS`],
+/// `None` when absent or of another shape (an older release, a tampered store).
+///
+/// The adapter reads the keys (async or not, however its store works), builds this with
+/// [`SessionValues::from_json`], hands it to a flow, and applies the [`SessionEdit`] the
+/// flow returns: the flows themselves never touch a session.
+#[derive(Default)]
+#[non_exhaustive]
+pub struct SessionValues {
+    /// [`PENDING_KEY`]: the pending authorizations.
+    pub pending: Option<PendingSet>,
+    /// [`LOGOUT_KEY`]: the pending RP-initiated logouts.
+    pub logouts: Option<PendingLogouts>,
+    /// [`USER_KEY`]: the logged-in user.
+    pub user: Option<AuthUser>,
+    /// [`CSRF_KEY`]: the session's CSRF token.
+    pub csrf: Option<String>,
+}
+
+impl fmt::Debug for SessionValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionValues")
+            .field("pending", &self.pending.as_ref().map(PendingSet::len))
+            .field("logouts", &self.logouts.as_ref().map(PendingLogouts::len))
+            .field("user", &self.user)
+            .field("csrf", &self.csrf.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+/// Every session key the web flows read and write.
+pub const SESSION_KEYS: [&str; 4] = [PENDING_KEY, LOGOUT_KEY, USER_KEY, CSRF_KEY];
+
+impl SessionValues {
+    /// From the JSON stored under each key (keys other than [`SESSION_KEYS`] are ignored;
+    /// a value of another shape reads as absent).
+    ///
+    /// ```
+    /// use rpkit::client::web::{SessionValues, CSRF_KEY, USER_KEY};
+    /// let values = SessionValues::from_json([
+    ///     (CSRF_KEY, Some(serde_json::json!("token"))),
+    ///     (USER_KEY, Some(serde_json::json!({"provider": 5}))), // not a user: absent
+    /// ]);
+    /// assert_eq!(values.csrf.as_deref(), Some("token"));
+    /// assert!(values.user.is_none() && values.pending.is_none());
+    /// ```
+    pub fn from_json<'k>(entries: impl IntoIterator<Item = (&'k str, Option<serde_json::Value>)>) -> Self {
+        fn read<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Option<T> {
+            serde_json::from_value(value).ok()
+        }
+        let mut values = SessionValues::default();
+        for (key, value) in entries {
+            let Some(value) = value else { continue };
+            match key {
+                PENDING_KEY => values.pending = read(value),
+                LOGOUT_KEY => values.logouts = read(value),
+                USER_KEY => values.user = read(value),
+                CSRF_KEY => values.csrf = read(value),
+                _ => {}
+            }
+        }
+        values
+    }
+}
+
+/// What a flow asks the adapter to write back to the session, in this order: end the
+/// session ([`end_session`](Self::end_session)), give it a new id
+/// ([`renew_id`](Self::renew_id)), remove keys, store values, and write it to its store
+/// at once ([`save_now`](Self::save_now)).
+///
+/// A pure result, so each adapter has one `apply` for every flow. `Debug` shows the keys
+/// only (the values hold PKCE verifiers and tokens).
+///
+/// ```
+/// use rpkit::client::web::{SessionEdit, USER_KEY, CSRF_KEY};
+/// let edit = SessionEdit::default().renew_id().remove(CSRF_KEY).set(USER_KEY, &"alice");
+/// assert!(edit.renew_id && !edit.end_session);
+/// assert_eq!(edit.remove, [CSRF_KEY]);
+/// assert_eq!(edit.set, [(USER_KEY, serde_json::json!("alice"))]);
+/// assert!(!format!("{edit:?}").contains("alice"));
+/// ```
+#[derive(Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SessionEdit {
+    /// Empty the session and delete it from its store (logout); what is stored
+    /// afterwards goes to a new session.
+    pub end_session: bool,
+    /// A new session id, keeping the data (login: session fixation defence).
+    pub renew_id: bool,
+    /// Keys to remove.
+    pub remove: Vec<&'static str>,
+    /// Values to store, as JSON.
+    pub set: Vec<(&'static str, serde_json::Value)>,
+    /// Write the session to its store now, whatever the response: a consumed `state`
+    /// must stay consumed even when the answer is a `5xx` (tower-sessions saves nothing
+    /// for those).
+    pub save_now: bool,
+}
+
+impl fmt::Debug for SessionEdit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set: Vec<&str> = self.set.iter().map(|(k, _)| *k).collect();
+        f.debug_struct("SessionEdit")
+            .field("end_session", &self.end_session)
+            .field("renew_id", &self.renew_id)
+            .field("remove", &self.remove)
+            .field("set", &set)
+            .field("save_now", &self.save_now)
+            .finish()
+    }
+}
+
+impl SessionEdit {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == SessionEdit::default()
+    }
+
+    /// Also ends the session first.
+    #[must_use]
+    pub fn end_session(mut self) -> Self {
+        self.end_session = true;
+        self
+    }
+
+    /// Also renews the session id.
+    #[must_use]
+    pub fn renew_id(mut self) -> Self {
+        self.renew_id = true;
+        self
+    }
+
+    /// Also writes the session to its store at once.
+    #[must_use]
+    pub fn save_now(mut self) -> Self {
+        self.save_now = true;
+        self
+    }
+
+    /// Also removes `key` (and forgets an earlier [`set`](Self::set) of it).
+    #[must_use]
+    pub fn remove(mut self, key: &'static str) -> Self {
+        self.set.retain(|(k, _)| *k != key);
+        if !self.remove.contains(&key) {
+            self.remove.push(key);
+        }
+        self
+    }
+
+    /// Also stores `value` under `key` (replacing an earlier one).
+    #[must_use]
+    pub fn set(mut self, key: &'static str, value: &impl Serialize) -> Self {
+        // The session values are string-keyed maps, strings and lists: they always
+        // serialize. Were one not to, `null` reads back as absent, never as another value.
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.remove.retain(|k| *k != key);
+        self.set.retain(|(k, _)| *k != key);
+        self.set.push((key, value));
+        self
+    }
+
+    /// This edit, then `next`: the flags add up, and where both name a key, `next` wins.
+    #[must_use]
+    pub fn then(mut self, next: SessionEdit) -> Self {
+        self.end_session |= next.end_session;
+        self.renew_id |= next.renew_id;
+        self.save_now |= next.save_now;
+        for key in next.remove {
+            self = self.remove(key);
+        }
+        for (key, value) in next.set {
+            self.remove.retain(|k| *k != key);
+            self.set.retain(|(k, _)| *k != key);
+            self.set.push((key, value));
+        }
+        self
+    }
+}
+
+/// What a web flow returns: its result, and the [`SessionEdit`] to apply **whatever the
+/// result** (a consumed pending login stays consumed when the login fails).
+#[derive(Debug)]
+#[must_use = "apply the edit to the session, then answer with the result"]
+pub struct Outcome<T> {
+    /// The flow's result.
+    pub result: Result<T, WebError>,
+    /// What to write back to the session.
+    pub edit: SessionEdit,
+}
+
+impl<T> Outcome<T> {
+    fn new(result: Result<T, impl Into<WebError>>, edit: SessionEdit) -> Self {
+        Outcome { result: result.map_err(Into::into), edit }
+    }
+
+    fn failed(e: impl Into<WebError>) -> Self {
+        Outcome { result: Err(e.into()), edit: SessionEdit::default() }
+    }
+}
+
+/// Starts a login (Authlib's `authorize_redirect`): the authorization URL (state, nonce,
+/// PKCE S256) to redirect to ([`redirect_response`]), and the session's pending
+/// authorizations with the new one stored (bounded, expiring by the registry's clock).
+///
+/// # Errors
+/// Configuration, discovery and random-source errors; nothing is to be stored then.
+pub async fn authorize_redirect(
+    client: &OAuthClient,
+    session: SessionValues,
+    options: &AuthorizeOptions,
+) -> Outcome<url::Url> {
+    let mut pending = session.pending.unwrap_or_default();
+    match client.authorize_redirect(&mut pending, options).await {
+        Ok(url) => Outcome::new(Ok::<_, WebError>(url.to_url()), SessionEdit::default().set(PENDING_KEY, &pending)),
+        Err(e) => Outcome::failed(e),
+    }
+}
+
+/// Handles the callback (Authlib's `authorize_access_token`): every check of the
+/// authorization response against the session's pending authorizations, the code
+/// exchange and ID token validation. The token has the ID token's claims in
+/// `token.userinfo`.
+///
+/// The matching pending authorization is consumed whatever the outcome (the edit removes
+/// it and saves at once), so a replayed callback fails. Nothing else is stored: see
+/// [`complete_login`].
+///
+/// # Errors
+/// Every rejection of [`OAuthClient::authorize_access_token`] ([`Fault::of`] says its
+/// status).
+pub async fn authorize_access_token(
+    client: &OAuthClient,
+    session: SessionValues,
+    callback: &CallbackInput,
+) -> Outcome<Token> {
+    let mut pending = session.pending.unwrap_or_default();
+    let had_entries = !pending.is_empty();
+    let result = client.authorize_access_token(&mut pending, callback.params()).await;
+    let mut edit = SessionEdit::default();
+    if had_entries {
+        edit = if pending.is_empty() { edit.remove(PENDING_KEY) } else { edit.set(PENDING_KEY, &pending) };
+        edit = edit.save_now();
+    }
+    Outcome::new(result, edit)
+}
+
+/// Handles the callback and logs the user in: [`authorize_access_token`], then
+/// [`login_user`], then — only when every check passed — [`login_edit`] (a new session
+/// id, a new CSRF token, the [`AuthUser`]).
+///
+/// # Errors
+/// As [`authorize_access_token`], plus refresh and UserInfo errors. On any error the edit
+/// stores no user (a previous login, if any, stays as it was).
+pub async fn complete_login(
+    client: &OAuthClient,
+    session: SessionValues,
+    callback: &CallbackInput,
+) -> Outcome<AuthUser> {
+    let Outcome { result, edit } = authorize_access_token(client, session, callback).await;
+    let token = match result {
+        Ok(token) => token,
+        Err(e) => return Outcome { result: Err(e), edit },
+    };
+    match login_user(client, token).await {
+        Ok(user) => {
+            let edit = edit.then(login_edit(&user));
+            Outcome { result: Ok(user), edit }
+        }
+        Err(e) => Outcome::new(Err::<AuthUser, _>(e), edit),
+    }
+}
+
+/// Stores `user` as the logged-in user: a new session id (session fixation), and the
+/// CSRF token dropped (one seen before the login is no proof).
+pub fn login_edit(user: &AuthUser) -> SessionEdit {
+    SessionEdit::default().renew_id().remove(CSRF_KEY).set(USER_KEY, user)
+}
+
 /// The steps of a login after the callback passed every check ([`OAuthClient::authorize_access_token`]):
 /// a token about to expire is refreshed first (so that the session keeps the current
 /// one), then the UserInfo claims are fetched when the client is OpenID Connect and the
 /// provider has a UserInfo endpoint (their `sub` must equal the ID token's), and the
-/// [`AuthUser`] logged in at `now` is returned for the adapter to store under
-/// [`USER_KEY`] — under a new session id.
+/// [`AuthUser`] logged in now (by the registry's clock) is returned for [`login_edit`].
 ///
 /// # Errors
 /// Refresh, discovery and UserInfo errors; nothing is to be stored then.
-pub async fn login_user(client: &OAuthClient, token: Token, now: UnixTime) -> Result<AuthUser, ClientError> {
+pub async fn login_user(client: &OAuthClient, token: Token) -> Result<AuthUser, ClientError> {
     let token = client.ensure_fresh(&token).await?.unwrap_or(token);
     let userinfo = fetch_userinfo(client, &token).await?;
-    Ok(AuthUser::new(client.name(), token, userinfo, now))
+    Ok(AuthUser::new(client.name(), token, userinfo, client.now()))
 }
 
 /// The UserInfo claims for a fresh login, when the client can ask for them.
@@ -192,48 +470,94 @@ async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Cl
     client.userinfo(token).await.map(Some)
 }
 
-/// Builds the provider's logout URL (OpenID Connect RP-Initiated Logout) once the
-/// adapter has ended the local session: `user` is who was logged in (its ID token is the
-/// `id_token_hint` when it logged in with this client and `options` has none), and
-/// `pending` the session's pending logouts, to which the new one is added (at most
-/// [`MAX_PENDING_LOGOUTS`]). Store `pending` under [`LOGOUT_KEY`] in the new session
-/// when it is not empty.
-///
-/// # Errors
-/// [`crate::error::ConfigError::Missing`] when the provider has no end-session endpoint;
-/// discovery errors.
-pub async fn logout_redirect(
-    client: &OAuthClient,
-    mut options: LogoutOptions,
-    user: Option<AuthUser>,
-    pending: &mut PendingLogouts,
-) -> Result<url::Url, ClientError> {
-    if options.id_token_hint.is_none() {
-        options.id_token_hint = user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
+/// The logged-in user, unless absent or ended by a back-channel logout (then the edit
+/// removes it from the session).
+pub fn current_user(session: SessionValues, revocations: &Revocations) -> Outcome<Option<AuthUser>> {
+    match session.user {
+        Some(user) if revocations.is_revoked(&user) => {
+            Outcome { result: Ok(None), edit: SessionEdit::default().remove(USER_KEY) }
+        }
+        user => Outcome { result: Ok(user), edit: SessionEdit::default() },
     }
-    let (url, entry) = client.logout_redirect(&options).await?;
-    if let Some(entry) = entry {
-        pending.insert(entry, MAX_PENDING_LOGOUTS);
-    }
-    Ok(url)
 }
 
-/// Checks the provider's redirect back after logout against the session's `pending`
-/// logouts, for any client of `oauth` (one `post_logout_redirect_uri` can serve every
-/// provider). The matching entry is removed from `pending` either way, and its client's
-/// pending TTL applies; `state`s are compared in constant time. When no entry matches
-/// (or its client is gone), the core says which state error, with the default TTL at
-/// `now`.
+/// `user` with a new token (after an automatic refresh), and the edit that stores it.
+pub fn update_token(user: &AuthUser, token: Token) -> (AuthUser, SessionEdit) {
+    let mut updated = user.clone();
+    updated.token = token;
+    let edit = SessionEdit::default().set(USER_KEY, &updated);
+    (updated, edit)
+}
+
+/// The session's CSRF token ([`csrf_token`], from the registry's random source), and the
+/// edit that stores it when it was just drawn.
 ///
 /// # Errors
-/// [`crate::StateError`] variants (missing, unknown, expired); a repeated `state`
-/// ([`Error::Malformed`]).
-pub fn validate_logout_response(
-    oauth: &OAuth,
-    query: &str,
-    pending: &mut PendingLogouts,
-    now: UnixTime,
-) -> Result<PendingLogout, ClientError> {
+/// [`Error::Random`] when the random source fails.
+pub fn session_csrf_token(oauth: &OAuth, session: &SessionValues) -> Outcome<String> {
+    match csrf_token(session.csrf.as_deref(), &*oauth.shared.rng) {
+        Ok(token) if token.is_new => {
+            let edit = SessionEdit::default().set(CSRF_KEY, &token.value);
+            Outcome { result: Ok(token.value), edit }
+        }
+        Ok(token) => Outcome { result: Ok(token.value), edit: SessionEdit::default() },
+        Err(e) => Outcome::failed(e),
+    }
+}
+
+/// Logs out locally and builds the provider's logout URL (Authlib's `logout_redirect`,
+/// OpenID Connect RP-Initiated Logout).
+///
+/// `form` must carry the session's CSRF token; otherwise the result is
+/// [`WebError::CsrfMismatch`] (`403`) and the edit is empty — a cross-site page cannot log
+/// the user out. Then the edit ends the session whatever happens next (the user is logged
+/// out here even when the provider fails), and keeps the pending logouts — with a new one
+/// when `options` has a `post_logout_redirect_uri` (at most [`MAX_PENDING_LOGOUTS`]) — in
+/// the new session for [`validate_logout_response`]. The session user's ID token is the
+/// `id_token_hint` when it logged in with this client and `options` has none.
+///
+/// # Errors
+/// [`crate::error::ConfigError::Missing`] when the provider has no end-session endpoint
+/// (the local logout still happens); discovery errors.
+pub async fn logout_redirect(
+    client: &OAuthClient,
+    session: SessionValues,
+    form: &LogoutForm,
+    mut options: LogoutOptions,
+) -> Outcome<url::Url> {
+    if !check_csrf(session.csrf.as_deref(), form.csrf_token()) {
+        return Outcome::failed(WebError::CsrfMismatch);
+    }
+    if options.id_token_hint.is_none() {
+        options.id_token_hint = session.user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
+    }
+    let mut pending = session.logouts.unwrap_or_default();
+    let result = client.logout_redirect(&options).await.map(|(url, entry)| {
+        if let Some(entry) = entry {
+            pending.insert(entry, MAX_PENDING_LOGOUTS);
+        }
+        url
+    });
+    let mut edit = SessionEdit::default().end_session();
+    if !pending.is_empty() {
+        edit = edit.set(LOGOUT_KEY, &pending);
+    }
+    Outcome::new(result, edit)
+}
+
+/// Checks the provider's redirect back after logout (Authlib's
+/// `validate_logout_response`) against the session's pending logouts, for any client of
+/// `oauth` (one `post_logout_redirect_uri` can serve every provider). The matching entry
+/// is consumed either way, and its client's pending TTL applies, by the registry's clock;
+/// `state`s are compared in constant time. When no entry matches (or its client is gone),
+/// the core says which state error, with the default TTL.
+///
+/// # Errors
+/// [`crate::StateError`] variants (missing, unknown, expired, repeated): all the
+/// browser's, `400`. A repeated `state` consumes nothing.
+pub fn validate_logout_response(oauth: &OAuth, session: SessionValues, query: &str) -> Outcome<PendingLogout> {
+    let mut pending = session.logouts.unwrap_or_default();
+    let had_entries = !pending.is_empty();
     let state = url::form_urlencoded::parse(query.strip_prefix('?').unwrap_or(query).as_bytes())
         .find(|(k, _)| k == "state")
         .map(|(_, v)| v);
@@ -246,16 +570,26 @@ pub fn validate_logout_response(
             }
         }
     }
-    match owner.map(|name| oauth.create_client(&name)) {
-        Some(Ok(client)) => client.validate_logout_response(query, pending),
-        _ => Ok(crate::logout::validate_logout_response(query, pending, now, DEFAULT_PENDING_TTL)?),
+    let result = match owner.map(|name| oauth.create_client(&name)) {
+        Some(Ok(client)) => client.validate_logout_response(query, &mut pending),
+        _ => {
+            crate::logout::validate_logout_response(query, &mut pending, oauth.shared.clock.now(), DEFAULT_PENDING_TTL)
+                .map_err(ClientError::from)
+        }
+    };
+    let mut edit = SessionEdit::default();
+    if had_entries {
+        edit = if pending.is_empty() { edit.remove(LOGOUT_KEY) } else { edit.set(LOGOUT_KEY, &pending) };
+        edit = edit.save_now();
     }
+    Outcome::new(result, edit)
 }
 
 /// Handles an OpenID Connect back-channel logout request body (`logout_token=…`): the
 /// logout token is validated ([`OAuthClient::validate_backchannel_logout`]: signature,
 /// `iss`, `aud`, `iat`, `events`, no `nonce`, `sid`/`sub`, `jti` replay) and, when valid,
-/// the sessions it names are recorded in `revocations` as ended at `now`.
+/// the sessions it names are recorded in `revocations` as ended now (by the registry's
+/// clock). Answer the provider with [`backchannel_http_response`].
 ///
 /// # Errors
 /// Every rejection of [`OAuthClient::validate_backchannel_logout`]; nothing is recorded
@@ -264,10 +598,9 @@ pub async fn backchannel_logout(
     client: &OAuthClient,
     revocations: &Revocations,
     body: &[u8],
-    now: UnixTime,
 ) -> Result<LogoutTarget, ClientError> {
     let target = client.validate_backchannel_logout(body).await?;
-    revocations.revoke(client.name(), &target, now);
+    revocations.revoke(client.name(), &target, client.now());
     Ok(target)
 }
 
@@ -407,21 +740,173 @@ impl Revocations {
     }
 }
 
+/// Whose fault a failed web request is, and so its HTTP status: the one table every web
+/// adapter answers by ([`Fault::status`]).
+///
+/// | fault | status | when |
+/// |---|---|---|
+/// | [`BadRequest`](Fault::BadRequest) | `400` | the browser's input (or a back-channel sender's): a wrong, expired, replayed or repeated `state`, the provider's `error` the browser brought back, a bad ID token, an `iss` mismatch, an unusable callback or form |
+/// | [`LoginRequired`](Fault::LoginRequired) | `401` | nobody is logged in, or the token can no longer be refreshed |
+/// | [`Forbidden`](Fault::Forbidden) | `403` | a state-changing request without the session's CSRF token |
+/// | [`NotFound`](Fault::NotFound) | `404` | no client registered under that name |
+/// | [`MethodNotAllowed`](Fault::MethodNotAllowed) | `405` | a method the route does not take (a `HEAD` callback, a `GET` logout) |
+/// | [`Server`](Fault::Server) | `500` | the application's configuration or the server: a configured URL that does not parse, a missing key, the random source, a session that cannot be written |
+/// | [`Provider`](Fault::Provider) | `502` | the provider failed: unreachable, timed out, an HTTP error, an oversized or garbled answer, bad metadata |
+/// | [`StoreUnavailable`](Fault::StoreUnavailable) | `503` | a shared session store (Redis, SQL) cannot be reached: try again later |
+///
+/// ```
+/// use rpkit::client::web::Fault;
+/// use rpkit::client::ClientError;
+/// use rpkit::{Error, StateError};
+///
+/// let repeated = ClientError::from(Error::State(StateError::Repeated));
+/// assert_eq!(Fault::of(&repeated), Fault::BadRequest);
+/// assert_eq!(Fault::of(&Error::unusable_config("authorize_url: relative URL").into()).status(), 500);
+/// assert_eq!(Fault::StoreUnavailable.status(), 503);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// `400`: the browser's (or another sender's) input.
+    BadRequest,
+    /// `401`: a login is needed.
+    LoginRequired,
+    /// `403`: the CSRF token is missing or wrong.
+    Forbidden,
+    /// `404`: no such client.
+    NotFound,
+    /// `405`: not a method this route takes.
+    MethodNotAllowed,
+    /// `500`: the configuration or the server.
+    Server,
+    /// `502`: the provider.
+    Provider,
+    /// `503`: a shared session store is unavailable.
+    StoreUnavailable,
+}
+
+impl Fault {
+    /// The HTTP status (the table on [`Fault`]).
+    pub const fn status(self) -> u16 {
+        match self {
+            Fault::BadRequest => 400,
+            Fault::LoginRequired => 401,
+            Fault::Forbidden => 403,
+            Fault::NotFound => 404,
+            Fault::MethodNotAllowed => 405,
+            Fault::Server => 500,
+            Fault::Provider => 502,
+            Fault::StoreUnavailable => 503,
+        }
+    }
+
+    /// Whether the status is a `5xx`: the server's, the provider's or the store's fault
+    /// (log it as an error; the rest are the client's, a warning at most).
+    pub const fn is_server_error(self) -> bool {
+        self.status() >= 500
+    }
+
+    /// Whose fault a [`ClientError`] is.
+    pub fn of(e: &ClientError) -> Fault {
+        if e.is_provider_failure() {
+            return Fault::Provider;
+        }
+        match e {
+            ClientError::UnknownClient { .. } => Fault::NotFound,
+            // The application asked an OAuth 1.0a client for an OAuth 2 flow.
+            ClientError::OAuth1Client { .. } => Fault::Server,
+            ClientError::NoToken { .. } => Fault::LoginRequired,
+            ClientError::Core(Error::Config(_) | Error::Random) => Fault::Server,
+            // The refresh token is gone or was refused: the user must log in again.
+            ClientError::Core(Error::ReauthenticationRequired(_) | Error::NoRefreshToken) => Fault::LoginRequired,
+            // An HTTP error status, metadata that is garbage or names another issuer: the
+            // provider's failure, not the browser's.
+            ClientError::Core(Error::Http { .. } | Error::Discovery(_)) => Fault::Provider,
+            _ => Fault::BadRequest,
+        }
+    }
+}
+
+/// What can go wrong in a web flow, whatever the framework: each adapter's error type
+/// wraps it (adding its session store's failures) and answers with
+/// [`ErrorResponse::from`].
+///
+/// ```
+/// use rpkit::client::web::{ErrorResponse, Fault, WebError};
+/// let e = WebError::MethodNotAllowed("the callback accepts GET and POST only");
+/// assert_eq!((e.fault(), e.code()), (Fault::MethodNotAllowed, "method_not_allowed"));
+/// assert_eq!(ErrorResponse::from(&WebError::CsrfMismatch), ErrorResponse::new(403, "csrf_mismatch"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebError {
+    /// The client (protocol, provider or transport) failed: [`Fault::of`].
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// No user is logged in (or their session was ended by a back-channel logout): `401`.
+    #[error("no user is logged in")]
+    LoginRequired,
+    /// The request itself is unusable (wrong content type, unreadable or oversized body,
+    /// an absolute API path): `400`.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// A state-changing request (logout) whose CSRF token is missing or does not match
+    /// the session's: `403`, and nothing was changed.
+    #[error("the CSRF token is missing or does not match the session")]
+    CsrfMismatch,
+    /// The request's method is not accepted here (a `HEAD` callback, a `GET` logout):
+    /// `405`, and nothing was changed.
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(&'static str),
+}
+
+impl From<Error> for WebError {
+    fn from(e: Error) -> Self {
+        WebError::Client(ClientError::Core(e))
+    }
+}
+
+impl From<CallbackError> for WebError {
+    fn from(e: CallbackError) -> Self {
+        WebError::Client(ClientError::Core(e.into()))
+    }
+}
+
+impl WebError {
+    /// Whose fault it is (the table on [`Fault`]).
+    pub fn fault(&self) -> Fault {
+        match self {
+            WebError::Client(e) => Fault::of(e),
+            WebError::LoginRequired => Fault::LoginRequired,
+            WebError::BadRequest(_) => Fault::BadRequest,
+            WebError::CsrfMismatch => Fault::Forbidden,
+            WebError::MethodNotAllowed(_) => Fault::MethodNotAllowed,
+        }
+    }
+
+    /// A short, stable code for the response body (`state_unknown`, `access_denied`,
+    /// `login_required`, `csrf_mismatch`, …): [`ClientError::code`] for a client error.
+    pub fn code(&self) -> &str {
+        match self {
+            WebError::Client(e) => e.code(),
+            WebError::LoginRequired => "login_required",
+            WebError::BadRequest(_) => "invalid_request",
+            WebError::CsrfMismatch => "csrf_mismatch",
+            WebError::MethodNotAllowed(_) => "method_not_allowed",
+        }
+    }
+}
+
+/// The code a session store's failure answers with when the store cannot be reached
+/// ([`Fault::StoreUnavailable`], `503`).
+pub const STORE_UNAVAILABLE_CODE: &str = "session_store_unavailable";
+
 /// The HTTP answer to an error: a status and a short code, sent as the JSON body
-/// `{"error": "<code>"}` ([`body`](Self::body)) with `Cache-Control: no-store`.
+/// `{"error": "<code>"}` ([`body`](Self::body)) with `Cache-Control: no-store`
+/// ([`to_http`](Self::to_http)).
 ///
-/// From a [`ClientError`], the status follows one table for every adapter:
-///
-/// | status | when |
-/// |---|---|
-/// | `400` | bad input from the browser or the provider: wrong/expired/replayed `state`, the provider's `error`, a bad ID token, an `iss` mismatch, … |
-/// | `401` | a token that can no longer be refreshed (the user must log in again) |
-/// | `404` | no client registered under that name |
-/// | `500` | the server's fault: configuration, random source |
-/// | `502` | the provider failed: unreachable, timed out, 5xx, oversized or garbled answers, bad metadata |
-///
-/// and the code is [`ClientError::code`]. The body never contains a secret, a code, a
-/// state or a token.
+/// The status follows the one table on [`Fault`]; the code is [`WebError::code`]. The
+/// body never contains a secret, a code, a state or a token.
 ///
 /// ```
 /// use rpkit::client::web::ErrorResponse;
@@ -429,7 +914,9 @@ impl Revocations {
 ///
 /// let unknown = ErrorResponse::from(&ClientError::UnknownClient { name: "nope".into() });
 /// assert_eq!((unknown.status, unknown.code.as_str()), (404, "unknown_client"));
-/// assert_eq!(ErrorResponse::new(401, "login_required").body(), r#"{"error":"login_required"}"#);
+/// let response = ErrorResponse::new(401, "login_required").to_http();
+/// assert_eq!(response.body(), br#"{"error":"login_required"}"#);
+/// assert_eq!(response.headers()["cache-control"], "no-store");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorResponse {
@@ -448,38 +935,113 @@ impl ErrorResponse {
         ErrorResponse { status, code: code.into() }
     }
 
+    /// The answer for `fault` with `code`.
+    pub fn for_fault(fault: Fault, code: impl Into<String>) -> Self {
+        ErrorResponse::new(fault.status(), code)
+    }
+
     /// The JSON body, `{"error": "<code>"}`.
     pub fn body(&self) -> String {
         serde_json::json!({ "error": self.code }).to_string()
     }
 
-    /// Whether the status is a `5xx`: the server's or the provider's fault.
+    /// Whether the status is a `5xx`: the server's, the provider's or the store's fault.
     pub fn is_server_error(&self) -> bool {
         self.status >= 500
+    }
+
+    /// The whole response: the status, the JSON body, `Content-Type: application/json`
+    /// and `Cache-Control: no-store`.
+    pub fn to_http(&self) -> http::Response<Vec<u8>> {
+        let mut response = http::Response::new(self.body().into_bytes());
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(Self::CONTENT_TYPE));
+        headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+impl From<&WebError> for ErrorResponse {
+    fn from(e: &WebError) -> Self {
+        ErrorResponse::for_fault(e.fault(), e.code())
     }
 }
 
 impl From<&ClientError> for ErrorResponse {
     fn from(e: &ClientError) -> Self {
-        ErrorResponse::new(client_error_status(e), e.code())
+        ErrorResponse::for_fault(Fault::of(e), e.code())
     }
 }
 
-/// The HTTP status for a [`ClientError`] (the table on [`ErrorResponse`]).
+/// The HTTP status for a [`ClientError`]: [`Fault::of`]`(e).status()`.
 pub fn client_error_status(e: &ClientError) -> u16 {
-    if e.is_provider_failure() {
-        return 502;
-    }
-    match e {
-        ClientError::UnknownClient { .. } => 404,
-        ClientError::Core(Error::Config(_) | Error::Random) => 500,
-        // The refresh token is gone or was refused: the user must log in again.
-        ClientError::Core(Error::ReauthenticationRequired(_) | Error::NoRefreshToken) => 401,
-        // Metadata that is garbage or names another issuer is the provider's failure,
-        // not the browser's.
-        ClientError::Core(Error::Discovery(_)) => 502,
-        _ => 400,
-    }
+    Fault::of(e).status()
+}
+
+/// The `302 Found` to the provider (authorization or end-session endpoint):
+/// `Cache-Control: no-store`, and `Referrer-Policy: no-referrer` (the URL carries the
+/// `state`; the provider's pages must not see it in a `Referer`).
+///
+/// ```
+/// let url = url::Url::parse("https://op.example/authorize?state=x").unwrap();
+/// let response = rpkit::client::web::redirect_response(&url);
+/// assert_eq!(response.status(), 302);
+/// assert_eq!(response.headers()["location"], "https://op.example/authorize?state=x");
+/// assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+/// ```
+pub fn redirect_response(url: &url::Url) -> http::Response<Vec<u8>> {
+    let Ok(location) = HeaderValue::from_str(url.as_str()) else {
+        return ErrorResponse::for_fault(Fault::Server, "invalid_redirect").to_http();
+    };
+    let mut response = http::Response::new(Vec::new());
+    *response.status_mut() = http::StatusCode::FOUND;
+    let headers = response.headers_mut();
+    headers.insert(http::header::LOCATION, location);
+    headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// The answer to a `form_post` callback that arrived without the session
+/// ([`form_post_relay_page`] as a `200` HTML response, `no-store`, no `Referer`), or
+/// `None` when no relay is needed: a `GET`, an already relayed `POST`, or a session that
+/// holds pending authorizations.
+pub fn form_post_relay(
+    callback: &CallbackInput,
+    session: &SessionValues,
+    action: &str,
+) -> Option<http::Response<Vec<u8>>> {
+    let page = form_post_relay_page(callback, session.pending.as_ref(), action)?;
+    let mut response = http::Response::new(page.into_bytes());
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(http::header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Some(response)
+}
+
+/// The answer to a back-channel logout request
+/// ([Back-Channel Logout §2.8](https://openid.net/specs/openid-connect-backchannel-1_0.html#BCResponse)),
+/// [`crate::logout::backchannel_response`] for any error type: `200` when the logout
+/// token was valid, else `400 {"error":"invalid_request"}`; always
+/// `Cache-Control: no-store`.
+///
+/// ```
+/// let bad: Result<(), &str> = Err("no logout_token");
+/// let response = rpkit::client::web::backchannel_http_response(&bad);
+/// assert_eq!(response.status(), 400);
+/// assert_eq!(response.headers()["cache-control"], "no-store");
+/// assert_eq!(rpkit::client::web::backchannel_http_response(&Ok::<_, ()>(())).status(), 200);
+/// ```
+pub fn backchannel_http_response<T, E>(outcome: &Result<T, E>) -> http::Response<Vec<u8>> {
+    // The provider learns only that it failed, never why.
+    let outcome = match outcome {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::bad_request("back-channel logout rejected")),
+    };
+    crate::logout::backchannel_response(&outcome)
 }
 
 /// The authorization response as a web request brought it: the parameters, and whether
@@ -523,6 +1085,57 @@ impl CallbackInput {
             parsed
         };
         Ok(CallbackInput { params, posted: true, relayed })
+    }
+
+    /// The callback of a web request, by one set of rules for every adapter:
+    ///
+    /// - `GET`: the `query` ([`CallbackParams::from_query`]);
+    /// - `POST` (`response_mode=form_post`): the `body`, which must be
+    ///   `application/x-www-form-urlencoded` and at most [`MAX_CALLBACK_BYTES`]
+    ///   ([`from_form_body`](Self::from_form_body)); pass `None` when it could not be read
+    ///   within that limit;
+    /// - any other method — `HEAD` included: a link prefetcher's `HEAD` must not spend the
+    ///   pending authorization before the browser's real `GET` — is refused.
+    ///
+    /// `method` is the request method's name (`"GET"`), so any framework's type fits.
+    ///
+    /// # Errors
+    /// [`WebError::MethodNotAllowed`] (`405`); [`WebError::BadRequest`] (`400`) for
+    /// another content type or an unreadable or oversized body; the parameters
+    /// [`CallbackParams`] refuses (repeated, not UTF-8, too many; `400`).
+    ///
+    /// ```
+    /// use rpkit::client::web::{CallbackInput, Fault};
+    ///
+    /// let get = CallbackInput::from_parts("GET", None, Some("code=c&state=s"), None).unwrap();
+    /// assert_eq!(get.params().code(), Some("c"));
+    /// let form = Some("application/x-www-form-urlencoded");
+    /// let post = CallbackInput::from_parts("POST", form, None, Some(b"code=c&state=s")).unwrap();
+    /// assert!(post.is_form_post());
+    /// let head = CallbackInput::from_parts("HEAD", None, Some("code=c&state=s"), None).unwrap_err();
+    /// assert_eq!(head.fault(), Fault::MethodNotAllowed);
+    /// let json = CallbackInput::from_parts("POST", Some("application/json"), None, Some(b"{}")).unwrap_err();
+    /// assert_eq!(json.fault(), Fault::BadRequest);
+    /// ```
+    pub fn from_parts(
+        method: &str,
+        content_type: Option<&str>,
+        query: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<Self, WebError> {
+        match method {
+            "GET" => Ok(CallbackInput::from_params(CallbackParams::from_query(query.unwrap_or(""))?)),
+            "POST" => {
+                if !is_form_urlencoded(content_type) {
+                    return Err(WebError::BadRequest("a form_post callback must be application/x-www-form-urlencoded"));
+                }
+                match body {
+                    Some(body) if body.len() <= MAX_CALLBACK_BYTES => Ok(CallbackInput::from_form_body(body)?),
+                    _ => Err(WebError::BadRequest("the callback body is unreadable or too large")),
+                }
+            }
+            _ => Err(WebError::MethodNotAllowed("the callback accepts GET and POST only")),
+        }
     }
 
     /// The parsed parameters.
@@ -650,15 +1263,6 @@ pub fn csrf_token(stored: Option<&str>, rng: &dyn crate::rand::SecureRandom) -> 
     }
 }
 
-/// [`csrf_token`] with the registry's random source (the one `state` and `nonce` come
-/// from).
-///
-/// # Errors
-/// [`Error::Random`] when the random source fails.
-pub fn session_csrf_token(oauth: &OAuth, stored: Option<&str>) -> Result<CsrfToken, Error> {
-    csrf_token(stored, &*oauth.shared.rng)
-}
-
 /// Whether `value` has the shape of a token from [`csrf_token`].
 fn is_csrf_token(value: &str) -> bool {
     value.len() == crate::jose::b64::encode(&[0u8; CSRF_TOKEN_BYTES]).len()
@@ -698,6 +1302,61 @@ pub fn csrf_from_form(body: &[u8]) -> Option<String> {
     let mut values = url::form_urlencoded::parse(body).filter(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
     let first = values.next()?;
     values.next().is_none().then_some(first)
+}
+
+/// The logout request: a `POST` with an `application/x-www-form-urlencoded` body (at
+/// most [`MAX_CSRF_FORM_BYTES`]) whose [`CSRF_FIELD`] [`logout_redirect`] checks against
+/// the session. `Debug` redacts the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogoutForm {
+    csrf_token: Option<String>,
+}
+
+impl fmt::Debug for LogoutForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogoutForm").field("csrf_token", &self.csrf_token.as_ref().map(|_| "[redacted]")).finish()
+    }
+}
+
+impl LogoutForm {
+    /// A logout request that presented `csrf_token` (for handlers that read the form
+    /// themselves).
+    pub fn new(csrf_token: Option<String>) -> Self {
+        LogoutForm { csrf_token }
+    }
+
+    /// The logout request of a web request: only a `POST` (a `GET` — a link, an `<img>`,
+    /// a prefetch — must not log anyone out) of a form; `body` is `None` when it could not
+    /// be read within [`MAX_CSRF_FORM_BYTES`]. A missing or repeated token is not refused
+    /// here but by [`logout_redirect`] (`403`).
+    ///
+    /// # Errors
+    /// [`WebError::MethodNotAllowed`] (`405`) for any other method;
+    /// [`WebError::BadRequest`] (`400`) for another content type or an unreadable body.
+    ///
+    /// ```
+    /// use rpkit::client::web::{Fault, LogoutForm};
+    /// let form = Some("application/x-www-form-urlencoded");
+    /// assert_eq!(LogoutForm::from_parts("POST", form, Some(b"csrf_token=abc")).unwrap().csrf_token(), Some("abc"));
+    /// assert_eq!(LogoutForm::from_parts("GET", None, None).unwrap_err().fault(), Fault::MethodNotAllowed);
+    /// ```
+    pub fn from_parts(method: &str, content_type: Option<&str>, body: Option<&[u8]>) -> Result<Self, WebError> {
+        if method != "POST" {
+            return Err(WebError::MethodNotAllowed("logout accepts POST only"));
+        }
+        if !is_form_urlencoded(content_type) {
+            return Err(WebError::BadRequest("a logout must be application/x-www-form-urlencoded"));
+        }
+        match body {
+            Some(body) if body.len() <= MAX_CSRF_FORM_BYTES => Ok(LogoutForm { csrf_token: csrf_from_form(body) }),
+            _ => Err(WebError::BadRequest("the logout body is unreadable or too large")),
+        }
+    }
+
+    /// The presented token.
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.csrf_token.as_deref()
+    }
 }
 
 /// The logout button: a `POST` form to `/logout/{name}` with the CSRF token as a hidden
@@ -997,6 +1656,222 @@ mod tests {
         assert_eq!(reauth, ErrorResponse::new(401, "invalid_grant"));
         assert!(!reauth.is_server_error());
         assert_eq!(ErrorResponse::from(&ClientError::UnknownClient { name: "nope".into() }).status, 404);
+    }
+
+    /// A registry whose transport refuses everything (no test here reaches the network).
+    fn offline_registry(clock: super::super::ManualClock) -> OAuth {
+        struct Offline;
+        #[async_trait::async_trait]
+        impl super::super::HttpClient for Offline {
+            async fn send(
+                &self,
+                _: http::Request<Vec<u8>>,
+                _: usize,
+            ) -> Result<http::Response<Vec<u8>>, TransportError> {
+                Err(TransportError::Connect("offline".into()))
+            }
+        }
+        let oauth = OAuth::builder(Offline).clock(clock).rng(crate::rand::SeededRandom::new(9)).build();
+        oauth.register(
+            crate::config::ClientConfig::new("dev")
+                .client_id("c")
+                .authorize_url("https://op.example/authorize")
+                .end_session_endpoint("https://op.example/logout"),
+        );
+        oauth
+    }
+
+    fn logged_out_state(url: &url::Url) -> String {
+        url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap()
+    }
+
+    #[test]
+    fn repeated_state_and_bad_browser_input_are_400_configuration_500_provider_502() {
+        let repeated = core(Error::State(StateError::Repeated));
+        assert_eq!(ErrorResponse::from(&repeated), ErrorResponse::new(400, "state_repeated"));
+        assert_eq!(status(&core(Error::bad_request("back-channel logout request: body is not UTF-8"))), 400);
+        // A configured URL that does not parse is the application's fault, not the provider's.
+        assert_eq!(status(&core(Error::unusable_config("authorize_url: relative URL"))), 500);
+        assert_eq!(status(&core(Error::Http { endpoint: Endpoint::Token, status: 404 })), 502);
+        assert_eq!(status(&ClientError::NoToken { name: "dev".into() }), 401);
+        assert_eq!(status(&ClientError::OAuth1Client { name: "dev".into() }), 500);
+        assert_eq!(Fault::StoreUnavailable.status(), 503);
+        assert!(Fault::StoreUnavailable.is_server_error() && !Fault::BadRequest.is_server_error());
+    }
+
+    #[test]
+    fn web_errors_follow_the_table() {
+        let cases = [
+            (WebError::LoginRequired, 401, "login_required"),
+            (WebError::BadRequest("x"), 400, "invalid_request"),
+            (WebError::CsrfMismatch, 403, "csrf_mismatch"),
+            (WebError::MethodNotAllowed("x"), 405, "method_not_allowed"),
+            (WebError::Client(ClientError::UnknownClient { name: "n".into() }), 404, "unknown_client"),
+        ];
+        for (e, status, code) in cases {
+            assert_eq!(ErrorResponse::from(&e), ErrorResponse::new(status, code), "{e}");
+        }
+        let http = ErrorResponse::new(503, STORE_UNAVAILABLE_CODE).to_http();
+        assert_eq!(http.status(), 503);
+        assert_eq!(http.headers()[http::header::CONTENT_TYPE], "application/json");
+        assert_eq!(http.body(), br#"{"error":"session_store_unavailable"}"#);
+    }
+
+    #[test]
+    fn callback_accepts_get_and_form_post_only() {
+        let form = Some("application/x-www-form-urlencoded; charset=utf-8");
+        for method in ["HEAD", "PUT", "DELETE", "get"] {
+            let e = CallbackInput::from_parts(method, form, Some("code=c&state=s"), Some(b"code=c")).unwrap_err();
+            assert_eq!(e.fault(), Fault::MethodNotAllowed, "{method}");
+        }
+        let json = CallbackInput::from_parts("POST", Some("application/json"), None, Some(b"code=c")).unwrap_err();
+        assert_eq!(json, WebError::BadRequest("a form_post callback must be application/x-www-form-urlencoded"));
+        let big = vec![b'a'; MAX_CALLBACK_BYTES + 1];
+        for body in [None, Some(&big[..])] {
+            assert_eq!(CallbackInput::from_parts("POST", form, None, body).unwrap_err().fault(), Fault::BadRequest);
+        }
+        let repeated = CallbackInput::from_parts("GET", None, Some("state=a&state=b"), None).unwrap_err();
+        assert!(matches!(
+            repeated,
+            WebError::Client(ClientError::Core(Error::Callback(CbError::DuplicateParameter { .. })))
+        ));
+        assert_eq!(repeated.fault(), Fault::BadRequest);
+        let relayed =
+            CallbackInput::from_parts("POST", form, Some("ignored=1"), Some(b"code=c&rpkit_relay=1")).unwrap();
+        assert!(relayed.is_form_post() && relayed.is_relayed());
+        assert!(!CallbackInput::from_parts("GET", None, None, None).unwrap().is_form_post());
+    }
+
+    #[test]
+    fn logout_form_is_a_post_of_a_small_form() {
+        let form = Some("application/x-www-form-urlencoded");
+        assert_eq!(
+            LogoutForm::from_parts("GET", form, Some(b"csrf_token=x")).unwrap_err().fault(),
+            Fault::MethodNotAllowed
+        );
+        assert_eq!(
+            LogoutForm::from_parts("POST", Some("text/plain"), Some(b"")).unwrap_err().fault(),
+            Fault::BadRequest
+        );
+        let big = vec![b'a'; MAX_CSRF_FORM_BYTES + 1];
+        assert_eq!(LogoutForm::from_parts("POST", form, Some(&big)).unwrap_err().fault(), Fault::BadRequest);
+        assert_eq!(
+            LogoutForm::from_parts("POST", form, Some(b"csrf_token=a&csrf_token=b")).unwrap().csrf_token(),
+            None
+        );
+        assert!(!format!("{:?}", LogoutForm::new(Some("SECRET".into()))).contains("SECRET"));
+    }
+
+    #[test]
+    fn session_edits_compose_and_the_later_write_wins() {
+        let first = SessionEdit::default().set(PENDING_KEY, &1).save_now();
+        let edit = first.then(SessionEdit::default().renew_id().remove(PENDING_KEY).set(USER_KEY, &"u"));
+        assert!(edit.renew_id && edit.save_now && !edit.end_session);
+        assert_eq!(edit.remove, [PENDING_KEY]);
+        assert_eq!(edit.set, [(USER_KEY, json!("u"))]);
+        let again = edit.then(SessionEdit::default().set(PENDING_KEY, &2));
+        assert!(again.remove.is_empty());
+        assert!(SessionEdit::default().is_empty() && !again.is_empty());
+    }
+
+    #[test]
+    fn a_revoked_user_is_removed_and_a_valid_one_kept() {
+        let r = Revocations::new();
+        r.revoke("dev", &target(None, Some("s1")), T0.plus(5));
+        let revoked = SessionValues { user: Some(user("dev", "alice", Some("s1"), T0)), ..Default::default() };
+        let Outcome { result, edit } = current_user(revoked, &r);
+        assert!(result.unwrap().is_none());
+        assert_eq!(edit.remove, [USER_KEY]);
+        let kept = SessionValues { user: Some(user("dev", "alice", Some("s2"), T0)), ..Default::default() };
+        let Outcome { result, edit } = current_user(kept, &r);
+        assert!(result.unwrap().is_some() && edit.is_empty());
+    }
+
+    #[tokio::test]
+    async fn logout_needs_the_csrf_token_then_ends_the_session_and_its_state_validates_once() {
+        let oauth = offline_registry(super::super::ManualClock::new(T0.as_secs()));
+        let client = oauth.create_client("dev").unwrap();
+        let options =
+            || LogoutOptions { post_logout_redirect_uri: Some("https://app.example/out".into()), ..Default::default() };
+        let token = session_csrf_token(&oauth, &SessionValues::default());
+        let csrf = token.result.unwrap();
+        assert_eq!(token.edit.set, [(CSRF_KEY, json!(csrf.clone()))]);
+        let values = || SessionValues {
+            csrf: Some(csrf.clone()),
+            user: Some(user("dev", "alice", None, T0)),
+            ..Default::default()
+        };
+
+        let refused = logout_redirect(&client, values(), &LogoutForm::new(Some("guess".into())), options()).await;
+        assert_eq!(refused.result.unwrap_err(), WebError::CsrfMismatch);
+        assert!(refused.edit.is_empty(), "nothing changes without the token");
+
+        let done = logout_redirect(&client, values(), &LogoutForm::new(Some(csrf.clone())), options()).await;
+        let url = done.result.unwrap();
+        assert!(done.edit.end_session);
+        assert_eq!(url.query_pairs().find(|(k, _)| k == "id_token_hint").unwrap().1, "x.y.z");
+        let logouts: PendingLogouts = serde_json::from_value(done.edit.set[0].1.clone()).unwrap();
+        let state = logged_out_state(&url);
+        let stored = || SessionValues::from_json([(LOGOUT_KEY, Some(serde_json::to_value(&logouts).unwrap()))]);
+
+        let repeated = validate_logout_response(&oauth, stored(), &format!("state={state}&state={state}"));
+        assert_eq!(ErrorResponse::from(&repeated.result.unwrap_err()), ErrorResponse::new(400, "state_repeated"));
+        let first = validate_logout_response(&oauth, stored(), &format!("?state={state}"));
+        assert_eq!(first.result.unwrap().client, "dev");
+        assert_eq!(first.edit.remove, [LOGOUT_KEY]);
+        assert!(first.edit.save_now);
+        let unknown = validate_logout_response(&oauth, SessionValues::default(), &format!("state={state}"));
+        assert_eq!(unknown.result.unwrap_err().code(), "state_unknown");
+    }
+
+    #[tokio::test]
+    async fn pending_logins_expire_by_the_registrys_clock() {
+        let clock = std::sync::Arc::new(super::super::ManualClock::new(T0.as_secs()));
+        let oauth = OAuth::builder_shared(std::sync::Arc::new(NeverCalled))
+            .shared_clock(clock.clone())
+            .rng(crate::rand::SeededRandom::new(2))
+            .build();
+        oauth.register(crate::config::ClientConfig::new("dev").client_id("c").authorize_url("https://op.example/a"));
+        let client = oauth.create_client("dev").unwrap();
+        let started = authorize_redirect(
+            &client,
+            SessionValues::default(),
+            &AuthorizeOptions::redirect_uri("https://app.example/cb"),
+        )
+        .await;
+        let url = started.result.unwrap();
+        let pending = started.edit.set[0].1.clone();
+        let callback =
+            CallbackInput::from_parts("GET", None, Some(&format!("code=c&state={}", logged_out_state(&url))), None)
+                .unwrap();
+        clock.advance(DEFAULT_PENDING_TTL + 1);
+        let late =
+            authorize_access_token(&client, SessionValues::from_json([(PENDING_KEY, Some(pending))]), &callback).await;
+        assert_eq!(late.result.unwrap_err().code(), "state_expired");
+        assert_eq!(late.edit.remove, [PENDING_KEY], "consumed even so");
+        assert!(late.edit.save_now);
+    }
+
+    struct NeverCalled;
+    #[async_trait::async_trait]
+    impl super::super::HttpClient for NeverCalled {
+        async fn send(&self, _: http::Request<Vec<u8>>, _: usize) -> Result<http::Response<Vec<u8>>, TransportError> {
+            unreachable!("no request is made")
+        }
+    }
+
+    #[test]
+    fn responses_carry_no_store_and_no_referrer() {
+        let url = url::Url::parse("https://op.example/authorize?state=s").unwrap();
+        let r = redirect_response(&url);
+        assert_eq!(r.status(), 302);
+        assert_eq!(r.headers()[http::header::CACHE_CONTROL], "no-store");
+        let cb = CallbackInput::from_form_body(b"code=c&state=s").unwrap();
+        let relay = form_post_relay(&cb, &SessionValues::default(), "/cb").unwrap();
+        assert_eq!(relay.headers()[http::header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(relay.headers()[http::header::REFERRER_POLICY], "no-referrer");
+        let bad = backchannel_http_response(&Err::<(), _>(WebError::BadRequest("x")));
+        assert_eq!((bad.status().as_u16(), bad.body().as_slice()), (400, &br#"{"error":"invalid_request"}"#[..]));
     }
 
     #[test]

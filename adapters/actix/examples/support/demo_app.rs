@@ -31,7 +31,7 @@ use actix_web::dev::Server;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use rpkit::client::web::{is_loopback_http, login_links, logout_form, path_segment};
+use rpkit::client::web::{is_loopback_http, login_links, logout_form, path_segment, WebError};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::error::ConfigError;
 use rpkit::ClientConfig;
@@ -345,13 +345,13 @@ async fn api(
     let client = state.client(&name)?;
     let CurrentUser(user) = user?;
     if user.provider != client.name() {
-        return Err(AuthError::LoginRequired);
+        return Err(WebError::LoginRequired.into());
     }
     // Only paths under `api_base_url`: an absolute URL would send the user's token to
     // whatever host the browser names (the core refuses a relative path that leaves the
     // base's origin, e.g. `//evil.example`).
     if url::Url::parse(&rest).is_ok() {
-        return Err(AuthError::BadRequest("the API path must be relative to api_base_url"));
+        return Err(WebError::BadRequest("the API path must be relative to api_base_url").into());
     }
     let target = match req.query_string() {
         "" => rest,
@@ -396,7 +396,10 @@ async fn logout(
     match logout_redirect(&session, &client, &form?, options).await {
         // A provider without an end-session endpoint (plain OAuth 2.0): the local logout
         // has happened; go home.
-        Err(AuthError::Client(ClientError::Core(rpkit::Error::Config(ConfigError::Missing { key, .. }))))
+        Err(AuthError::Web(WebError::Client(ClientError::Core(rpkit::Error::Config(ConfigError::Missing {
+            key,
+            ..
+        })))))
             if key == "end_session_endpoint" =>
         {
             Ok(see_other("/"))
@@ -423,12 +426,8 @@ async fn logged_out(
     req: HttpRequest,
     session: Session,
 ) -> Result<HttpResponse, AuthError> {
-    let done = match validate_logout_response(&session, &state.oauth, req.query_string()) {
-        Ok(done) => done,
-        Err(e @ AuthError::Session(_)) => return Err(e),
-        // Whatever went wrong, it is the browser's input that does not match.
-        Err(e) => return Ok(json_error(StatusCode::BAD_REQUEST, e.code())),
-    };
+    // A wrong, missing, expired or repeated `state` is the browser's: 400 with its code.
+    let done = validate_logout_response(&session, &state.oauth, req.query_string())?;
     let body = format!(
         "<h1>Logged out</h1><p>You are logged out of <b>{}</b>.</p><p><a href=\"/\">Home</a></p>",
         escape_html(&done.client)

@@ -1,6 +1,7 @@
-//! The demo application behind `cargo run -p rpkit-axum --example demo`, as a library
-//! function so tests can serve it on `127.0.0.1:0` — and a complete reference for wiring
-//! rpkit-axum into an app.
+//! The demo application behind `cargo run -p rpkit-axum --example demo`, shared by
+//! `examples/demo.rs`, the tests (which serve it on `127.0.0.1:0`) and the conformance
+//! interop tests, each of which includes this file with `#[path]` — and a complete
+//! reference for wiring rpkit-axum into an app, through its public API only.
 //!
 //! Routes (the HTTP contract):
 //!
@@ -20,21 +21,18 @@
 //! The session cookie is `HttpOnly`, `SameSite=Lax`, and — when the base URL is `https` —
 //! `__Host-rpkit_demo`, `Secure`, `Path=/`, host-only; over plain `http` on loopback it is
 //! `rpkit_demo` without `Secure` (browsers would not return it). Encrypted cookie
-//! sessions live at most [`DEFAULT_ABSOLUTE_LIFETIME`](crate::DEFAULT_ABSOLUTE_LIFETIME)
+//! sessions live at most [`DEFAULT_ABSOLUTE_LIFETIME`](rpkit_axum::DEFAULT_ABSOLUTE_LIFETIME)
 //! from the login however active they are, and logout cannot revoke a copied cookie:
 //! the default in-memory store can.
 //! A `form_post` callback is a cross-site `POST` that does not carry a `Lax` cookie; the
 //! callback answers it with a same-origin auto-submitting page ([`form_post_relay`]),
 //! whose `POST` does carry it.
+//!
+//! Time comes from the registry's clock (`OAuth::clock`), for the encrypted cookie
+//! sessions too, so a test's `ManualClock` governs logins, revocations and cookies alike.
 
-use crate::cookie_store::{CookieKey, CookieSessionLayer};
-use crate::error::{json_error, AuthError};
-use crate::flow::{
-    authorize_redirect, backchannel_logout, complete_login, csrf_token, form_post_relay, logout_redirect, update_token,
-    validate_logout_response, BackchannelResponse, Callback, LogoutForm,
-};
-use crate::session::AuthSession;
-use crate::user::CurrentUser;
+#![allow(dead_code)]
+
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, FromRequest, OriginalUri, Path, RawQuery, Request, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -42,9 +40,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
-use rpkit::client::web::{escape_html, login_links, logout_form, path_segment, Revocations};
+use rpkit::client::web::{escape_html, login_links, logout_form, path_segment, ErrorResponse, Revocations, WebError};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::error::{ConfigError, Error};
+use rpkit_axum::{
+    authorize_redirect, backchannel_logout, complete_login, csrf_token, form_post_relay, logout_redirect, update_token,
+    validate_logout_response, AuthError, AuthSession, BackchannelResponse, Callback, CookieKey, CookieSessionLayer,
+    CurrentUser, LogoutForm,
+};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
@@ -68,8 +71,8 @@ pub enum DemoSessions {
 
 /// How to build the demo app.
 ///
-/// ```
-/// use rpkit_axum::demo::{DemoOptions, DemoSessions};
+/// ```ignore
+/// use demo_app::{DemoOptions, DemoSessions};
 /// let options = DemoOptions::new(url::Url::parse("http://127.0.0.1:8000").unwrap());
 /// assert_eq!(options.redirect_uri("dev"), "http://127.0.0.1:8000/auth/dev/callback");
 /// assert!(matches!(options.sessions, DemoSessions::Memory));
@@ -132,9 +135,9 @@ impl FromRef<DemoState> for Revocations {
 /// Builds the demo router over the registered clients of `oauth`, with its session
 /// layer; token-update events are logged.
 ///
-/// ```no_run
+/// ```ignore
 /// # async fn run(oauth: rpkit::client::OAuth) -> std::io::Result<()> {
-/// use rpkit_axum::demo::{app, DemoOptions};
+/// use demo_app::{app, DemoOptions};
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
 /// let base = url::Url::parse("http://127.0.0.1:8000").unwrap();
 /// axum::serve(listener, app(oauth, DemoOptions::new(base))).await
@@ -146,6 +149,7 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
     });
     let secure = options.base_url.scheme() == "https";
     let sessions = options.sessions.clone();
+    let clock = oauth.clock();
     let router = Router::new()
         .route("/", get(index))
         .route("/login/{name}", get(login))
@@ -166,9 +170,9 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
                 .with_http_only(true)
                 .with_same_site(SameSite::Lax),
         ),
-        DemoSessions::Cookie(key) => {
-            router.layer(CookieSessionLayer::new(key).name(DEMO_COOKIE).secure(secure).host_prefix(secure))
-        }
+        DemoSessions::Cookie(key) => router.layer(
+            CookieSessionLayer::new(key).name(DEMO_COOKIE).secure(secure).host_prefix(secure).shared_clock(clock),
+        ),
     }
 }
 
@@ -177,7 +181,7 @@ fn client(state: &DemoState, name: &str) -> Result<OAuthClient, AuthError> {
 }
 
 async fn not_found() -> Response {
-    json_error(StatusCode::NOT_FOUND, "not_found")
+    ErrorResponse::new(StatusCode::NOT_FOUND.as_u16(), "not_found").to_http().map(Body::from).into_response()
 }
 
 async fn index(
@@ -254,16 +258,16 @@ async fn api(
     session: AuthSession,
 ) -> Result<Response, AuthError> {
     let client = client(&state, &name)?;
-    let user = CurrentUser::load(&session, &state.options.revocations).await?.ok_or(AuthError::LoginRequired)?;
+    let user = CurrentUser::load(&session, &state.options.revocations).await?.ok_or(WebError::LoginRequired)?;
     if user.provider != name {
         // Never send one provider's token to another.
-        return Err(AuthError::LoginRequired);
+        return Err(WebError::LoginRequired.into());
     }
     // Only paths under `api_base_url`: an absolute URL would send the user's token to
     // whatever host the browser names (the core refuses a relative path that leaves the
     // base's origin, e.g. `//evil.example`).
     if url::Url::parse(&path).is_ok() {
-        return Err(AuthError::BadRequest("the API path must be relative to api_base_url"));
+        return Err(WebError::BadRequest("the API path must be relative to api_base_url").into());
     }
     let target = match query {
         Some(q) => format!("{path}?{q}"),
@@ -299,7 +303,9 @@ async fn logout(
         Ok(redirect) => Ok(redirect.into_response()),
         // A provider without an end-session endpoint (plain OAuth 2.0): the local logout
         // has happened; go home.
-        Err(AuthError::Client(ClientError::Core(Error::Config(ConfigError::Missing { key, .. }))))
+        Err(AuthError::Web(WebError::Client(ClientError::Core(Error::Config(ConfigError::Missing {
+            key, ..
+        })))))
             if key == "end_session_endpoint" =>
         {
             Ok(Redirect::to("/").into_response())
@@ -313,19 +319,14 @@ async fn logged_out(
     RawQuery(query): RawQuery,
     session: AuthSession,
 ) -> Result<Response, AuthError> {
-    match validate_logout_response(&session, &state.oauth, query.as_deref().unwrap_or("")).await {
-        Ok(entry) => {
-            let page = format!(
-                "<!doctype html><html><head><meta charset=\"utf-8\"><title>Logged out</title></head>\
-                 <body><p>You are logged out of {}.</p><p><a href=\"/\">Home</a></p></body></html>",
-                escape_html(&entry.client)
-            );
-            Ok(Html(page).into_response())
-        }
-        // Whatever went wrong, it is the browser's input that does not match.
-        Err(AuthError::Session(e)) => Err(AuthError::Session(e)),
-        Err(e) => Ok(json_error(StatusCode::BAD_REQUEST, e.code())),
-    }
+    // A wrong, missing, expired or repeated `state` is the browser's: 400 with its code.
+    let entry = validate_logout_response(&session, &state.oauth, query.as_deref().unwrap_or("")).await?;
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Logged out</title></head>\
+         <body><p>You are logged out of {}.</p><p><a href=\"/\">Home</a></p></body></html>",
+        escape_html(&entry.client)
+    );
+    Ok(Html(page).into_response())
 }
 
 async fn backchannel(State(state): State<DemoState>, Path(name): Path<String>, body: Bytes) -> Response {
