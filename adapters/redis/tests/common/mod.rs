@@ -3,6 +3,11 @@
 //!
 //! Without `redis-server` on the `PATH` the tests say so plainly and pass, unless
 //! `RPKIT_REQUIRE_REDIS=1` (as in CI), where they fail.
+//!
+//! redis-server rewrites its process title to `redis-server 127.0.0.1:PORT`, so no
+//! pattern on its arguments finds a stray one later: when `RPKIT_TEST_PIDDIR` names a
+//! directory, each server's pid is kept there while it runs (`.ci/run` kills what is
+//! left, should a test binary die without unwinding).
 
 #![allow(dead_code)]
 
@@ -51,6 +56,9 @@ impl RedisServer {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            if let Some(file) = pid_file(child.id()) {
+                let _ = std::fs::remove_file(file);
+            }
         }
     }
 
@@ -64,6 +72,9 @@ impl RedisServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start redis-server");
+        if let Some(file) = pid_file(child.id()) {
+            let _ = std::fs::write(file, child.id().to_string());
+        }
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -99,6 +110,11 @@ impl RedisServer {
         }
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+fn pid_file(pid: u32) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("RPKIT_TEST_PIDDIR")?;
+    Some(std::path::Path::new(&dir).join(format!("redis-server.{pid}")))
 }
 
 impl Drop for RedisServer {
