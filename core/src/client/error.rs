@@ -1,5 +1,6 @@
 //! The async client's error type.
 
+use super::store::StoreError;
 use super::transport::TransportError;
 use crate::error::{Endpoint, Error};
 
@@ -35,6 +36,10 @@ pub enum ClientError {
         /// The client name.
         name: String,
     },
+    /// The store shared between instances could not answer; nothing was decided on
+    /// per-process state instead. Web adapters answer `503`.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The `fetch_token` hook found no token for this user.
     #[error("no token is stored for this user and client `{name}`")]
     NoToken {
@@ -70,6 +75,8 @@ impl ClientError {
             ClientError::UnknownClient { .. } => return "unknown_client",
             ClientError::NoToken { .. } => return "no_token",
             ClientError::OAuth1Client { .. } => return "oauth1_client",
+            ClientError::Store(StoreError::LeaseBusy) => return "store_busy",
+            ClientError::Store(_) => return "store_unavailable",
         };
         match core {
             Error::Provider(p) | Error::ReauthenticationRequired(p) => &p.error,
@@ -99,6 +106,13 @@ impl ClientError {
             Error::NoRefreshToken => "no_refresh_token",
             Error::Random => "random_source_failed",
         }
+    }
+
+    /// Whether the store shared between instances failed ([`ClientError::Store`]): the
+    /// app's own infrastructure, neither the provider nor the request. Web adapters
+    /// answer `503`.
+    pub fn is_store_failure(&self) -> bool {
+        matches!(self, ClientError::Store(_))
     }
 
     /// The provider's OAuth `error` code, if the provider sent one.

@@ -35,10 +35,12 @@
 
 mod error;
 mod events;
+pub mod store;
 mod transport;
 pub mod web;
 
 pub use self::error::ClientError;
+pub use self::store::{MemoryStore, SharedStore, StoreError};
 pub use self::transport::{adapter, Clock, HttpClient, ManualClock, SystemClock, TransportError};
 
 use self::events::EventBus;
@@ -51,7 +53,9 @@ use crate::error::{Endpoint, Error};
 use crate::id_token::should_refetch_jwks;
 use crate::jwks::{JwkSet, JwksCache, KeyCheck, KeySource, KeyStep};
 use crate::login::{LoginStep, Provider, Verify};
-use crate::logout::{BackchannelLogoutValidator, LogoutRequest, LogoutTarget, PendingLogout, PendingLogouts, SeenJtis};
+use crate::logout::{
+    BackchannelLogoutValidator, LogoutError, LogoutRequest, LogoutTarget, PendingLogout, PendingLogouts,
+};
 use crate::rand::{SecureRandom, ThreadRandom};
 use crate::resource::{needs_refresh, ResourceRequest, TokenUpdate};
 use crate::time::UnixTime;
@@ -67,9 +71,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 /// token get the new one instead of spending a rotated refresh token twice.
 const REFRESH_MEMORY_SECS: u64 = 300;
 
-/// How many back-channel logout `jti`s each client remembers to refuse replays.
-const SEEN_JTI_CAPACITY: usize = 10_000;
-
 /// Loads a user's stored token for a client: Authlib's `fetch_token` hook.
 #[async_trait]
 pub trait FetchToken: Send + Sync + 'static {
@@ -83,6 +84,7 @@ struct Shared {
     rng: Arc<dyn SecureRandom>,
     events: EventBus,
     fetch_token: RwLock<Option<Arc<dyn FetchToken>>>,
+    store: Arc<dyn SharedStore>,
 }
 
 /// The registry of named OAuth clients (Authlib's `OAuth()`).
@@ -105,6 +107,7 @@ pub struct OAuthBuilder {
     http: Arc<dyn HttpClient>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn SecureRandom>,
+    store: Arc<dyn SharedStore>,
 }
 
 impl OAuthBuilder {
@@ -130,6 +133,22 @@ impl OAuthBuilder {
         self
     }
 
+    /// Shares revocations, logout-token `jti`s and refresh leases with the other
+    /// instances of the app through `store` (e.g. `rpkit_redis::RedisStore`) instead of a
+    /// [`MemoryStore`] of this registry's own. See [`store`].
+    #[must_use]
+    pub fn shared_store(mut self, store: impl SharedStore) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
+    /// As [`OAuthBuilder::shared_store`], with a store already behind an `Arc`.
+    #[must_use]
+    pub fn shared_store_arc(mut self, store: Arc<dyn SharedStore>) -> Self {
+        self.store = store;
+        self
+    }
+
     /// The registry.
     pub fn build(self) -> OAuth {
         OAuth {
@@ -139,6 +158,7 @@ impl OAuthBuilder {
                 rng: self.rng,
                 events: EventBus::default(),
                 fetch_token: RwLock::new(None),
+                store: self.store,
             }),
             clients: Arc::new(RwLock::new(HashMap::new())),
         }
@@ -159,7 +179,12 @@ impl OAuth {
 
     /// A builder over a shared `http` client.
     pub fn builder_shared(http: Arc<dyn HttpClient>) -> OAuthBuilder {
-        OAuthBuilder { http, clock: Arc::new(SystemClock), rng: Arc::new(ThreadRandom::new()) }
+        OAuthBuilder {
+            http,
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(ThreadRandom::new()),
+            store: Arc::new(MemoryStore::new()),
+        }
     }
 
     /// Registers (or replaces) the client named `config.name` and returns it.
@@ -172,7 +197,6 @@ impl OAuth {
                 metadata_attempts: AtomicU64::new(0),
                 jwks: Mutex::new(JwksSlot::default()),
                 refreshes: Mutex::new(HashMap::new()),
-                seen_jtis: Mutex::new(SeenJtis::new(SEEN_JTI_CAPACITY)),
             }),
         };
         self.clients
@@ -219,6 +243,12 @@ impl OAuth {
     /// A stream of token-update events (dropping it unsubscribes).
     pub fn token_updates(&self) -> futures_channel::mpsc::UnboundedReceiver<TokenUpdate> {
         self.shared.events.stream()
+    }
+
+    /// The store shared with the other instances (a [`MemoryStore`] of its own unless
+    /// [`OAuthBuilder::shared_store`] gave one): web adapters check revocations in it.
+    pub fn shared_store(&self) -> &Arc<dyn SharedStore> {
+        &self.shared.store
     }
 
     /// Sets the `fetch_token` hook used by [`OAuthClient::get_for_user`] and friends.
@@ -281,7 +311,6 @@ struct ClientInner {
     /// fetch (they share one), never the validations the cached keys can answer.
     jwks: Mutex<JwksSlot>,
     refreshes: Mutex<HashMap<[u8; 32], RefreshSlot>>,
-    seen_jtis: Mutex<SeenJtis>,
 }
 
 /// One registered provider (Authlib's `oauth.github`). Cheap to clone.
@@ -503,7 +532,7 @@ impl OAuthClient {
         if let Some(done) = &*outcome {
             return done.clone();
         }
-        let result = self.do_refresh(token).await;
+        let result = self.refresh_across_instances(token, &key).await;
         *outcome = Some(result.clone());
         if result.is_err() {
             // The callers already waiting on this slot share the failure; later callers
@@ -842,13 +871,18 @@ impl OAuthClient {
         // refetch-and-retry after an unknown `kid` does not trip the replay check), and
         // remembers it until the token could no longer be accepted anyway
         // (`iat + max_age + leeway`), however long the configured maximum age.
-        let target = self
+        // The shared store then records it atomically, so a replay to another instance
+        // is refused too.
+        let (target, accepted) = self
             .verify_with_keys(&compact, md, |keys| {
-                let mut seen = self.inner.seen_jtis.lock().unwrap_or_else(PoisonError::into_inner);
-                seen.prune(now);
-                validator.validate(&compact, keys, now, Some(&mut *seen))
+                let mut accepted = store::AcceptedJti::default();
+                validator.validate(&compact, keys, now, Some(&mut accepted)).map(|t| (t, accepted))
             })
             .await?;
+        let (jti, until) = accepted.0.ok_or(ClientError::Core(LogoutError::MissingJti.into()))?;
+        if !self.inner.shared.store.insert_jti_if_new(self.name(), &jti, until, now).await? {
+            return Err(ClientError::Core(LogoutError::Replay.into()));
+        }
         Ok(target)
     }
 }

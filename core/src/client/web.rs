@@ -813,6 +813,10 @@ impl Fault {
         }
         match e {
             ClientError::UnknownClient { .. } => Fault::NotFound,
+            // The shared store (revocations, jtis, refresh leases) cannot be reached: the
+            // request may be retried, and nothing fell back to per-process state.
+            ClientError::Store(super::store::StoreError::Corrupt { .. }) => Fault::Server,
+            ClientError::Store(_) => Fault::StoreUnavailable,
             // The application asked an OAuth 1.0a client for an OAuth 2 flow.
             ClientError::OAuth1Client { .. } => Fault::Server,
             ClientError::NoToken { .. } => Fault::LoginRequired,
@@ -1715,6 +1719,12 @@ mod tests {
         assert_eq!(http.status(), 503);
         assert_eq!(http.headers()[http::header::CONTENT_TYPE], "application/json");
         assert_eq!(http.body(), br#"{"error":"session_store_unavailable"}"#);
+        let down = ClientError::Store(super::super::store::StoreError::Unavailable { reason: "timeout".into() });
+        assert_eq!(Fault::of(&down).status(), 503);
+        let busy = ClientError::Store(super::super::store::StoreError::LeaseBusy);
+        assert_eq!(Fault::of(&busy).status(), 503);
+        let corrupt = ClientError::Store(super::super::store::StoreError::Corrupt { what: "revocation" });
+        assert_eq!(Fault::of(&corrupt).status(), 500);
     }
 
     #[test]
