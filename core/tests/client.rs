@@ -1431,3 +1431,80 @@ async fn logout_token_replay_is_refused_for_as_long_as_the_token_is_acceptable()
     let err = bed.client.validate_backchannel_logout(body.as_bytes()).await.unwrap_err();
     assert!(matches!(err, ClientError::Core(Error::Logout(LogoutError::TooOld { .. }))), "{err:?}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Authlib's hooks: update_token and compliance_fix
+// ---------------------------------------------------------------------------------------
+
+type Rows = Arc<std::sync::Mutex<Vec<(String, Option<String>, String)>>>;
+
+/// A token table: the `update_token` hook writes the refreshed token into it.
+struct Stored(Rows);
+
+#[async_trait::async_trait]
+impl rpkit::client::UpdateToken for Stored {
+    async fn update_token(&self, update: &rpkit::resource::TokenUpdate) {
+        let old_rt = update.refresh_token.as_ref().map(|t| t.secret().to_owned());
+        self.0.lock().unwrap().push((update.name.clone(), old_rt, update.token.access_token.secret().to_owned()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_token_persists_each_refresh_once_before_the_caller_gets_it() {
+    let bed = Bed::new();
+    let rows = Rows::default();
+    bed.oauth.set_update_token(Stored(Arc::clone(&rows)));
+    let old = bed.login().await.unwrap();
+    bed.clock.advance(3600);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (client, token) = (bed.client.clone(), old.clone());
+            tokio::spawn(async move { client.get("me", &token).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let rows = rows.lock().unwrap().clone();
+    assert_eq!(rows.len(), 1, "one refresh, one update: {rows:?}");
+    let (name, old_rt, new_at) = &rows[0];
+    assert_eq!(name, "op");
+    assert_eq!(
+        old_rt.as_deref(),
+        old.refresh_token.as_ref().map(|t| t.secret()),
+        "the row is found by the old refresh token"
+    );
+    assert_ne!(new_at, old.access_token.secret());
+}
+
+struct RewriteEmail(Arc<std::sync::Mutex<Vec<Endpoint>>>);
+
+impl rpkit::client::ComplianceFix for RewriteEmail {
+    fn request(&self, endpoint: Endpoint, request: &mut http::Request<Vec<u8>>) {
+        self.0.lock().unwrap().push(endpoint);
+        request.headers_mut().insert("x-compliance", http::HeaderValue::from_static("1"));
+    }
+    fn response(&self, endpoint: Endpoint, response: &mut http::Response<Vec<u8>>) {
+        if endpoint == Endpoint::UserInfo {
+            let body = String::from_utf8_lossy(response.body()).replace("user@example.com", "fixed@example.com");
+            *response.body_mut() = body.into_bytes();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compliance_fix_sees_every_request_and_response_before_the_core() {
+    let bed = Bed::new();
+    let seen = Arc::new(std::sync::Mutex::default());
+    let client = bed.oauth.register_with_fix(bed.client.config().clone(), RewriteEmail(Arc::clone(&seen)));
+    let mut session = PendingSet::new();
+    let url = client.authorize_redirect(&mut session, &AuthorizeOptions::default()).await.unwrap().to_url();
+    let params = CallbackParams::from_query(&bed.op.authorize(&url)).unwrap();
+    let token = client.authorize_access_token(&mut session, &params).await.unwrap();
+    let claims = client.userinfo(&token).await.unwrap();
+    assert_eq!(claims.email(), Some("fixed@example.com"), "the fix rewrote the answer before the core read it");
+    let seen = seen.lock().unwrap().clone();
+    for endpoint in [Endpoint::Discovery, Endpoint::Token, Endpoint::Jwks, Endpoint::UserInfo] {
+        assert!(seen.contains(&endpoint), "{endpoint:?} not seen: {seen:?}");
+    }
+}

@@ -71,6 +71,61 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 /// token get the new one instead of spending a rotated refresh token twice.
 const REFRESH_MEMORY_SECS: u64 = 300;
 
+/// Persists a refreshed token: Authlib's `update_token` hook. Called once per refresh,
+/// after the token-update event, and awaited before the caller gets the new token — so
+/// when it returns, the database holds what every later request will load.
+///
+/// Keep tokens in a database instead of the session: implement [`FetchToken`] (load the
+/// user's token) and `UpdateToken` (find the stored row by `update.refresh_token`, or by
+/// `update.access_token` when the old token had none, and replace it by `update.token`),
+/// then call the API with [`OAuthClient::get_for_user`] and friends.
+///
+/// ```
+/// use rpkit::client::UpdateToken;
+/// use rpkit::resource::TokenUpdate;
+/// struct Db;
+/// #[async_trait::async_trait]
+/// impl UpdateToken for Db {
+///     async fn update_token(&self, update: &TokenUpdate) {
+///         // UPDATE oauth_tokens SET token = $1 WHERE name = $2 AND refresh_token = $3
+///         let _ = (&update.name, &update.token, &update.refresh_token);
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait UpdateToken: Send + Sync + 'static {
+    /// Stores `update.token` in place of the token `update` names.
+    async fn update_token(&self, update: &TokenUpdate);
+}
+
+/// Rewrites what a provider that bends the protocol sends or expects, before the core
+/// builds on it: Authlib's `compliance_fix`. Both methods default to doing nothing.
+///
+/// ```
+/// use rpkit::client::ComplianceFix;
+/// use rpkit::error::Endpoint;
+/// /// A provider that sends `expires_in` as a string with a unit: "3600s".
+/// struct StripSeconds;
+/// impl ComplianceFix for StripSeconds {
+///     fn response(&self, endpoint: Endpoint, response: &mut http::Response<Vec<u8>>) {
+///         if endpoint == Endpoint::Token {
+///             let body = String::from_utf8_lossy(response.body()).replace("s\"", "\"");
+///             *response.body_mut() = body.into_bytes();
+///         }
+///     }
+/// }
+/// ```
+pub trait ComplianceFix: Send + Sync + 'static {
+    /// Called on every request the client sends to `endpoint`, after the core built it.
+    fn request(&self, endpoint: Endpoint, request: &mut http::Request<Vec<u8>>) {
+        let _ = (endpoint, request);
+    }
+    /// Called on every response from `endpoint`, before the core reads it.
+    fn response(&self, endpoint: Endpoint, response: &mut http::Response<Vec<u8>>) {
+        let _ = (endpoint, response);
+    }
+}
+
 /// Loads a user's stored token for a client: Authlib's `fetch_token` hook.
 #[async_trait]
 pub trait FetchToken: Send + Sync + 'static {
@@ -84,6 +139,7 @@ struct Shared {
     rng: Arc<dyn SecureRandom>,
     events: EventBus,
     fetch_token: RwLock<Option<Arc<dyn FetchToken>>>,
+    update_token: RwLock<Option<Arc<dyn UpdateToken>>>,
     store: Arc<dyn SharedStore>,
 }
 
@@ -158,6 +214,7 @@ impl OAuthBuilder {
                 rng: self.rng,
                 events: EventBus::default(),
                 fetch_token: RwLock::new(None),
+                update_token: RwLock::new(None),
                 store: self.store,
             }),
             clients: Arc::new(RwLock::new(HashMap::new())),
@@ -193,6 +250,7 @@ impl OAuth {
             inner: Arc::new(ClientInner {
                 config: Arc::new(config),
                 shared: Arc::clone(&self.shared),
+                fix: RwLock::new(None),
                 metadata: async_lock::Mutex::new(Fetched::default()),
                 metadata_attempts: AtomicU64::new(0),
                 jwks: Mutex::new(JwksSlot::default()),
@@ -251,6 +309,20 @@ impl OAuth {
         &self.shared.store
     }
 
+    /// Sets the `update_token` hook: called (and awaited) once per refresh with the new
+    /// token, to persist it ([`UpdateToken`]).
+    pub fn set_update_token(&self, hook: impl UpdateToken) {
+        *self.shared.update_token.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
+    }
+
+    /// Registers (or replaces) the client named `config.name` with a compliance fix
+    /// ([`ComplianceFix`]) applied to every request it sends and response it reads.
+    pub fn register_with_fix(&self, config: ClientConfig, fix: impl ComplianceFix) -> OAuthClient {
+        let client = self.register(config);
+        *client.inner.fix.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(fix));
+        client
+    }
+
     /// Sets the `fetch_token` hook used by [`OAuthClient::get_for_user`] and friends.
     pub fn set_fetch_token(&self, hook: impl FetchToken) {
         *self.shared.fetch_token.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
@@ -303,6 +375,7 @@ struct JwksSlot {
 struct ClientInner {
     config: Arc<ClientConfig>,
     shared: Arc<Shared>,
+    fix: RwLock<Option<Arc<dyn ComplianceFix>>>,
     metadata: async_lock::Mutex<Fetched<MetadataSlot>>,
     /// Completed metadata fetch attempts (changed only under the `metadata` lock).
     metadata_attempts: AtomicU64,
@@ -405,10 +478,18 @@ impl OAuthClient {
     /// Sends a request built by the core, capping the body at the core's limit.
     async fn send(
         &self,
-        request: http::Request<Vec<u8>>,
+        mut request: http::Request<Vec<u8>>,
         endpoint: Endpoint,
     ) -> Result<http::Response<Vec<u8>>, ClientError> {
-        send_capped(&*self.inner.shared.http, request, endpoint).await
+        let fix = self.inner.fix.read().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(fix) = &fix {
+            fix.request(endpoint, &mut request);
+        }
+        let mut response = send_capped(&*self.inner.shared.http, request, endpoint).await?;
+        if let Some(fix) = &fix {
+            fix.response(endpoint, &mut response);
+        }
+        Ok(response)
     }
 
     /// Builds the authorization URL and the pending authorization to keep in the session
@@ -551,7 +632,12 @@ impl OAuthClient {
         let response = self.send(refresh.request, Endpoint::Token).await?;
         let step = refresh.next.handle_token_response(&provider, &response, self.now())?;
         let merged = self.finish_login(step).await?;
-        self.inner.shared.events.emit(&TokenUpdate::new(self.inner.config.name.clone(), old, merged.clone()));
+        let update = TokenUpdate::new(self.inner.config.name.clone(), old, merged.clone());
+        self.inner.shared.events.emit(&update);
+        let hook = self.inner.shared.update_token.read().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(hook) = hook {
+            hook.update_token(&update).await;
+        }
         Ok(merged)
     }
 
@@ -728,8 +814,16 @@ impl OAuthClient {
                 None => {
                     let http = Arc::clone(&self.inner.shared.http);
                     let clock = Arc::clone(&self.inner.shared.clock);
+                    let fix = self.inner.fix.read().unwrap_or_else(PoisonError::into_inner).clone();
                     let fetch = async move {
-                        let response = send_capped(&*http, request, Endpoint::Jwks).await?;
+                        let mut request = request;
+                        if let Some(fix) = &fix {
+                            fix.request(Endpoint::Jwks, &mut request);
+                        }
+                        let mut response = send_capped(&*http, request, Endpoint::Jwks).await?;
+                        if let Some(fix) = &fix {
+                            fix.response(Endpoint::Jwks, &mut response);
+                        }
                         Ok(JwksCache::from_response(&response, clock.now())?)
                     };
                     slot.flights += 1;
