@@ -63,6 +63,7 @@ mod endpoints;
 mod error;
 mod issue;
 mod keys;
+pub mod oauth1;
 mod provider;
 mod registration;
 mod respond;
@@ -73,6 +74,7 @@ pub use behavior::{Behavior, BehaviorHandle, Endpoint, EndpointDelay, SigningAlg
 pub use endpoints::logout::BackchannelDelivery;
 pub use error::DevProviderError;
 pub use issue::BACKCHANNEL_LOGOUT_EVENT;
+pub use oauth1::Oauth1Consumer;
 pub use provider::{DevProvider, DevProviderBuilder, RunningProvider, SessionInfo};
 pub use registration::{AuthMethod, ClientRegistration, DevUser};
 pub use respond::HUGE_BODY_BYTES;

@@ -78,6 +78,7 @@ pub struct DevProviderBuilder {
     access_token_lifetime: Duration,
     id_token_lifetime: Duration,
     code_lifetime: Duration,
+    oauth1_consumers: Vec<crate::oauth1::Oauth1Consumer>,
 }
 
 impl Default for DevProviderBuilder {
@@ -93,6 +94,7 @@ impl Default for DevProviderBuilder {
             access_token_lifetime: Duration::from_secs(3600),
             id_token_lifetime: Duration::from_secs(3600),
             code_lifetime: Duration::from_secs(120),
+            oauth1_consumers: Vec::new(),
         }
     }
 }
@@ -135,6 +137,13 @@ impl DevProviderBuilder {
     /// only the protocol claims and `sub`.
     pub fn claims_in_id_token(mut self, yes: bool) -> Self {
         self.claims_in_id_token = yes;
+        self
+    }
+
+    /// Registers an OAuth 1.0a consumer for the provider's OAuth 1.0a mode (`/oauth1/…`,
+    /// [`crate::oauth1`]).
+    pub fn oauth1_consumer(mut self, consumer: crate::oauth1::Oauth1Consumer) -> Self {
+        self.oauth1_consumers.push(consumer);
         self
     }
 
@@ -241,11 +250,11 @@ impl DevProviderBuilder {
         let shared = Arc::new(Shared {
             issuer,
             clients: self.clients.into_iter().map(|c| (c.client_id.clone(), c)).collect::<HashMap<_, _>>(),
-            users: self.users,
+            users: self.users.clone(),
             options: Options {
                 require_pkce: self.require_pkce,
                 claims_in_id_token: self.claims_in_id_token,
-                auto_login: self.auto_login,
+                auto_login: self.auto_login.clone(),
                 access_token_ttl: secs(self.access_token_lifetime),
                 id_token_ttl: secs(self.id_token_lifetime),
                 code_ttl: secs(self.code_lifetime),
@@ -263,7 +272,13 @@ impl DevProviderBuilder {
             last_authorization_request: Mutex::new(None),
             last_token_request: Mutex::new(None),
         });
-        let app = router(shared.clone());
+        let oauth1 = Arc::new(crate::oauth1::Oauth1State::new(
+            shared.issuer.clone(),
+            self.oauth1_consumers,
+            self.users,
+            self.auto_login,
+        ));
+        let app = router(shared.clone()).merge(crate::oauth1::router(oauth1.clone()));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -272,7 +287,7 @@ impl DevProviderBuilder {
                 })
                 .await;
         });
-        Ok(RunningProvider { shared, addr, shutdown: Some(tx), task: Some(task) })
+        Ok(RunningProvider { shared, oauth1, addr, shutdown: Some(tx), task: Some(task) })
     }
 }
 
@@ -293,6 +308,7 @@ pub struct SessionInfo {
 /// [`shutdown`](Self::shutdown), which waits for it.
 pub struct RunningProvider {
     shared: Arc<Shared>,
+    oauth1: Arc<crate::oauth1::Oauth1State>,
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -376,6 +392,12 @@ impl RunningProvider {
         self.shared.behavior.clone()
     }
 
+    /// How many requests to the OAuth 1.0a route (`request_token`, `access_token`,
+    /// `account`) carried a signature this provider verified.
+    pub fn oauth1_verified(&self, route: &str) -> usize {
+        self.oauth1.verified.lock().unwrap_or_else(PoisonError::into_inner).get(route).copied().unwrap_or(0)
+    }
+
     /// Answers one request in memory, without a socket: the provider's router called
     /// directly (an in-memory transport for sans-IO tests). The request's URI may be
     /// absolute (`http://127.0.0.1:…/token`, as the core builds it) or a path. A response
@@ -384,7 +406,8 @@ impl RunningProvider {
         use tower::ServiceExt;
         let (parts, body) = request.into_parts();
         let request = http::Request::from_parts(parts, axum::body::Body::from(body));
-        let response = match crate::endpoints::router(self.shared.clone()).oneshot(request).await {
+        let app = crate::endpoints::router(self.shared.clone()).merge(crate::oauth1::router(self.oauth1.clone()));
+        let response = match app.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };

@@ -31,8 +31,14 @@ pub enum ClientError {
     },
     /// An OAuth 2 flow was asked of a client configured for OAuth 1.0a (it has
     /// `request_token_url`); use `rpkit::oauth1` for it.
-    #[error("client `{name}` is an OAuth 1.0a client (it has `request_token_url`): the OAuth 2 flow does not apply, use `rpkit::oauth1`")]
+    #[error("client `{name}` is an OAuth 1.0a client (it has `request_token_url`): the OAuth 2 flow does not apply, use the `_oauth1` flows")]
     OAuth1Client {
+        /// The client name.
+        name: String,
+    },
+    /// An OAuth 1.0a flow was asked of a client without `request_token_url`.
+    #[error("client `{name}` is not an OAuth 1.0a client (it has no `request_token_url`)")]
+    NotOAuth1 {
         /// The client name.
         name: String,
     },
@@ -75,6 +81,7 @@ impl ClientError {
             ClientError::UnknownClient { .. } => return "unknown_client",
             ClientError::NoToken { .. } => return "no_token",
             ClientError::OAuth1Client { .. } => return "oauth1_client",
+            ClientError::NotOAuth1 { .. } => return "not_oauth1_client",
             ClientError::Store(StoreError::LeaseBusy) => return "store_busy",
             ClientError::Store(_) => return "store_unavailable",
         };

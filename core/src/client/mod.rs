@@ -668,6 +668,91 @@ impl OAuthClient {
         Ok(ApiResponse { response, refreshed })
     }
 
+    /// OAuth 1.0a, step 1 (Authlib's `authorize_redirect` for an OAuth 1 client): fetches
+    /// temporary credentials from `request_token_url` (signed, with `oauth_callback` =
+    /// `callback_uri`), keeps them in `pending` (bounded, expiring, single use) and returns
+    /// the authorization URL to send the browser to.
+    ///
+    /// # Errors
+    /// [`ClientError::NotOAuth1`] for an OAuth 2 client; the errors of
+    /// [`crate::oauth1::request_token_request`] and
+    /// [`crate::oauth1::parse_request_token_response`]; transport failures.
+    pub async fn authorize_redirect_oauth1(
+        &self,
+        pending: &mut crate::oauth1::PendingOAuth1Set,
+        callback_uri: &str,
+    ) -> Result<url::Url, ClientError> {
+        let cfg = self.oauth1_config()?;
+        let request = crate::oauth1::request_token_request(cfg, callback_uri, self.rng(), self.now())?;
+        let response = self.send(request, Endpoint::RequestToken).await?;
+        let temporary = crate::oauth1::parse_request_token_response(&response)?;
+        let (url, entry) = crate::oauth1::authorization_url(cfg, &temporary, self.now())?;
+        pending.prune_expired(self.now(), PendingSet::ttl_for(cfg));
+        pending.insert(entry, PendingSet::max_for(cfg));
+        Ok(url)
+    }
+
+    /// OAuth 1.0a, step 2 (Authlib's `authorize_access_token`): checks the callback query
+    /// against `pending` (the temporary token, in constant time, single use, not expired;
+    /// `denied`), then exchanges the verifier for token credentials.
+    ///
+    /// # Errors
+    /// [`crate::oauth1::OAuth1Error`] variants for the callback; the access-token
+    /// endpoint's errors; transport failures. Nothing is sent for a bad callback.
+    pub async fn authorize_access_token_oauth1(
+        &self,
+        pending: &mut crate::oauth1::PendingOAuth1Set,
+        query: &str,
+    ) -> Result<crate::oauth1::OAuth1Token, ClientError> {
+        let cfg = self.oauth1_config()?;
+        let (entry, verifier) = crate::oauth1::validate_callback(query, pending, self.now(), PendingSet::ttl_for(cfg))?;
+        let request = crate::oauth1::access_token_request(cfg, &entry, &verifier, self.rng(), self.now())?;
+        let response = self.send(request, Endpoint::Token).await?;
+        Ok(crate::oauth1::parse_access_token_response(&response)?)
+    }
+
+    /// An OAuth 1.0a resource call: `request` (relative to `api_base_url`, as for
+    /// [`OAuthClient::request`]) signed with the client and token credentials, with the
+    /// configured signature method and placement (RFC 5849 §3).
+    ///
+    /// # Errors
+    /// [`ClientError::NotOAuth1`] for an OAuth 2 client; signing errors; transport failures.
+    pub async fn request_oauth1(
+        &self,
+        request: ResourceRequest,
+        token: &crate::oauth1::OAuth1Token,
+    ) -> Result<ApiResponse, ClientError> {
+        let cfg = self.oauth1_config()?;
+        let mut http_request = request.build(None)?;
+        let credentials = crate::oauth1::Credentials::from_config(cfg)?.with_token(token);
+        let (method, placement) = crate::oauth1::signature_settings(cfg)?;
+        crate::oauth1::sign_request(&mut http_request, &credentials, method, placement, self.rng(), self.now())?;
+        let response = self.send(http_request, Endpoint::Resource).await?;
+        Ok(ApiResponse { response, refreshed: None })
+    }
+
+    /// `GET path` relative to `api_base_url`, signed with OAuth 1.0a token credentials.
+    ///
+    /// # Errors
+    /// As [`OAuthClient::request_oauth1`].
+    pub async fn get_oauth1(&self, path: &str, token: &crate::oauth1::OAuth1Token) -> Result<ApiResponse, ClientError> {
+        self.request_oauth1(crate::resource::get(&self.inner.config, path), token).await
+    }
+
+    /// The configuration, when this is an OAuth 1.0a client (`request_token_url` set).
+    fn oauth1_config(&self) -> Result<&ClientConfig, ClientError> {
+        match self.inner.config.request_token_url {
+            Some(_) => Ok(&self.inner.config),
+            None => Err(ClientError::NotOAuth1 { name: self.name().to_owned() }),
+        }
+    }
+
+    /// Whether this is an OAuth 1.0a client (`request_token_url` set): use the `_oauth1`
+    /// flows for it.
+    pub fn is_oauth1(&self) -> bool {
+        self.inner.config.request_token_url.is_some()
+    }
+
     /// `GET path` relative to `api_base_url` with `token` (auto-refresh).
     ///
     /// # Errors

@@ -818,7 +818,7 @@ impl Fault {
             ClientError::Store(super::store::StoreError::Corrupt { .. }) => Fault::Server,
             ClientError::Store(_) => Fault::StoreUnavailable,
             // The application asked an OAuth 1.0a client for an OAuth 2 flow.
-            ClientError::OAuth1Client { .. } => Fault::Server,
+            ClientError::OAuth1Client { .. } | ClientError::NotOAuth1 { .. } => Fault::Server,
             ClientError::NoToken { .. } => Fault::LoginRequired,
             ClientError::Core(Error::Config(_) | Error::Random) => Fault::Server,
             // The refresh token is gone or was refused: the user must log in again.
