@@ -174,8 +174,8 @@ fn verify(
     headers: &HeaderMap,
     body: &[u8],
     token_secret_of: impl FnOnce(&Store, &str, &str) -> Option<String>,
-) -> Result<Verified, Response> {
-    let bad = |p: &str| problem(StatusCode::UNAUTHORIZED, p);
+) -> Result<Verified, &'static str> {
+    let bad = |p: &'static str| p;
     let mut all: Vec<(String, String)> = Vec::new();
     if let Some(query) = uri.query() {
         all.extend(url::form_urlencoded::parse(query.as_bytes()).into_owned());
@@ -261,7 +261,7 @@ async fn request_token(
     let verified =
         match verify(&state, &method, &uri, &headers, &body, |_, _, token| token.is_empty().then(String::new)) {
             Ok(v) => v,
-            Err(r) => return r,
+            Err(p) => return problem(StatusCode::UNAUTHORIZED, p),
         };
     let Some(callback) = verified.params.get("oauth_callback").filter(|c| !c.is_empty()).cloned() else {
         return problem(StatusCode::BAD_REQUEST, "parameter_absent");
@@ -315,7 +315,7 @@ async fn access_token(
     });
     let verified = match verified {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(p) => return problem(StatusCode::UNAUTHORIZED, p),
     };
     let token = verified.params.get("oauth_token").cloned().unwrap_or_default();
     let mut store = state.store();
@@ -357,7 +357,7 @@ async fn account(
     });
     let verified = match verified {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(p) => return problem(StatusCode::UNAUTHORIZED, p),
     };
     count(&state, "account");
     let store = state.store();
