@@ -162,6 +162,37 @@ pub async fn backchannel_logout_is_200_for_a_valid_token_and_400_otherwise(site:
     assert_eq!(site.me().await.0, StatusCode::UNAUTHORIZED);
 }
 
+/// "Log in with dev-oauth1": the same routes and calls as OAuth 2, over OAuth 1.0a
+/// (temporary credentials kept in the session, single use; a signed API call).
+pub async fn oauth1_login_then_me_and_a_signed_api_call(site: &Site) {
+    let r = site.get("/login/dev-oauth1").await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let authorize = location(&r);
+    assert!(authorize.starts_with(&format!("{}/oauth1/authorize?oauth_token=", site.op.issuer())), "{authorize}");
+    let r = site.browser.get(&authorize).send().await.unwrap();
+    assert!(r.status().is_redirection(), "the provider redirects back: {}", r.status());
+    let callback = location(&r);
+    assert!(callback.starts_with(&site.url("/auth/dev-oauth1/callback?")), "{callback}");
+    let r = site.browser.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap_or_default());
+    let (status, me) = site.me().await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["provider"], "dev-oauth1");
+    assert_eq!(me["id_token_claims"]["name"], "alice");
+    assert!(!me.to_string().contains("oauth_token_secret"), "no secret on the page: {me}");
+
+    let r = site.get("/api/dev-oauth1/account").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let account: Value = r.json().await.unwrap();
+    assert_eq!(account["screen_name"], "alice");
+    assert_eq!(site.op.oauth1_verified("account"), 1, "the provider verified the signature itself");
+
+    // The temporary credentials were single use.
+    let r = site.browser.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(site.op.oauth1_verified("access_token"), 1);
+}
+
 pub async fn unknown_provider_is_404(site: &Site) {
     for path in ["/login/nope", "/auth/nope/callback?code=c&state=s"] {
         let r = site.get(path).await;
@@ -182,6 +213,7 @@ macro_rules! web_behaviour_suite {
             logout_by_post_with_the_csrf_token_and_a_repeated_state_is_400,
             backchannel_logout_is_200_for_a_valid_token_and_400_otherwise,
             unknown_provider_is_404,
+            oauth1_login_then_me_and_a_signed_api_call,
         );
     };
     (@tests $test:meta; $($name:ident,)*) => {

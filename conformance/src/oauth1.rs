@@ -27,6 +27,33 @@ use serde_json::json;
 
 use crate::registration::DevUser;
 
+/// The consumer key the demo apps register with the provider's OAuth 1.0a mode.
+pub const DEMO_CONSUMER_KEY: &str = "rpkit-demo-oauth1";
+/// Its shared secret (a development value, like the demo's OAuth 2 client secret).
+pub const DEMO_CONSUMER_SECRET: &str = "rpkit-demo-oauth1-secret";
+
+/// The rpkit client configuration for the provider's OAuth 1.0a mode: `name`, consumer
+/// `key`/`secret`, the callback `redirect_uri`, and `api_base_url` = `<issuer>/oauth1/`
+/// (so `get_oauth1("account", …)` reaches the protected resource).
+pub fn client_config(
+    op: &crate::RunningProvider,
+    name: &str,
+    key: &str,
+    secret: &str,
+    redirect_uri: &str,
+) -> rpkit::ClientConfig {
+    let base = op.issuer();
+    let mut cfg = rpkit::ClientConfig::new(name)
+        .client_id(key)
+        .client_secret(secret)
+        .authorize_url(format!("{base}/oauth1/authorize"))
+        .access_token_url(format!("{base}/oauth1/access_token"))
+        .api_base_url(format!("{base}/oauth1/"))
+        .redirect_uri(redirect_uri);
+    cfg.request_token_url = Some(format!("{base}/oauth1/request_token"));
+    cfg
+}
+
 /// An OAuth 1.0a consumer (client) of the development provider.
 #[derive(Clone, Debug)]
 pub struct Oauth1Consumer {

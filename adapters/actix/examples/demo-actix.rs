@@ -21,7 +21,9 @@
 #[path = "support/demo_app.rs"]
 mod demo_app;
 
-use demo_app::{dev_client_config, log_token_updates, start_dev_provider, Demo, DemoSettings, DEV_NAME};
+use demo_app::{
+    dev_client_config, dev_oauth1_client_config, log_token_updates, start_dev_provider, Demo, DemoSettings, DEV_NAME,
+};
 use rpkit::client::OAuth;
 use rpkit_reqwest::ReqwestClient;
 use std::net::TcpListener;
@@ -54,6 +56,7 @@ async fn main() -> Result<(), BoxError> {
     } else {
         let op = start_dev_provider(&settings.base_url, |b| b).await?;
         oauth.register(dev_client_config(&op));
+        oauth.register(dev_oauth1_client_config(&op, &settings.base_url));
         tracing::info!(issuer = %op.issuer(), "development OpenID Provider started (users: alice, bob)");
         provider = Some(op);
     }

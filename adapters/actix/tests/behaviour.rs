@@ -6,7 +6,7 @@ mod demo_app;
 #[macro_use]
 mod web_suite;
 
-use demo_app::{dev_client_config, start_dev_provider, Demo};
+use demo_app::{dev_client_config, dev_oauth1_client_config, start_dev_provider, Demo};
 use rpkit::client::OAuth;
 use web_suite::Site;
 
@@ -16,6 +16,7 @@ async fn start() -> Site {
     let op = start_dev_provider(&base, |b| b.auto_login("alice")).await.unwrap();
     let oauth = OAuth::new(rpkit_reqwest::ReqwestClient::new().unwrap());
     oauth.register(dev_client_config(&op));
+    oauth.register(dev_oauth1_client_config(&op, &base));
     let server = Demo::new(oauth, &base).serve(listener, 1).unwrap();
     let handle = server.handle();
     actix_web::rt::spawn(server);

@@ -57,6 +57,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
         None => {
             let op = start_dev_provider(&options).await?;
             oauth.register(dev_client(&op));
+            oauth.register(rpkit_conformance::oauth1::client_config(
+                &op,
+                "dev-oauth1",
+                rpkit_conformance::oauth1::DEMO_CONSUMER_KEY,
+                rpkit_conformance::oauth1::DEMO_CONSUMER_SECRET,
+                &options.redirect_uri("dev-oauth1"),
+            ));
             println!("development OpenID Provider at {} (user: alice)", op.issuer());
             provider = Some(op);
         }
@@ -86,6 +93,10 @@ async fn start_dev_provider(options: &DemoOptions) -> Result<RunningProvider, Bo
     }
     let op = DevProvider::builder()
         .client(registration)
+        .oauth1_consumer(rpkit_conformance::Oauth1Consumer::new(
+            rpkit_conformance::oauth1::DEMO_CONSUMER_KEY,
+            rpkit_conformance::oauth1::DEMO_CONSUMER_SECRET,
+        ))
         .user(DevUser::new("alice").name("Alice Example").email("alice@example.com").email_verified(true))
         .start()
         .await?;

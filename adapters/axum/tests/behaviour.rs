@@ -33,6 +33,7 @@ async fn start() -> Site {
         .client(registration)
         .user(DevUser::new("alice").email("alice@example.com"))
         .auto_login("alice")
+        .oauth1_consumer(rpkit_conformance::Oauth1Consumer::new("suite-consumer", "suite-consumer-secret"))
         .start()
         .await
         .unwrap();
@@ -44,6 +45,13 @@ async fn start() -> Site {
             .server_metadata_url(op.discovery_url())
             .scope("openid profile email"),
     );
+    oauth.register(rpkit_conformance::oauth1::client_config(
+        &op,
+        "dev-oauth1",
+        "suite-consumer",
+        "suite-consumer-secret",
+        &options.redirect_uri("dev-oauth1"),
+    ));
     let router = app(oauth, options);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;

@@ -55,6 +55,10 @@ pub const LOGOUT_KEY: &str = "rpkit.logout";
 /// The session key of the logged-in [`AuthUser`].
 pub const USER_KEY: &str = "rpkit.user";
 
+/// The session key of the pending OAuth 1.0a temporary credentials
+/// ([`crate::oauth1::PendingOAuth1Set`]).
+pub const OAUTH1_KEY: &str = "rpkit.oauth1";
+
 /// The form field the [`form_post_relay_page`] adds when it re-posts a callback from our
 /// own origin.
 pub const RELAY_FIELD: &str = "rpkit_relay";
@@ -180,6 +184,8 @@ pub struct SessionValues {
     pub user: Option<AuthUser>,
     /// [`CSRF_KEY`]: the session's CSRF token.
     pub csrf: Option<String>,
+    /// [`OAUTH1_KEY`]: the pending OAuth 1.0a temporary credentials.
+    pub oauth1: Option<crate::oauth1::PendingOAuth1Set>,
 }
 
 impl fmt::Debug for SessionValues {
@@ -189,12 +195,13 @@ impl fmt::Debug for SessionValues {
             .field("logouts", &self.logouts.as_ref().map(PendingLogouts::len))
             .field("user", &self.user)
             .field("csrf", &self.csrf.as_ref().map(|_| "[redacted]"))
+            .field("oauth1", &self.oauth1.as_ref().map(crate::oauth1::PendingOAuth1Set::len))
             .finish()
     }
 }
 
 /// Every session key the web flows read and write.
-pub const SESSION_KEYS: [&str; 4] = [PENDING_KEY, LOGOUT_KEY, USER_KEY, CSRF_KEY];
+pub const SESSION_KEYS: [&str; 5] = [PENDING_KEY, LOGOUT_KEY, USER_KEY, CSRF_KEY, OAUTH1_KEY];
 
 impl SessionValues {
     /// From the JSON stored under each key (keys other than [`SESSION_KEYS`] are ignored;
@@ -221,6 +228,7 @@ impl SessionValues {
                 LOGOUT_KEY => values.logouts = read(value),
                 USER_KEY => values.user = read(value),
                 CSRF_KEY => values.csrf = read(value),
+                OAUTH1_KEY => values.oauth1 = read(value),
                 _ => {}
             }
         }
@@ -374,6 +382,18 @@ pub async fn authorize_redirect(
     session: SessionValues,
     options: &AuthorizeOptions,
 ) -> Outcome<url::Url> {
+    if client.is_oauth1() {
+        // The same call for an OAuth 1.0a client, as in Authlib: temporary credentials,
+        // kept like a pending authorization (bounded, expiring, single use).
+        let Some(callback) = options.redirect_uri.as_deref().or(client.config().redirect_uri.as_deref()) else {
+            return Outcome::failed(ClientError::Core(client.config().missing("redirect_uri").into()));
+        };
+        let mut pending = session.oauth1.unwrap_or_default();
+        return match client.authorize_redirect_oauth1(&mut pending, callback).await {
+            Ok(url) => Outcome::new(Ok::<_, WebError>(url), SessionEdit::default().set(OAUTH1_KEY, &pending)),
+            Err(e) => Outcome::failed(e),
+        };
+    }
     let mut pending = session.pending.unwrap_or_default();
     match client.authorize_redirect(&mut pending, options).await {
         Ok(url) => Outcome::new(Ok::<_, WebError>(url.to_url()), SessionEdit::default().set(PENDING_KEY, &pending)),
@@ -398,6 +418,9 @@ pub async fn authorize_access_token(
     session: SessionValues,
     callback: &CallbackInput,
 ) -> Outcome<Token> {
+    if client.is_oauth1() {
+        return authorize_access_token_oauth1(client, session, callback).await;
+    }
     let mut pending = session.pending.unwrap_or_default();
     let had_entries = !pending.is_empty();
     let result = client.authorize_access_token(&mut pending, callback.params()).await;
@@ -407,6 +430,88 @@ pub async fn authorize_access_token(
         edit = edit.save_now();
     }
     Outcome::new(result, edit)
+}
+
+/// The OAuth 1.0a callback: the temporary token checked and used up, the verifier
+/// exchanged; the token credentials come back as a [`Token`] ([`oauth1_token`] reads them
+/// back) whose `userinfo` holds `sub` (`user_id`) and `name` (`screen_name`) when the
+/// provider sent them.
+async fn authorize_access_token_oauth1(
+    client: &OAuthClient,
+    session: SessionValues,
+    callback: &CallbackInput,
+) -> Outcome<Token> {
+    let mut pending = session.oauth1.unwrap_or_default();
+    let had_entries = !pending.is_empty();
+    let query = crate::wire::form_encode(
+        ["oauth_token", "oauth_verifier", "denied"]
+            .into_iter()
+            .filter_map(|k| callback.params().get(k).map(|v| (k, v))),
+    );
+    let result = client.authorize_access_token_oauth1(&mut pending, &query).await.map(token_of_oauth1);
+    let mut edit = SessionEdit::default();
+    if had_entries {
+        edit = if pending.is_empty() { edit.remove(OAUTH1_KEY) } else { edit.set(OAUTH1_KEY, &pending) };
+        edit = edit.save_now();
+    }
+    Outcome::new(result, edit)
+}
+
+/// The `token_type` of OAuth 1.0a token credentials kept as a [`Token`].
+pub const OAUTH1_TOKEN_TYPE: &str = "OAuth1";
+
+/// OAuth 1.0a token credentials as the [`Token`] an [`AuthUser`] keeps: `oauth_token` as
+/// the access token, the secret in `extra` (never in `Debug`), `token_type` `OAuth1`.
+fn token_of_oauth1(t: crate::oauth1::OAuth1Token) -> Token {
+    let mut extra = t.extra;
+    let mut claims = serde_json::Map::new();
+    if let Some(id) = extra.get("user_id").and_then(serde_json::Value::as_str) {
+        claims.insert("sub".into(), id.into());
+    }
+    if let Some(name) = extra.get("screen_name").and_then(serde_json::Value::as_str) {
+        claims.insert("name".into(), name.into());
+        claims.insert("preferred_username".into(), name.into());
+    }
+    extra.insert("oauth_token_secret".into(), t.token_secret.secret().into());
+    Token {
+        access_token: t.token,
+        token_type: OAUTH1_TOKEN_TYPE.into(),
+        expires_in: None,
+        expires_at: None,
+        refresh_token: None,
+        refresh_expires_in: None,
+        scope: None,
+        id_token: None,
+        userinfo: (!claims.is_empty()).then(|| Claims::new(claims)),
+        extra,
+    }
+}
+
+/// The OAuth 1.0a token credentials an [`AuthUser`]'s token holds, when it is one.
+pub fn oauth1_token(token: &Token) -> Option<crate::oauth1::OAuth1Token> {
+    if token.token_type != OAUTH1_TOKEN_TYPE {
+        return None;
+    }
+    let secret = token.extra.get("oauth_token_secret")?.as_str()?;
+    let mut extra = token.extra.clone();
+    extra.remove("oauth_token_secret");
+    Some(crate::oauth1::OAuth1Token {
+        token: token.access_token.clone(),
+        token_secret: crate::secret::TokenSecret::new(secret),
+        extra,
+    })
+}
+
+/// `GET path` (relative to `api_base_url`) as the logged-in `user`: Bearer (refreshed
+/// when about to expire) for OAuth 2, signed for OAuth 1.0a.
+///
+/// # Errors
+/// As [`OAuthClient::get`] / [`OAuthClient::get_oauth1`].
+pub async fn api_get(client: &OAuthClient, user: &AuthUser, path: &str) -> Result<super::ApiResponse, ClientError> {
+    match oauth1_token(&user.token) {
+        Some(t) if client.is_oauth1() => client.get_oauth1(path, &t).await,
+        _ => client.get(path, &user.token).await,
+    }
 }
 
 /// Handles the callback and logs the user in: [`authorize_access_token`], then
@@ -458,6 +563,10 @@ pub async fn login_user(client: &OAuthClient, token: Token) -> Result<AuthUser, 
 /// The UserInfo claims for a fresh login, when the client can ask for them.
 async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Claims>, ClientError> {
     let config = client.config();
+    if client.is_oauth1() {
+        // OAuth 1.0a has no UserInfo: what the provider said of the user came with the token.
+        return Ok(None);
+    }
     let openid = token.userinfo.is_some() || config.is_openid();
     if !openid {
         return Ok(None);

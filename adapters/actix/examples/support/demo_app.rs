@@ -132,6 +132,10 @@ pub async fn start_dev_provider(
     }
     let builder = DevProvider::builder()
         .client(client)
+        .oauth1_consumer(rpkit_conformance::Oauth1Consumer::new(
+            rpkit_conformance::oauth1::DEMO_CONSUMER_KEY,
+            rpkit_conformance::oauth1::DEMO_CONSUMER_SECRET,
+        ))
         .user(DevUser::new("alice").name("Alice Example").email("alice@example.com"))
         .user(DevUser::new("bob").name("Bob <Builder>").email("bob@example.com"));
     customize(builder).start().await
@@ -146,6 +150,21 @@ pub fn dev_client_config(op: &RunningProvider) -> ClientConfig {
         .api_base_url(format!("{}/", op.issuer()))
         .scope(DEV_SCOPE)
 }
+
+/// The OAuth 1.0a client of the development provider (its OAuth 1.0a mode), named
+/// `dev-oauth1`, for a demo at `base_url`.
+pub fn dev_oauth1_client_config(op: &RunningProvider, base_url: &str) -> ClientConfig {
+    rpkit_conformance::oauth1::client_config(
+        op,
+        DEV_OAUTH1_NAME,
+        rpkit_conformance::oauth1::DEMO_CONSUMER_KEY,
+        rpkit_conformance::oauth1::DEMO_CONSUMER_SECRET,
+        &format!("{base_url}/auth/{DEV_OAUTH1_NAME}/callback"),
+    )
+}
+
+/// The registered name of the development provider's OAuth 1.0a client.
+pub const DEV_OAUTH1_NAME: &str = "dev-oauth1";
 
 /// Logs every token refresh (the seed's `token_update` signal), without the token.
 pub fn log_token_updates(oauth: &OAuth) {
@@ -357,7 +376,7 @@ async fn api(
         "" => rest,
         q => format!("{rest}?{q}"),
     };
-    let response = client.get(&target, &user.token).await?;
+    let response = rpkit::client::web::api_get(&client, &user, &target).await?;
     if let Some(token) = response.refreshed.clone() {
         refresh_stored(&session, &user, token)?;
     }

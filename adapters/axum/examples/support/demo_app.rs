@@ -273,7 +273,7 @@ async fn api(
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
-    let answer = client.get(&target, &user.token).await?;
+    let answer = rpkit::client::web::api_get(&client, &user, &target).await?;
     if let Some(token) = answer.refreshed.clone() {
         update_token(&session, &user, token).await?;
     }
