@@ -122,12 +122,23 @@ async fn github_form_encoded_token_responses_and_the_user_endpoint() {
             assert_eq!(req.headers()["authorization"], "Bearer gho_1");
             json_response(200, &json!({"id": 1, "login": "octocat", "email": null}))
         }
+        (Some("api.github.com"), "/user/emails") => json_response(
+            200,
+            &json!([{"email": "octocat@github.com", "primary": true, "verified": true},
+                    {"email": "old@example.com", "primary": false, "verified": false}]),
+        ),
         other => panic!("unexpected request {other:?}"),
     });
     let token = login(&op, preset("github").unwrap()).await.unwrap();
     assert_eq!(token.access_token.secret(), "gho_1");
     assert!(token.id_token.is_none() && token.userinfo.is_none(), "not OpenID Connect");
     assert_eq!(op.paths(), ["github.com/login/oauth/access_token", "api.github.com/user"]);
+    // The e-mail (null on `user` when private) comes from `user/emails`: the primary, verified one.
+    let http: Arc<dyn HttpClient> = Arc::clone(&op) as Arc<dyn HttpClient>;
+    let github = OAuth::builder_shared(http).clock(ManualClock::new(T0)).build().register(preset("github").unwrap());
+    let emails: Value = github.get("user/emails", &token).await.unwrap().json().unwrap();
+    let primary = emails.as_array().unwrap().iter().find(|e| e["primary"] == true && e["verified"] == true).unwrap();
+    assert_eq!(primary["email"], "octocat@github.com");
 
     // Without the Accept header GitHub's form body is still read.
     let body = http::Response::builder()
