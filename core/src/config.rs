@@ -218,6 +218,10 @@ pub struct ClientConfig {
     pub userinfo_endpoint: Option<String>,
     /// The end-session endpoint (else discovered).
     pub end_session_endpoint: Option<String>,
+    /// The token revocation endpoint, RFC 7009 (else discovered).
+    pub revocation_endpoint: Option<String>,
+    /// The token introspection endpoint, RFC 7662 (else discovered).
+    pub introspection_endpoint: Option<String>,
     /// Allowed ID token algorithms (else the metadata's, intersected with what rpkit
     /// supports; default `RS256`). HS* must be listed here explicitly.
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
@@ -352,6 +356,10 @@ impl ClientConfig {
         userinfo_endpoint: String,
         /// Sets the end-session endpoint.
         end_session_endpoint: String,
+        /// Sets the revocation endpoint.
+        revocation_endpoint: String,
+        /// Sets the introspection endpoint.
+        introspection_endpoint: String,
         /// Sets the user agent.
         user_agent: String,
         /// Sets the redirect URI.
@@ -452,7 +460,9 @@ impl ClientConfig {
             jwks_uri,
             issuer,
             userinfo_endpoint,
-            end_session_endpoint
+            end_session_endpoint,
+            revocation_endpoint,
+            introspection_endpoint
         );
         if self.client_kwargs.scope.is_none() {
             self.client_kwargs.scope = base.client_kwargs.scope;
@@ -521,6 +531,8 @@ impl ClientConfig {
             "issuer" => self.issuer = opt_string(n, key, v)?,
             "userinfo_endpoint" => self.userinfo_endpoint = opt_string(n, key, v)?,
             "end_session_endpoint" => self.end_session_endpoint = opt_string(n, key, v)?,
+            "revocation_endpoint" => self.revocation_endpoint = opt_string(n, key, v)?,
+            "introspection_endpoint" => self.introspection_endpoint = opt_string(n, key, v)?,
             "user_agent" => self.user_agent = opt_string(n, key, v)?,
             "redirect_uri" => self.redirect_uri = opt_string(n, key, v)?,
             "private_key" => self.private_key = opt_key_material(n, key, v)?,

@@ -367,8 +367,10 @@ pub struct Endpoints {
     pub jwks_uri: Option<String>,
     /// `end_session_endpoint`.
     pub end_session: Option<String>,
-    /// `revocation_endpoint` (metadata only; there is no configuration key).
+    /// `revocation_endpoint` (RFC 7009).
     pub revocation: Option<String>,
+    /// `introspection_endpoint` (RFC 7662).
+    pub introspection: Option<String>,
     /// The issuer: [`ClientConfig::expected_issuer`], else the metadata's `issuer`.
     pub issuer: Option<String>,
 }
@@ -385,7 +387,11 @@ impl Endpoints {
             userinfo: config.userinfo_endpoint.clone().or_else(|| md(|m| m.userinfo_endpoint.as_ref())),
             jwks_uri: config.jwks_uri.clone().or_else(|| md(|m| m.jwks_uri.as_ref())),
             end_session: config.end_session_endpoint.clone().or_else(|| md(|m| m.end_session_endpoint.as_ref())),
-            revocation: md(|m| m.revocation_endpoint.as_ref()),
+            revocation: config.revocation_endpoint.clone().or_else(|| md(|m| m.revocation_endpoint.as_ref())),
+            introspection: config
+                .introspection_endpoint
+                .clone()
+                .or_else(|| metadata.and_then(|m| m.extra_str("introspection_endpoint")).map(str::to_owned)),
             issuer: config.expected_issuer().or_else(|| metadata.map(|m| m.issuer.clone()).filter(|i| !i.is_empty())),
         }
     }
@@ -422,6 +428,24 @@ impl Endpoints {
     /// [`ConfigError::Missing`](crate::error::ConfigError::Missing) (`authorize_url`).
     pub fn require_authorization(&self, config: &ClientConfig) -> Result<&str, Error> {
         require(&self.authorization, config, "authorize_url")
+    }
+
+    /// The revocation endpoint.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`](crate::error::ConfigError::Missing) (`revocation_endpoint`);
+    /// [`ConfigError::InsecureEndpoint`](crate::error::ConfigError::InsecureEndpoint).
+    pub fn require_revocation(&self, config: &ClientConfig) -> Result<&str, Error> {
+        require(&self.revocation, config, "revocation_endpoint")
+    }
+
+    /// The introspection endpoint.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`](crate::error::ConfigError::Missing) (`introspection_endpoint`);
+    /// [`ConfigError::InsecureEndpoint`](crate::error::ConfigError::InsecureEndpoint).
+    pub fn require_introspection(&self, config: &ClientConfig) -> Result<&str, Error> {
+        require(&self.introspection, config, "introspection_endpoint")
     }
 
     /// The JWKS URL.
@@ -462,6 +486,8 @@ fn configured_value<'a>(config: &'a ClientConfig, key: &str) -> Option<&'a str> 
         "api_base_url" => config.api_base_url.as_deref(),
         "server_metadata_url" => config.server_metadata_url.as_deref(),
         "request_token_url" => config.request_token_url.as_deref(),
+        "revocation_endpoint" => config.revocation_endpoint.as_deref(),
+        "introspection_endpoint" => config.introspection_endpoint.as_deref(),
         _ => None,
     }
 }

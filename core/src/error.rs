@@ -140,6 +140,10 @@ pub enum Endpoint {
     EndSession,
     /// The OAuth 1.0a request-token (temporary credentials) endpoint.
     RequestToken,
+    /// The token revocation endpoint (RFC 7009).
+    Revocation,
+    /// The token introspection endpoint (RFC 7662).
+    Introspection,
 }
 
 impl fmt::Display for Endpoint {
@@ -153,6 +157,8 @@ impl fmt::Display for Endpoint {
             Endpoint::Resource => "resource",
             Endpoint::EndSession => "end-session",
             Endpoint::RequestToken => "request-token",
+            Endpoint::Revocation => "revocation",
+            Endpoint::Introspection => "introspection",
         })
     }
 }

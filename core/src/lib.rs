@@ -47,6 +47,7 @@ pub mod pending;
 pub mod providers;
 pub mod rand;
 pub mod resource;
+pub mod revocation;
 pub mod secret;
 pub mod time;
 pub mod token;

@@ -349,6 +349,21 @@ fn build(
     request.build()
 }
 
+/// A POST of `form` to `endpoint` with the client's authentication (as for the token
+/// endpoint: the method configured or chosen from the metadata; assertions addressed to
+/// the issuer): what revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1) send.
+pub(crate) fn authenticated_post(
+    config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
+    endpoint: &str,
+    form: Vec<(String, String)>,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let method = resolve_method(config, metadata)?;
+    build(config, metadata, method, endpoint, form, &Params::default(), rng, now)
+}
+
 /// Parses the token endpoint's response ([RFC 6749 §5](https://www.rfc-editor.org/rfc/rfc6749#section-5)).
 ///
 /// Accepts JSON (by content type, or a body starting with `{`) and form-encoded bodies

@@ -26,6 +26,8 @@ pub(crate) fn metadata(shared: &Shared) -> Value {
         "userinfo_endpoint": shared.url(Endpoint::Userinfo),
         "jwks_uri": shared.url(Endpoint::Jwks),
         "end_session_endpoint": shared.url(Endpoint::EndSession),
+        "revocation_endpoint": format!("{}/revoke", shared.issuer),
+        "introspection_endpoint": format!("{}/introspect", shared.issuer),
         "scopes_supported": ["openid", "profile", "email", "address", "phone", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

@@ -24,5 +24,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(Endpoint::Token.path(), axum::routing::post(token::token))
         .route(Endpoint::Userinfo.path(), get(userinfo::userinfo).post(userinfo::userinfo))
         .route(Endpoint::EndSession.path(), get(logout::end_session).post(logout::end_session))
+        .route("/revoke", axum::routing::post(token::revoke))
+        .route("/introspect", axum::routing::post(token::introspect))
         .with_state(shared)
 }

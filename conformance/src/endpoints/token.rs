@@ -466,6 +466,66 @@ fn refresh_token(
     Ok(body)
 }
 
+/// The form of a revocation or introspection request, and the client it authenticates.
+fn authenticated_form<'s>(
+    shared: &'s Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(&'s ClientRegistration, Params), Fail> {
+    let params = Params::parse(body)
+        .map_err(|dup| Fail::bad("invalid_request", format!("parameter {:?} sent more than once", dup.0)))?;
+    let (client, _) = authenticate(shared, headers, &params)?;
+    Ok((client, params))
+}
+
+/// `POST /revoke` (RFC 7009): revokes a refresh token (and the access tokens of its
+/// session) or an access token of the authenticated client; `200` also for an unknown
+/// token (§2.2).
+pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (client, params) = match authenticated_form(&shared, &headers, &body) {
+        Ok(ok) => ok,
+        Err(fail) => return fail.into_response(),
+    };
+    let Some(token) = params.get("token").map(str::to_owned) else {
+        return Fail::bad("invalid_request", "token is missing").into_response();
+    };
+    let mut store = shared.store();
+    if let Some(grant) = store.refresh.get(&token).cloned() {
+        if grant.client_id == client.client_id {
+            store.refresh.remove(&token);
+            store.access.retain(|_, a| !(a.client_id == grant.client_id && a.sid.as_deref() == Some(&grant.sid)));
+        }
+    } else if store.access.get(&token).is_some_and(|a| a.client_id == client.client_id) {
+        store.access.remove(&token);
+    }
+    let mut r = response(StatusCode::OK, "text/plain", "");
+    no_store(&mut r);
+    r
+}
+
+/// `POST /introspect` (RFC 7662): whether a token of the authenticated client is active,
+/// with its claims when it is.
+pub(crate) async fn introspect(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (client, params) = match authenticated_form(&shared, &headers, &body) {
+        Ok(ok) => ok,
+        Err(fail) => return fail.into_response(),
+    };
+    let token = params.get("token").unwrap_or_default().to_owned();
+    let now = now();
+    let store = shared.store();
+    let answer =
+        if let Some(a) = store.access.get(&token).filter(|a| a.client_id == client.client_id && a.expires_at > now) {
+            serde_json::json!({"active": true, "scope": a.scope, "client_id": a.client_id, "username": a.username,
+                           "sub": a.username, "exp": a.expires_at, "token_type": "Bearer", "iss": shared.issuer})
+        } else if let Some(r) = store.refresh.get(&token).filter(|r| r.client_id == client.client_id) {
+            serde_json::json!({"active": true, "scope": r.scope, "client_id": r.client_id, "username": r.username,
+                           "sub": r.username, "token_type": "refresh_token", "iss": shared.issuer})
+        } else {
+            serde_json::json!({"active": false})
+        };
+    json_no_store(StatusCode::OK, &answer)
+}
+
 fn client_credentials(
     shared: &Shared,
     client: &ClientRegistration,

@@ -747,6 +747,43 @@ impl OAuthClient {
         }
     }
 
+    /// Revokes `token` at the provider (RFC 7009): its refresh token when it has one (which,
+    /// per §2.1, revokes the grant's access tokens too), else its access token.
+    ///
+    /// # Errors
+    /// [`crate::error::ConfigError::Missing`] without a revocation endpoint; the provider's
+    /// error; transport failures.
+    pub async fn revoke_token(&self, token: &Token) -> Result<(), ClientError> {
+        use crate::revocation::{parse_revocation_response, revocation_request, TokenTypeHint};
+        let metadata = self.load_server_metadata().await?;
+        let (value, hint) = match &token.refresh_token {
+            Some(rt) => (rt.secret(), TokenTypeHint::RefreshToken),
+            None => (token.access_token.secret(), TokenTypeHint::AccessToken),
+        };
+        let request =
+            revocation_request(&self.inner.config, metadata.as_deref(), value, Some(hint), self.rng(), self.now())?;
+        let response = self.send(request, Endpoint::Revocation).await?;
+        Ok(parse_revocation_response(&response)?)
+    }
+
+    /// Asks the provider whether `token` is active (RFC 7662).
+    ///
+    /// # Errors
+    /// [`crate::error::ConfigError::Missing`] without an introspection endpoint; a
+    /// malformed answer; the provider's error; transport failures.
+    pub async fn introspect_token(
+        &self,
+        token: &str,
+        hint: Option<crate::revocation::TokenTypeHint>,
+    ) -> Result<crate::revocation::Introspection, ClientError> {
+        use crate::revocation::{introspection_request, parse_introspection_response};
+        let metadata = self.load_server_metadata().await?;
+        let request =
+            introspection_request(&self.inner.config, metadata.as_deref(), token, hint, self.rng(), self.now())?;
+        let response = self.send(request, Endpoint::Introspection).await?;
+        Ok(parse_introspection_response(&response)?)
+    }
+
     /// Whether this is an OAuth 1.0a client (`request_token_url` set): use the `_oauth1`
     /// flows for it.
     pub fn is_oauth1(&self) -> bool {
