@@ -179,7 +179,8 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": chromium, "args": args },
             // Network events, for what cookies each request carried (`requests`).
-            "goog:loggingPrefs": { "performance": "ALL" },
+            // and the console (`console`, in failure messages).
+            "goog:loggingPrefs": { "performance": "ALL", "browser": "ALL" },
             "timeouts": { "pageLoad": ms, "script": ms, "implicit": 0 },
         });
         let Value::Object(capabilities) = capabilities else { unreachable!() };
@@ -237,10 +238,21 @@ impl Browser {
                 return url;
             }
             if Instant::now() >= deadline {
-                panic!("not at {what} within {WAIT:?}: at {url}:\n{}", self.text().await);
+                panic!(
+                    "not at {what} within {WAIT:?}: at {url}:\n{}\nconsole:\n{}",
+                    self.text().await,
+                    self.console().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The console's messages since the last call, one a line.
+    pub async fn console(&self) -> String {
+        let entries = self.client.issue_cmd(Log("browser")).await.unwrap_or_default();
+        let lines: Vec<&str> = entries.as_array().into_iter().flatten().filter_map(|e| e["message"].as_str()).collect();
+        lines.join("\n")
     }
 
     /// The page's visible text.
@@ -272,7 +284,7 @@ impl Browser {
     /// performance log): method, URL, and the names of the cookies it carried or that
     /// were blocked (with why).
     pub async fn requests(&self) -> Vec<SentRequest> {
-        let entries = self.client.issue_cmd(PerformanceLog).await.expect("the performance log");
+        let entries = self.client.issue_cmd(Log("performance")).await.expect("the performance log");
         let mut order: Vec<String> = Vec::new();
         let mut by_id: HashMap<String, SentRequest> = HashMap::new();
         for entry in entries.as_array().into_iter().flatten() {
@@ -338,17 +350,18 @@ pub struct SentRequest {
     pub cookies_blocked: Vec<(String, Vec<String>)>,
 }
 
-/// chromedriver's log endpoint (not in W3C WebDriver; chromedriver keeps it).
+/// chromedriver's log endpoint (not in W3C WebDriver; chromedriver keeps it): `performance`
+/// (DevTools network events) or `browser` (the console, CSP reports included).
 #[derive(Debug)]
-struct PerformanceLog;
+struct Log(&'static str);
 
-impl WebDriverCompatibleCommand for PerformanceLog {
+impl WebDriverCompatibleCommand for Log {
     fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({ "type": "performance" }).to_string()))
+        (http::Method::POST, Some(json!({ "type": self.0 }).to_string()))
     }
 }
 
