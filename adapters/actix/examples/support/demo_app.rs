@@ -28,7 +28,9 @@ use actix_session::storage::SessionStore;
 use actix_session::Session;
 use actix_web::cookie::Key;
 use actix_web::dev::Server;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
+use actix_web::http::header::{
+    HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS,
+};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use rpkit::client::web::{is_loopback_http, login_links, logout_form, path_segment, WebError};
@@ -294,6 +296,12 @@ async fn index(
     session: Session,
     user: Option<CurrentUser>,
 ) -> Result<HttpResponse, AuthError> {
+    // Browsers hold a form's redirects to `form-action` too: the logout form's 302 goes
+    // on to the provider's end-session endpoint, which must be allowed.
+    let end_session = match &user {
+        Some(CurrentUser(user)) => end_session_origin(&state, &user.provider).await,
+        None => None,
+    };
     let body = match user {
         Some(CurrentUser(user)) => format!(
             "<h1>rpkit actix demo</h1><p>Logged in with <b>{provider}</b> as <b>{name}</b> &lt;{email}&gt;.</p>\
@@ -310,7 +318,20 @@ async fn index(
             format!("<h1>rpkit actix demo</h1><p>Not logged in.</p><ul>{links}</ul>")
         }
     };
-    Ok(html(StatusCode::OK, "rpkit actix demo", &body))
+    let mut page = html(StatusCode::OK, "rpkit actix demo", &body);
+    if let Some(csp) = end_session
+        .and_then(|origin| HeaderValue::from_str(&format!("default-src 'none'; form-action 'self' {origin}")).ok())
+    {
+        page.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(page)
+}
+
+/// The origin of `provider`'s end-session endpoint (from its cached discovery document).
+async fn end_session_origin(state: &DemoState, provider: &str) -> Option<String> {
+    let metadata = state.client(provider).ok()?.load_server_metadata().await.ok()??;
+    let endpoint = url::Url::parse(metadata.end_session_endpoint.as_deref()?).ok()?;
+    Some(endpoint.origin().ascii_serialization())
 }
 
 fn redirect_uri(state: &DemoState, client: &OAuthClient) -> Option<String> {
