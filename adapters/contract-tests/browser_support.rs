@@ -521,3 +521,33 @@ pub async fn log_in_call_the_api_and_log_out(b: &Browser, demo: &Demo<'_>, mode:
     let me: Value = serde_json::from_str(&b.text().await).expect("JSON");
     assert_eq!(me["error"], "login_required");
 }
+
+/// "Log in with dev-oauth1": the provider's OAuth 1.0a mode (temporary credentials, the
+/// authorize redirect — it logs `user` in at once — and token credentials), back home
+/// logged in, and the signed API call answered with JSON. Screenshot `logged-in-oauth1`.
+pub async fn log_in_with_oauth1_and_call_the_signed_api(b: &Browser, demo: &Demo<'_>, user: &str) {
+    let home = format!("{}/", demo.base);
+    b.goto(&home).await;
+    b.find(Locator::LinkText("Log in with dev-oauth1")).await.click().await.expect("click Log in with dev-oauth1");
+    b.wait_for_url("the home page", |u| u.as_str() == home).await;
+    let greeting = b.find(Locator::XPath("//p[starts-with(normalize-space(), 'Logged in with')]")).await;
+    let greeting = greeting.text().await.expect("the greeting");
+    assert!(greeting.contains("dev-oauth1"), "{greeting}");
+    b.screenshot("logged-in-oauth1").await;
+    let requests = b.requests().await;
+    assert!(
+        requests.iter().any(|r| r.url.starts_with(&format!("{}/oauth1/authorize?oauth_token=", demo.issuer))),
+        "{requests:#?}"
+    );
+    let callback = format!("{}/auth/dev-oauth1/callback", demo.base);
+    let hop = requests.iter().find(|r| r.url.starts_with(&callback)).expect("the OAuth 1.0a callback");
+    assert!(
+        hop.cookies_sent.iter().any(|c| c == demo.cookie),
+        "the session holding the temporary credentials: {hop:#?}"
+    );
+
+    b.goto(&format!("{}/api/dev-oauth1/account", demo.base)).await;
+    let body = b.text().await;
+    let account: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+    assert_eq!(account["screen_name"], user, "{account}");
+}

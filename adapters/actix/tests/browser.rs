@@ -12,7 +12,10 @@ mod demo_app;
 mod browser_support;
 
 use actix_web::dev::ServerHandle;
-use browser_support::{bounded, log_in_call_the_api_and_log_out, Browser, Demo, Mode, PROVIDER_ADDR};
+use browser_support::{
+    bounded, log_in_call_the_api_and_log_out, log_in_with_oauth1_and_call_the_signed_api, Browser, Demo, Mode,
+    PROVIDER_ADDR,
+};
 use demo_app::{dev_client_config, start_dev_provider};
 use rpkit::client::OAuth;
 use rpkit_conformance::RunningProvider;
@@ -39,6 +42,7 @@ async fn start(response_mode: Option<&str>) -> Running {
     let mut config = dev_client_config(&op);
     config.client_kwargs.response_mode = response_mode.map(str::to_owned);
     oauth.register(config);
+    oauth.register(demo_app::dev_oauth1_client_config(&op, &base));
     let server = demo_app::Demo::new(oauth, &base).serve(listener, 1).expect("serve");
     let handle = server.handle();
     actix_web::rt::spawn(server);
@@ -66,6 +70,24 @@ async fn journey(mode: Mode) {
 #[actix_web::test]
 async fn browser_logs_in_through_the_provider_form_calls_the_api_and_logs_out() {
     journey(Mode::Query).await;
+}
+
+#[actix_web::test]
+async fn browser_logs_in_with_the_oauth1_provider_and_calls_the_signed_api() {
+    let Some(browser) = Browser::launch("actix").await else { return };
+    let running = start(None).await;
+    let demo = Demo {
+        base: &running.base,
+        issuer: running.op.issuer(),
+        cookie: rpkit_actix::DEFAULT_COOKIE_NAME,
+        username: "alice",
+        display_name: "alice",
+        email: "alice@example.com",
+    };
+    bounded(log_in_with_oauth1_and_call_the_signed_api(&browser, &demo, "alice")).await;
+    browser.close().await;
+    running.server.stop(false).await;
+    running.op.shutdown().await;
 }
 
 #[actix_web::test]

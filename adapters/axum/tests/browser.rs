@@ -11,7 +11,10 @@ mod demo_app;
 #[path = "../../contract-tests/browser_support.rs"]
 mod browser_support;
 
-use browser_support::{bounded, log_in_call_the_api_and_log_out, Browser, Demo, Mode, PROVIDER_ADDR};
+use browser_support::{
+    bounded, log_in_call_the_api_and_log_out, log_in_with_oauth1_and_call_the_signed_api, Browser, Demo, Mode,
+    PROVIDER_ADDR,
+};
 use demo_app::{app, DemoOptions, DEMO_COOKIE};
 use rpkit::client::OAuth;
 use rpkit::ClientConfig;
@@ -52,6 +55,7 @@ async fn start(response_mode: Option<&str>) -> Running {
                 .backchannel_logout_uri(options.backchannel_logout_uri("dev")),
         )
         .user(DevUser::new("alice").name("Alice Example").email("alice@example.com").email_verified(true))
+        .oauth1_consumer(rpkit_conformance::Oauth1Consumer::new("browser-consumer", "browser-consumer-secret"))
         .start()
         .await
         .expect("the development provider starts");
@@ -65,6 +69,13 @@ async fn start(response_mode: Option<&str>) -> Running {
         .scope("openid profile email offline_access");
     config.client_kwargs.response_mode = response_mode.map(str::to_owned);
     oauth.register(config);
+    oauth.register(rpkit_conformance::oauth1::client_config(
+        &op,
+        "dev-oauth1",
+        "browser-consumer",
+        "browser-consumer-secret",
+        &options.redirect_uri("dev-oauth1"),
+    ));
     let router = app(oauth, options);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
@@ -90,6 +101,22 @@ async fn journey(mode: Mode) {
 #[tokio::test]
 async fn browser_logs_in_through_the_provider_form_calls_the_api_and_logs_out() {
     journey(Mode::Query).await;
+}
+
+#[tokio::test]
+async fn browser_logs_in_with_the_oauth1_provider_and_calls_the_signed_api() {
+    let Some(browser) = Browser::launch("axum").await else { return };
+    let running = start(None).await;
+    let demo = Demo {
+        base: &running.base,
+        issuer: running.op.issuer(),
+        cookie: DEMO_COOKIE,
+        username: "alice",
+        display_name: "alice",
+        email: "alice@example.com",
+    };
+    bounded(log_in_with_oauth1_and_call_the_signed_api(&browser, &demo, "alice")).await;
+    browser.close().await;
 }
 
 #[tokio::test]
