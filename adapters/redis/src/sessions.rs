@@ -203,6 +203,7 @@ pub mod actix {
     use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
     use actix_web::body::{BoxBody, MessageBody};
     use actix_web::dev::{ServiceRequest, ServiceResponse};
+    use actix_web::error::InternalError;
     use actix_web::middleware::Next;
     use actix_web::HttpResponse;
     use rpkit::client::store::StoreError;
@@ -349,11 +350,13 @@ pub mod actix {
         req: ServiceRequest,
         next: Next<impl MessageBody + 'static>,
     ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-        let http_req = req.request().clone();
         UNAVAILABLE
             .scope(Cell::new(false), async move {
                 let result = next.call(req).await;
-                if UNAVAILABLE.with(Cell::get) {
+                if !UNAVAILABLE.with(Cell::get) {
+                    return result.map(ServiceResponse::map_into_boxed_body);
+                }
+                let unavailable = || {
                     let answer = ErrorResponse::for_fault(Fault::StoreUnavailable, STORE_UNAVAILABLE_CODE).to_http();
                     let mut response = HttpResponse::build(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
                     for (name, value) in answer.headers() {
@@ -364,9 +367,16 @@ pub mod actix {
                             response.insert_header((name, value));
                         }
                     }
-                    return Ok(ServiceResponse::new(http_req, response.body(answer.into_body())));
+                    response.body(answer.into_body())
+                };
+                match result {
+                    Ok(res) => Ok(res.into_response(unavailable())),
+                    // The session middleware failed before or after the handler: the
+                    // request is inside the error, so answer through it.
+                    Err(_) => {
+                        Err(InternalError::from_response("the session store is unavailable", unavailable()).into())
+                    }
                 }
-                result.map(ServiceResponse::map_into_boxed_body)
             })
             .await
     }
