@@ -111,6 +111,34 @@ impl SessionRecords {
     }
 }
 
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+tokio::task_local! {
+    static UNAVAILABLE: std::cell::Cell<bool>;
+}
+
+/// Records that a session store call of the current request found Redis unavailable.
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+fn mark(e: &StoreError) {
+    if matches!(e, StoreError::Unavailable { .. }) {
+        let _ = UNAVAILABLE.try_with(|flag| flag.set(true));
+    }
+}
+
+/// Runs `request` (a web framework's whole request, session layer included) and says
+/// whether one of its session store calls found Redis unavailable: the session layers
+/// answer such a failure after the handler with an opaque `500`, which a middleware
+/// around them turns into `503` with this (see [`tower::RedisSessionStore`],
+/// [`actix::store_unavailable_is_503`]). Features `tower-sessions` or `actix-session`.
+#[cfg(any(feature = "tower-sessions", feature = "actix-session"))]
+pub async fn watch_unavailable<F: std::future::Future>(request: F) -> (F::Output, bool) {
+    UNAVAILABLE
+        .scope(std::cell::Cell::new(false), async move {
+            let output = request.await;
+            (output, UNAVAILABLE.with(std::cell::Cell::get))
+        })
+        .await
+}
+
 /// tower-sessions on Redis (feature `tower-sessions`).
 #[cfg(feature = "tower-sessions")]
 pub mod tower {
@@ -125,7 +153,12 @@ pub mod tower {
     /// `{prefix}session:{id}`, expiring with the session.
     ///
     /// A Redis that cannot answer is `session_store::Error::Backend`, which rpkit-axum
-    /// answers `503 session_store_unavailable` (its `SessionError::Unavailable`). A save
+    /// answers `503 session_store_unavailable` (its `SessionError::Unavailable`) when a
+    /// handler reads the session. The session layer's own save after the handler answers
+    /// a failure with an empty `500`: wrap the app in a middleware that runs the request
+    /// in [`watch_unavailable`](super::watch_unavailable) and answers `503` when it says
+    /// so (the axum demo's `store_unavailable_is_503` does, with `axum::middleware::from_fn`,
+    /// outside the `SessionManagerLayer`). A save
     /// only updates a session that still exists, so a request racing a logout on another
     /// instance cannot bring the ended session back.
     ///
@@ -151,6 +184,7 @@ pub mod tower {
     }
 
     fn backend(e: StoreError) -> Error {
+        super::mark(&e);
         Error::Backend(e.to_string())
     }
 
@@ -209,23 +243,11 @@ pub mod actix {
     use rpkit::client::store::StoreError;
     use rpkit::client::web::{ErrorResponse, Fault, STORE_UNAVAILABLE_CODE};
     use rpkit::rand::{random_token, SecureRandom, SystemRandom};
-    use std::cell::Cell;
     use std::collections::HashMap;
     use std::sync::Arc;
     use std::time::Duration;
 
     type State = HashMap<String, String>;
-
-    tokio::task_local! {
-        static UNAVAILABLE: Cell<bool>;
-    }
-
-    /// Marks the current request (inside [`store_unavailable_is_503`]) as failed by the store.
-    fn mark(e: &StoreError) {
-        if matches!(e, StoreError::Unavailable { .. }) {
-            let _ = UNAVAILABLE.try_with(|flag| flag.set(true));
-        }
-    }
 
     /// An actix-session `SessionStore` on [`SessionRecords`]: the state as JSON under
     /// `{prefix}session:{key}`, the key 256 random bits.
@@ -268,7 +290,7 @@ pub mod actix {
         }
 
         fn failed(e: StoreError) -> anyhow::Error {
-            mark(&e);
+            super::mark(&e);
             anyhow::Error::new(e)
         }
     }
@@ -350,34 +372,28 @@ pub mod actix {
         req: ServiceRequest,
         next: Next<impl MessageBody + 'static>,
     ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-        UNAVAILABLE
-            .scope(Cell::new(false), async move {
-                let result = next.call(req).await;
-                if !UNAVAILABLE.with(Cell::get) {
-                    return result.map(ServiceResponse::map_into_boxed_body);
+        let (result, unavailable) = super::watch_unavailable(next.call(req)).await;
+        if !unavailable {
+            return result.map(ServiceResponse::map_into_boxed_body);
+        }
+        let answer = || {
+            let answer = ErrorResponse::for_fault(Fault::StoreUnavailable, STORE_UNAVAILABLE_CODE).to_http();
+            let mut response = HttpResponse::build(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+            for (name, value) in answer.headers() {
+                if let (Ok(name), Ok(value)) = (
+                    actix_web::http::header::HeaderName::from_bytes(name.as_str().as_bytes()),
+                    actix_web::http::header::HeaderValue::from_bytes(value.as_bytes()),
+                ) {
+                    response.insert_header((name, value));
                 }
-                let unavailable = || {
-                    let answer = ErrorResponse::for_fault(Fault::StoreUnavailable, STORE_UNAVAILABLE_CODE).to_http();
-                    let mut response = HttpResponse::build(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
-                    for (name, value) in answer.headers() {
-                        if let (Ok(name), Ok(value)) = (
-                            actix_web::http::header::HeaderName::from_bytes(name.as_str().as_bytes()),
-                            actix_web::http::header::HeaderValue::from_bytes(value.as_bytes()),
-                        ) {
-                            response.insert_header((name, value));
-                        }
-                    }
-                    response.body(answer.into_body())
-                };
-                match result {
-                    Ok(res) => Ok(res.into_response(unavailable())),
-                    // The session middleware failed before or after the handler: the
-                    // request is inside the error, so answer through it.
-                    Err(_) => {
-                        Err(InternalError::from_response("the session store is unavailable", unavailable()).into())
-                    }
-                }
-            })
-            .await
+            }
+            response.body(answer.into_body())
+        };
+        match result {
+            Ok(res) => Ok(res.into_response(answer())),
+            // The session middleware failed before or after the handler: the request is
+            // inside the error, so answer through it.
+            Err(_) => Err(InternalError::from_response("the session store is unavailable", answer()).into()),
+        }
     }
 }

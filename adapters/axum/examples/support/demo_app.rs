@@ -46,7 +46,7 @@ use rpkit::error::{ConfigError, Error};
 use rpkit_axum::{
     authorize_redirect, backchannel_logout, complete_login, csrf_token, form_post_relay, logout_redirect, update_token,
     validate_logout_response, AuthError, AuthSession, BackchannelResponse, Callback, CookieKey, CookieSessionLayer,
-    CurrentUser, LogoutForm,
+    CurrentUser, LogoutForm, SessionError,
 };
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{MemoryStore, SessionManagerLayer};
@@ -176,18 +176,32 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
                 .with_http_only(true)
                 .with_same_site(SameSite::Lax),
         ),
-        DemoSessions::Redis(store) => router.layer(
-            SessionManagerLayer::new(store)
-                .with_name(if secure { DEMO_COOKIE_HTTPS } else { DEMO_COOKIE })
-                .with_secure(secure)
-                .with_path("/")
-                .with_http_only(true)
-                .with_same_site(SameSite::Lax),
-        ),
+        DemoSessions::Redis(store) => router
+            .layer(
+                SessionManagerLayer::new(store)
+                    .with_name(if secure { DEMO_COOKIE_HTTPS } else { DEMO_COOKIE })
+                    .with_secure(secure)
+                    .with_path("/")
+                    .with_http_only(true)
+                    .with_same_site(SameSite::Lax),
+            )
+            // Outside the session layer, whose save after the handler answers a lost
+            // Redis with an empty 500.
+            .layer(axum::middleware::from_fn(store_unavailable_is_503)),
         DemoSessions::Cookie(key) => router.layer(
             CookieSessionLayer::new(key).name(DEMO_COOKIE).secure(secure).host_prefix(secure).shared_clock(clock),
         ),
     }
+}
+
+/// `503 session_store_unavailable` when a Redis session store call of this request
+/// failed (`rpkit_redis::sessions::watch_unavailable`), whatever the layers answered.
+async fn store_unavailable_is_503(request: Request, next: axum::middleware::Next) -> Response {
+    let (response, unavailable) = rpkit_redis::sessions::watch_unavailable(next.run(request)).await;
+    if unavailable {
+        return AuthError::Session(SessionError::Unavailable("Redis did not answer".into())).into_response();
+    }
+    response
 }
 
 fn client(state: &DemoState, name: &str) -> Result<OAuthClient, AuthError> {
