@@ -165,11 +165,12 @@ pub mod tower {
     /// ```no_run
     /// # async fn run() -> Result<(), rpkit_redis::Error> {
     /// use rpkit_redis::{sessions::tower::RedisSessionStore, RedisStore};
-    /// use tower_sessions::SessionManagerLayer;
     ///
     /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
-    /// let layer = SessionManagerLayer::new(RedisSessionStore::new(store.sessions()));
-    /// # drop(layer); Ok(()) }
+    /// let sessions = RedisSessionStore::new(store.sessions());
+    /// // then: tower_sessions::SessionManagerLayer::new(sessions), and share `store`
+    /// // with the registry: OAuth::builder(http).shared_store(store)
+    /// # drop(sessions); Ok(()) }
     /// ```
     #[derive(Debug, Clone)]
     pub struct RedisSessionStore {
