@@ -8,14 +8,18 @@ use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use rpkit::client::web::{self as rpweb, AuthUser, Revocations, WebError};
-use std::future::{ready, Ready};
+use std::future::Future;
+use std::pin::Pin;
+
+type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// The logged-in user, as an actix extractor: answers `401 {"error":"login_required"}`
 /// when nobody is logged in, or when a back-channel logout ended this login (the user is
 /// then removed from the session).
 ///
 /// Needs the actix-session `SessionMiddleware` and a `web::Data<`[`Revocations`]`>` app
-/// data: without it, it refuses (`500 server_misconfigured`) rather than silently skip
+/// data (`Revocations::of(&oauth)`: in the registry's shared store, so a back-channel
+/// logout delivered to another instance counts; a store that cannot answer is `503`): without it, it refuses (`500 server_misconfigured`) rather than silently skip
 /// the check. `Option<CurrentUser>` gives `None` instead of rejecting.
 ///
 /// ```
@@ -44,21 +48,25 @@ pub struct CurrentUser(pub AuthUser);
 
 impl CurrentUser {
     /// The session's user unless absent or revoked (then removed from the session):
-    /// [`rpweb::current_user`].
-    pub fn load(session: &Session, revocations: &Revocations) -> Option<AuthUser> {
-        let outcome = rpweb::current_user(session::values(session), revocations);
+    /// [`rpweb::current_user`], which asks the revocations' store on every call.
+    ///
+    /// # Errors
+    /// `503 session_store_unavailable` when the revocations' store cannot answer (never
+    /// a silent "not revoked").
+    pub async fn load(session: &Session, revocations: &Revocations) -> Result<Option<AuthUser>, AuthError> {
+        let outcome = rpweb::current_user(session::values(session), revocations).await;
         if !outcome.edit.is_empty() {
             tracing::info!("session ended by back-channel logout");
         }
-        // Removing a key cannot fail to serialize.
-        session::settle(session, outcome).ok().flatten()
+        session::settle(session, outcome)
     }
 
-    fn extract(req: &HttpRequest) -> Result<CurrentUser, AuthError> {
+    async fn extract(req: HttpRequest) -> Result<CurrentUser, AuthError> {
         let revocations = req
             .app_data::<web::Data<Revocations>>()
             .ok_or(SessionError::MissingAppData("web::Data<rpkit_actix::Revocations>"))?;
         CurrentUser::load(&req.get_session(), revocations)
+            .await?
             .map(CurrentUser)
             .ok_or(AuthError::Web(WebError::LoginRequired))
     }
@@ -66,10 +74,10 @@ impl CurrentUser {
 
 impl FromRequest for CurrentUser {
     type Error = AuthError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(CurrentUser::extract(req))
+        Box::pin(CurrentUser::extract(req.clone()))
     }
 }
 
@@ -117,42 +125,48 @@ mod tests {
         req
     }
 
-    #[test]
-    fn current_user_is_the_stored_user() {
+    #[actix_web::test]
+    async fn current_user_is_the_stored_user() {
         let req = request_with_user(Some(Revocations::new()), Some(user("dev", "alice", Some("s1"), T0)));
-        let CurrentUser(u) = CurrentUser::extract(&req).unwrap();
+        let CurrentUser(u) = CurrentUser::extract(req.clone()).await.unwrap();
         assert_eq!(u.sub(), Some("alice"));
     }
 
-    #[test]
-    fn current_user_without_login_is_401() {
+    #[actix_web::test]
+    async fn current_user_without_login_is_401() {
         let req = request_with_user(Some(Revocations::new()), None);
-        let err = CurrentUser::extract(&req).unwrap_err();
+        let err = CurrentUser::extract(req.clone()).await.unwrap_err();
         assert!(matches!(err, AuthError::Web(WebError::LoginRequired)));
         assert_eq!(err.status(), actix_web::http::StatusCode::UNAUTHORIZED);
     }
 
-    #[test]
-    fn revoked_user_is_401_and_removed_from_the_session() {
-        let revocations = Revocations::new();
-        revocations.revoke("dev", &target(None, Some("s1")), T0.plus(60));
+    #[actix_web::test]
+    async fn revoked_user_is_401_and_removed_from_the_session() {
+        let revocations = Revocations::new().with_clock(rpkit::client::ManualClock::new(T0.plus(120).as_secs()));
+        revocations.revoke("dev", &target(None, Some("s1")), T0.plus(60)).await.unwrap();
         let req = request_with_user(Some(revocations), Some(user("dev", "alice", Some("s1"), T0)));
-        assert!(matches!(CurrentUser::extract(&req).unwrap_err(), AuthError::Web(WebError::LoginRequired)));
+        assert!(matches!(
+            CurrentUser::extract(req.clone()).await.unwrap_err(),
+            AuthError::Web(WebError::LoginRequired)
+        ));
         assert!(!req.get_session().contains_key(USER_KEY));
     }
 
-    #[test]
-    fn current_user_without_revocations_app_data_refuses_rather_than_skips_the_check() {
+    #[actix_web::test]
+    async fn current_user_without_revocations_app_data_refuses_rather_than_skips_the_check() {
         let req = request_with_user(None, Some(user("dev", "alice", Some("s1"), T0)));
-        let err = CurrentUser::extract(&req).unwrap_err();
+        let err = CurrentUser::extract(req.clone()).await.unwrap_err();
         assert!(matches!(err, AuthError::Session(SessionError::MissingAppData(_))));
         assert_eq!(err.status(), actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
     }
 
-    #[test]
-    fn stored_user_of_another_shape_reads_as_logged_out() {
+    #[actix_web::test]
+    async fn stored_user_of_another_shape_reads_as_logged_out() {
         let req = request_with_user(Some(Revocations::new()), None);
         req.get_session().insert(USER_KEY, serde_json::json!({"provider": 5})).unwrap();
-        assert!(matches!(CurrentUser::extract(&req).unwrap_err(), AuthError::Web(WebError::LoginRequired)));
+        assert!(matches!(
+            CurrentUser::extract(req.clone()).await.unwrap_err(),
+            AuthError::Web(WebError::LoginRequired)
+        ));
     }
 }

@@ -11,7 +11,15 @@
 //!   it is registered and no provider is started. Unset: a development OpenID Provider
 //!   starts in-process and is registered as `dev`, with the user `alice`;
 //! - `RPKIT_DEMO_SESSION_KEY` — base64 of 32 bytes: keep sessions in an encrypted cookie
-//!   (any instance with the key continues a login) instead of server memory.
+//!   (any instance with the key continues a login) instead of server memory;
+//! - `RPKIT_REDIS_URL` — e.g. `redis://127.0.0.1:6379`: sessions (tower-sessions on
+//!   Redis), back-channel revocations, logout-token `jti`s and the refresh lease live in
+//!   that Redis, so several instances serve one user (see the README); unset: memory;
+//! - `RPKIT_DEV_PROVIDER_ADDR` — where the development provider listens (default: a free
+//!   loopback port); `RPKIT_DEMO_PEER_URLS` — base URLs of the other instances
+//!   (comma-separated), whose callback URIs it accepts too;
+//! - `RPKIT_DEV_ISSUER` — the issuer of a development provider another instance started:
+//!   use it instead of starting one.
 //!
 //! See `support/demo_app.rs` for the routes.
 
@@ -24,6 +32,7 @@ use rpkit::client::OAuth;
 use rpkit::ClientConfig;
 use rpkit_axum::CookieKey;
 use rpkit_conformance::{ClientRegistration, DevProvider, DevUser, RunningProvider};
+use rpkit_redis::sessions::tower::RedisSessionStore;
 use rpkit_reqwest::ReqwestClient;
 use rpkit_settings::Settings;
 use std::error::Error;
@@ -43,9 +52,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
         options = options.sessions(DemoSessions::Cookie(CookieKey::from_base64(&key)?));
     }
 
-    let oauth = OAuth::new(ReqwestClient::new()?);
+    let http = ReqwestClient::new()?;
+    let oauth = match std::env::var("RPKIT_REDIS_URL") {
+        Ok(url) => {
+            let store = rpkit_redis::RedisStore::connect(url).await?;
+            options = options.sessions(DemoSessions::Redis(RedisSessionStore::new(store.sessions())));
+            println!("sessions, revocations, logout-token jtis and refresh leases in Redis");
+            OAuth::builder(http).shared_store(store).build()
+        }
+        Err(_) => OAuth::new(http),
+    };
     // Keeps the development provider running while the app serves.
     let mut provider: Option<RunningProvider> = None;
+    let shared_issuer = std::env::var("RPKIT_DEV_ISSUER").ok();
     match std::env::var_os("RPKIT_SETTINGS") {
         Some(_) => {
             let settings = Settings::from_env()?;
@@ -53,6 +72,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 println!("registered client `{}`", config.name);
                 oauth.register(config);
             }
+        }
+        None if shared_issuer.is_some() => {
+            let issuer = shared_issuer.unwrap_or_default();
+            oauth.register(dev_client_at(issuer.trim_end_matches('/')));
+            println!("using the development OpenID Provider at {issuer}");
         }
         None => {
             let op = start_dev_provider(&options).await?;
@@ -86,12 +110,22 @@ async fn start_dev_provider(options: &DemoOptions) -> Result<RunningProvider, Bo
     let mut registration = ClientRegistration::confidential(DEV_CLIENT_ID, DEV_CLIENT_SECRET)
         .redirect_uri(options.redirect_uri("dev"))
         .post_logout_redirect_uri(options.post_logout_redirect_uri());
+    for peer in std::env::var("RPKIT_DEMO_PEER_URLS").unwrap_or_default().split(',').filter(|p| !p.is_empty()) {
+        let peer = DemoOptions::new(url::Url::parse(peer.trim())?);
+        registration = registration
+            .redirect_uri(peer.redirect_uri("dev"))
+            .post_logout_redirect_uri(peer.post_logout_redirect_uri());
+    }
     // The development provider delivers back-channel logouts to loopback `http` only.
     let backchannel = options.backchannel_logout_uri("dev");
     if is_loopback_http(&backchannel) {
         registration = registration.backchannel_logout_uri(backchannel);
     }
-    let op = DevProvider::builder()
+    let mut builder = DevProvider::builder();
+    if let Ok(addr) = std::env::var("RPKIT_DEV_PROVIDER_ADDR") {
+        builder = builder.bind(addr.parse()?);
+    }
+    let op = builder
         .client(registration)
         .oauth1_consumer(rpkit_conformance::Oauth1Consumer::new(
             rpkit_conformance::oauth1::DEMO_CONSUMER_KEY,
@@ -104,10 +138,14 @@ async fn start_dev_provider(options: &DemoOptions) -> Result<RunningProvider, Bo
 }
 
 fn dev_client(op: &RunningProvider) -> ClientConfig {
+    dev_client_at(op.issuer())
+}
+
+fn dev_client_at(issuer: &str) -> ClientConfig {
     ClientConfig::new("dev")
         .client_id(DEV_CLIENT_ID)
         .client_secret(DEV_CLIENT_SECRET)
-        .server_metadata_url(op.discovery_url())
-        .api_base_url(format!("{}/", op.issuer()))
+        .server_metadata_url(format!("{issuer}/.well-known/openid-configuration"))
+        .api_base_url(format!("{issuer}/"))
         .scope("openid profile email offline_access")
 }

@@ -12,7 +12,9 @@ use rpkit::client::web::{self, AuthUser, Revocations, WebError};
 /// then removed from the session).
 ///
 /// Needs a session layer (see [`AuthSession`]) and a [`Revocations`] in the router state
-/// (through `FromRef`). `Option<CurrentUser>` never rejects for a missing login.
+/// (through `FromRef`): `Revocations::of(&oauth)` keeps them in the registry's shared
+/// store, so a back-channel logout delivered to another instance ends this session too;
+/// the store is asked on every request, and a store that cannot answer is `503`. `Option<CurrentUser>` never rejects for a missing login.
 ///
 /// ```
 /// use axum::extract::FromRef;
@@ -45,9 +47,10 @@ impl CurrentUser {
     /// [`web::current_user`].
     ///
     /// # Errors
-    /// Session store failures.
+    /// Session store failures; `503 session_store_unavailable` when the revocations'
+    /// store cannot answer (never a silent "not revoked").
     pub async fn load(session: &AuthSession, revocations: &Revocations) -> Result<Option<AuthUser>, AuthError> {
-        let outcome = web::current_user(session.values().await?, revocations);
+        let outcome = web::current_user(session.values().await?, revocations).await;
         if !outcome.edit.is_empty() {
             tracing::info!("session ended by back-channel logout");
         }

@@ -111,7 +111,7 @@ async fn start(setup: Setup) -> Harness {
         }
         oauth.register(config);
         let mut options = DemoOptions::new(url::Url::parse(&base).unwrap()).sessions(setup.sessions.clone());
-        options.revocations = revocations.clone();
+        options.revocations = Some(revocations.clone());
         let router = app(oauth, options);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;

@@ -71,6 +71,8 @@ use std::time::Duration;
 
 pub use rpkit::client::store;
 
+pub mod sessions;
+
 /// The default key prefix.
 pub const DEFAULT_PREFIX: &str = "rpkit:";
 

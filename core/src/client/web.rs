@@ -8,7 +8,8 @@
 //!   under them: the [`PendingSet`], the [`PendingLogouts`] and the logged-in [`AuthUser`];
 //! - the steps of a login and a logout between the session reads and writes:
 //!   [`login_user`], [`logout_redirect`], [`validate_logout_response`];
-//! - the back-channel [`Revocations`] list, filled by [`backchannel_logout`];
+//! - the back-channel [`Revocations`] (in the registry's [`SharedStore`] with
+//!   [`Revocations::of`]), filled by [`backchannel_logout`];
 //! - the HTTP answer to an error ([`ErrorResponse`]: one status table for every adapter);
 //! - the `form_post` callback ([`CallbackInput`]) and the same-origin relay page
 //!   ([`form_post_relay_page`]), and [`escape_html`];
@@ -31,7 +32,8 @@
 //! assert_eq!(PENDING_KEY, "rpkit.pending");
 //! ```
 
-use super::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
+use super::store::{Login, MemoryStore, SharedStore, StoreError};
+use super::{AuthorizeOptions, ClientError, Clock, LogoutOptions, OAuth, OAuthClient, SystemClock};
 use crate::authorize::PendingSet;
 use crate::callback::{CallbackError, CallbackParams, MAX_CALLBACK_BYTES};
 use crate::claims::Claims;
@@ -42,9 +44,8 @@ use crate::time::UnixTime;
 use crate::token::Token;
 use http::HeaderValue;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 /// The session key of the pending authorizations ([`PendingSet`]).
 pub const PENDING_KEY: &str = "rpkit.pending";
@@ -580,13 +581,21 @@ async fn fetch_userinfo(client: &OAuthClient, token: &Token) -> Result<Option<Cl
 }
 
 /// The logged-in user, unless absent or ended by a back-channel logout (then the edit
-/// removes it from the session).
-pub fn current_user(session: SessionValues, revocations: &Revocations) -> Outcome<Option<AuthUser>> {
+/// removes it from the session). The revocation is looked up in `revocations`' store on
+/// every call: with [`Revocations::of`] a shared store, so a logout delivered to another
+/// instance ends this session too.
+///
+/// # Errors
+/// [`ClientError::Store`] (`503`, [`Fault::StoreUnavailable`]) when the store cannot
+/// answer: never a silent "not revoked". The session is left as it was.
+pub async fn current_user(session: SessionValues, revocations: &Revocations) -> Outcome<Option<AuthUser>> {
     match session.user {
-        Some(user) if revocations.is_revoked(&user) => {
-            Outcome { result: Ok(None), edit: SessionEdit::default().remove(USER_KEY) }
-        }
-        user => Outcome { result: Ok(user), edit: SessionEdit::default() },
+        Some(user) => match revocations.is_revoked(&user).await {
+            Ok(true) => Outcome { result: Ok(None), edit: SessionEdit::default().remove(USER_KEY) },
+            Ok(false) => Outcome { result: Ok(Some(user)), edit: SessionEdit::default() },
+            Err(e) => Outcome::failed(ClientError::Store(e)),
+        },
+        None => Outcome { result: Ok(None), edit: SessionEdit::default() },
     }
 }
 
@@ -698,33 +707,23 @@ pub fn validate_logout_response(oauth: &OAuth, session: SessionValues, query: &s
 /// logout token is validated ([`OAuthClient::validate_backchannel_logout`]: signature,
 /// `iss`, `aud`, `iat`, `events`, no `nonce`, `sid`/`sub`, `jti` replay) and, when valid,
 /// the sessions it names are recorded in `revocations` as ended now (by the registry's
-/// clock). Answer the provider with [`backchannel_http_response`].
+/// clock). With [`Revocations::of`] that is the registry's [`SharedStore`]: every instance
+/// sharing it ends the session, and the `jti` is refused on all of them. Answer the
+/// provider with [`backchannel_http_response`].
 ///
 /// # Errors
 /// Every rejection of [`OAuthClient::validate_backchannel_logout`]; nothing is recorded
-/// then.
+/// then. [`ClientError::Store`] when the store cannot record the revocation (`503`: the
+/// provider may retry, and its retry is then refused as a replay only if the `jti` was
+/// recorded — see the [store module](super::store)).
 pub async fn backchannel_logout(
     client: &OAuthClient,
     revocations: &Revocations,
     body: &[u8],
 ) -> Result<LogoutTarget, ClientError> {
     let target = client.validate_backchannel_logout(body).await?;
-    revocations.revoke(client.name(), &target, client.now());
+    revocations.revoke(client.name(), &target, client.now()).await?;
     Ok(target)
-}
-
-#[derive(Debug, Clone)]
-struct Revoked {
-    provider: String,
-    sub: Option<String>,
-    sid: Option<String>,
-    at: UnixTime,
-}
-
-struct RevocationsInner {
-    entries: VecDeque<Revoked>,
-    ttl: u64,
-    max: usize,
 }
 
 /// The sessions ended by back-channel logout
@@ -732,17 +731,20 @@ struct RevocationsInner {
 /// which an adapter checks for the logged-in user on every request.
 ///
 /// A logout token names a provider session (`sid`) or a user (`sub`); every local login
-/// it matches ([`LogoutTarget::matches`]) that happened at or before the logout ends: the
+/// it matches ([`Login::is_ended_by`]) that happened at or before the logout ends: the
 /// adapter removes the user from that session and answers `401`. A later login is not
 /// affected. This works for any session store, including an encrypted cookie, which has
 /// no server-side copy to delete.
 ///
-/// The list lives in this process: clones share it, but several instances each need the
-/// logout (or a shared implementation). Entries are kept [`ttl`](Self::ttl) seconds
-/// (default 30 days — keep it at least as long as your sessions live) and at most
-/// [`max_entries`](Self::max_entries).
+/// It is a handle on a [`SharedStore`] and a clock; clones share them.
+/// [`Revocations::of`] uses the registry's store ([`OAuth::shared_store`]) and clock: give
+/// every instance's registry the same store (e.g. `rpkit_redis::RedisStore`) and a logout
+/// delivered to one instance ends the session on all of them. [`Revocations::new`] keeps
+/// its own list in this process, as before there was a store. A store that cannot answer
+/// is an error ([`StoreError`], `503`), never a silent "not revoked".
 ///
 /// ```
+/// # futures_util::FutureExt::now_or_never(async {
 /// use rpkit::client::web::{AuthUser, Revocations};
 /// use rpkit::logout::LogoutTarget;
 /// use rpkit::{Claims, Token, UnixTime};
@@ -751,16 +753,19 @@ struct RevocationsInner {
 ///     "access_token": "at", "token_type": "Bearer", "userinfo": {"sub": "alice", "sid": "s1"}
 /// })).unwrap();
 /// let user = AuthUser::new("corp", token, None, UnixTime::from_secs(100));
-/// let revocations = Revocations::new();
+/// let revocations = Revocations::new().with_clock(rpkit::client::ManualClock::new(300));
 /// let target = LogoutTarget {
 ///     sub: None, sid: Some("s1".into()), jti: "j".into(), iat: UnixTime::from_secs(200), claims: Claims::default(),
 /// };
-/// revocations.revoke("corp", &target, UnixTime::from_secs(200));
-/// assert!(revocations.is_revoked(&user));
+/// revocations.revoke("corp", &target, UnixTime::from_secs(200)).await.unwrap();
+/// assert!(revocations.is_revoked(&user).await.unwrap());
+/// # }).unwrap();
 /// ```
 #[derive(Clone)]
 pub struct Revocations {
-    inner: Arc<Mutex<RevocationsInner>>,
+    store: Arc<dyn SharedStore>,
+    clock: Arc<dyn Clock>,
+    memory: Option<MemoryStore>,
 }
 
 impl Default for Revocations {
@@ -771,81 +776,91 @@ impl Default for Revocations {
 
 impl fmt::Debug for Revocations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Revocations").field("len", &self.len()).finish()
+        let mut d = f.debug_struct("Revocations");
+        match &self.memory {
+            Some(memory) => d.field("in_memory", &memory.revocations()),
+            None => d.field("store", &"shared"),
+        };
+        d.finish()
     }
 }
 
 impl Revocations {
-    /// An empty list with the default retention and capacity.
+    /// An empty list in this process's memory ([`MemoryStore`]), with the default
+    /// retention and capacity, on the system clock. Another instance does not see it: for
+    /// several instances use [`Revocations::of`] with a shared store.
     pub fn new() -> Self {
-        Revocations {
-            inner: Arc::new(Mutex::new(RevocationsInner {
-                entries: VecDeque::new(),
-                ttl: DEFAULT_REVOCATION_TTL_SECS,
-                max: DEFAULT_MAX_REVOCATIONS,
-            })),
-        }
+        Self::memory(MemoryStore::new(), Arc::new(SystemClock))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, RevocationsInner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    fn memory(store: MemoryStore, clock: Arc<dyn Clock>) -> Self {
+        Revocations { store: Arc::new(store.clone()), clock, memory: Some(store) }
     }
 
-    /// Keeps each revocation `secs` seconds.
+    /// The revocations in `oauth`'s [`SharedStore`] ([`OAuth::shared_store`]), by its
+    /// clock: shared with every instance whose registry has the same store. With the
+    /// registry's default store that is this process's memory, as [`Revocations::new`].
+    pub fn of(oauth: &OAuth) -> Self {
+        Revocations { store: Arc::clone(oauth.shared_store()), clock: oauth.clock(), memory: None }
+    }
+
+    /// The revocations in `store`, by `clock`.
+    pub fn in_store(store: Arc<dyn SharedStore>, clock: Arc<dyn Clock>) -> Self {
+        Revocations { store, clock, memory: None }
+    }
+
+    /// Takes "now" (for retention) from `clock` (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Keeps each revocation `secs` seconds: for the in-memory list of
+    /// [`Revocations::new`] (a new, empty one); a shared store has its own setting.
     #[must_use]
     pub fn ttl(self, secs: u64) -> Self {
-        self.lock().ttl = secs;
-        self
+        match self.memory {
+            Some(m) => Self::memory(m.revocation_ttl(std::time::Duration::from_secs(secs)), self.clock),
+            None => self,
+        }
     }
 
-    /// Keeps at most `max` revocations (at least 1).
+    /// Keeps at most `max` revocations (at least 1): for the in-memory list of
+    /// [`Revocations::new`] (a new, empty one); a shared store has its own bounds.
     #[must_use]
     pub fn max_entries(self, max: usize) -> Self {
-        self.lock().max = max.max(1);
-        self
-    }
-
-    /// How many revocations are held.
-    pub fn len(&self) -> usize {
-        self.lock().entries.len()
-    }
-
-    /// Whether none is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Records that the sessions `target` names at `provider` ended at `now`.
-    pub fn revoke(&self, provider: &str, target: &LogoutTarget, now: UnixTime) {
-        let mut inner = self.lock();
-        let ttl = inner.ttl;
-        inner.entries.retain(|e| now.secs_since(e.at) <= ttl);
-        inner.entries.push_back(Revoked {
-            provider: provider.to_owned(),
-            sub: target.sub.clone(),
-            sid: target.sid.clone(),
-            at: now,
-        });
-        while inner.entries.len() > inner.max {
-            inner.entries.pop_front();
+        match self.memory {
+            Some(m) => Self::memory(m.max_revocations(max), self.clock),
+            None => self,
         }
+    }
+
+    /// How many revocations the in-memory list holds (`None` for a shared store).
+    pub fn in_memory_len(&self) -> Option<usize> {
+        self.memory.as_ref().map(MemoryStore::revocations)
+    }
+
+    /// The store the revocations are kept in.
+    pub fn store(&self) -> &Arc<dyn SharedStore> {
+        &self.store
+    }
+
+    /// Records that the sessions `target` names at `provider` ended at `at`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer.
+    pub async fn revoke(&self, provider: &str, target: &LogoutTarget, at: UnixTime) -> Result<(), StoreError> {
+        self.store.revoke(provider, target, at).await
     }
 
     /// Whether `user`'s login was ended by a back-channel logout.
-    pub fn is_revoked(&self, user: &AuthUser) -> bool {
-        let inner = self.lock();
-        inner.entries.iter().any(|e| {
-            e.provider == user.provider
-                && user.logged_in_at <= e.at
-                && LogoutTarget {
-                    sub: e.sub.clone(),
-                    sid: e.sid.clone(),
-                    jti: String::new(),
-                    iat: e.at,
-                    claims: Claims::default(),
-                }
-                .matches(user.sub(), user.sid())
-        })
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store cannot answer: the caller must not take
+    /// it for "not revoked".
+    pub async fn is_revoked(&self, user: &AuthUser) -> Result<bool, StoreError> {
+        self.store.is_revoked(&Login::of(user), self.clock.now()).await
     }
 }
 
@@ -1637,56 +1652,132 @@ mod tests {
         ErrorResponse::from(e).status
     }
 
-    #[test]
-    fn logout_by_sid_ends_only_that_provider_session() {
-        let r = Revocations::new();
-        r.revoke("dev", &target(Some("alice"), Some("s1")), T0.plus(10));
-        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)));
-        assert!(!r.is_revoked(&user("dev", "alice", Some("s2"), T0)));
-        assert!(!r.is_revoked(&user("other", "alice", Some("s1"), T0)));
+    fn revocations() -> Revocations {
+        Revocations::new().with_clock(crate::client::ManualClock::new(T0.plus(100).as_secs()))
     }
 
-    #[test]
-    fn logout_by_sub_ends_every_earlier_login_of_that_user() {
-        let r = Revocations::new();
-        r.revoke("dev", &target(Some("alice"), None), T0.plus(10));
-        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)));
-        assert!(r.is_revoked(&user("dev", "alice", None, T0.plus(10))));
-        assert!(!r.is_revoked(&user("dev", "bob", None, T0)));
+    #[tokio::test]
+    async fn logout_by_sid_ends_only_that_provider_session() {
+        let r = revocations();
+        r.revoke("dev", &target(Some("alice"), Some("s1")), T0.plus(10)).await.unwrap();
+        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)).await.unwrap());
+        assert!(!r.is_revoked(&user("dev", "alice", Some("s2"), T0)).await.unwrap());
+        assert!(!r.is_revoked(&user("other", "alice", Some("s1"), T0)).await.unwrap());
     }
 
-    #[test]
-    fn a_login_after_the_logout_is_not_revoked() {
-        let r = Revocations::new();
-        r.revoke("dev", &target(Some("alice"), None), T0);
-        assert!(!r.is_revoked(&user("dev", "alice", None, T0.plus(1))));
+    #[tokio::test]
+    async fn logout_by_sub_ends_every_earlier_login_of_that_user() {
+        let r = revocations();
+        r.revoke("dev", &target(Some("alice"), None), T0.plus(10)).await.unwrap();
+        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)).await.unwrap());
+        assert!(r.is_revoked(&user("dev", "alice", None, T0.plus(10))).await.unwrap());
+        assert!(!r.is_revoked(&user("dev", "bob", None, T0)).await.unwrap());
     }
 
-    #[test]
-    fn revocations_are_bounded_and_expire() {
-        let r = Revocations::new().max_entries(2).ttl(100);
+    #[tokio::test]
+    async fn a_login_after_the_logout_is_not_revoked() {
+        let r = revocations();
+        r.revoke("dev", &target(Some("alice"), None), T0).await.unwrap();
+        assert!(!r.is_revoked(&user("dev", "alice", None, T0.plus(1))).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn revocations_are_bounded_and_expire() {
+        let clock = Arc::new(crate::client::ManualClock::new(T0.as_secs()));
+        let r = Revocations::new().max_entries(2).ttl(100).with_clock(Arc::clone(&clock));
         for i in 0..5 {
-            r.revoke("dev", &target(Some(&format!("u{i}")), None), T0);
+            r.revoke("dev", &target(Some(&format!("u{i}")), None), T0).await.unwrap();
         }
-        assert_eq!(r.len(), 2);
-        r.revoke("dev", &target(Some("late"), None), T0.plus(101));
-        assert_eq!(r.len(), 1);
+        assert_eq!(r.in_memory_len(), Some(2));
+        assert!(r.is_revoked(&user("dev", "u4", None, T0)).await.unwrap());
+        clock.set(T0.plus(101).as_secs());
+        assert!(!r.is_revoked(&user("dev", "u4", None, T0)).await.unwrap(), "expired after its TTL");
+        r.revoke("dev", &target(Some("late"), None), T0.plus(101)).await.unwrap();
+        assert_eq!(r.in_memory_len(), Some(1));
     }
 
-    #[test]
-    fn revocation_clones_share_the_list() {
-        let r = Revocations::new();
+    #[tokio::test]
+    async fn revocation_clones_share_the_list() {
+        let r = revocations();
         let clone = r.clone();
-        clone.revoke("dev", &target(None, Some("s1")), T0);
-        assert!(!r.is_empty());
-        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)));
+        clone.revoke("dev", &target(None, Some("s1")), T0).await.unwrap();
+        assert_eq!(r.in_memory_len(), Some(1));
+        assert!(r.is_revoked(&user("dev", "alice", Some("s1"), T0)).await.unwrap());
     }
 
-    #[test]
-    fn a_target_naming_neither_sub_nor_sid_revokes_nobody() {
-        let r = Revocations::new();
-        r.revoke("dev", &target(None, None), T0.plus(10));
-        assert!(!r.is_revoked(&user("dev", "alice", Some("s1"), T0)));
+    #[tokio::test]
+    async fn a_target_naming_neither_sub_nor_sid_revokes_nobody() {
+        let r = revocations();
+        r.revoke("dev", &target(None, None), T0.plus(10)).await.unwrap();
+        assert!(!r.is_revoked(&user("dev", "alice", Some("s1"), T0)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn revocations_of_a_registry_share_its_store_with_every_registry_on_that_store() {
+        let store = MemoryStore::new();
+        let clock = Arc::new(crate::client::ManualClock::new(T0.plus(100).as_secs()));
+        let a = OAuth::builder(NeverCalled).shared_store(store.clone()).clock(Arc::clone(&clock)).build();
+        let b = OAuth::builder(NeverCalled).shared_store(store.clone()).clock(clock).build();
+        Revocations::of(&a).revoke("dev", &target(None, Some("s1")), T0.plus(10)).await.unwrap();
+        assert!(Revocations::of(&b).is_revoked(&user("dev", "alice", Some("s1"), T0)).await.unwrap());
+        assert_eq!(store.revocations(), 1);
+        assert!(Revocations::of(&a).in_memory_len().is_none());
+    }
+
+    /// A store that never answers, as a Redis that is down.
+    struct DownStore;
+
+    #[async_trait::async_trait]
+    impl SharedStore for DownStore {
+        async fn revoke(&self, _: &str, _: &LogoutTarget, _: UnixTime) -> Result<(), StoreError> {
+            Err(StoreError::unavailable("down"))
+        }
+        async fn is_revoked(&self, _: &Login<'_>, _: UnixTime) -> Result<bool, StoreError> {
+            Err(StoreError::unavailable("down"))
+        }
+        async fn insert_jti_if_new(&self, _: &str, _: &str, _: UnixTime, _: UnixTime) -> Result<bool, StoreError> {
+            Err(StoreError::unavailable("down"))
+        }
+        async fn acquire_lease(
+            &self,
+            _: &str,
+            _: &str,
+            _: std::time::Duration,
+            _: UnixTime,
+        ) -> Result<Option<crate::client::store::Lease>, StoreError> {
+            Err(StoreError::unavailable("down"))
+        }
+        async fn release_lease(&self, _: crate::client::store::Lease) -> Result<bool, StoreError> {
+            Err(StoreError::unavailable("down"))
+        }
+        async fn wait_for_lease(&self, _: &str, _: std::time::Duration) -> Result<(), StoreError> {
+            Err(StoreError::unavailable("down"))
+        }
+        async fn publish_refreshed(
+            &self,
+            _: &str,
+            _: &[u8],
+            _: std::time::Duration,
+            _: UnixTime,
+        ) -> Result<(), StoreError> {
+            Err(StoreError::unavailable("down"))
+        }
+        async fn refreshed(&self, _: &str, _: UnixTime) -> Result<Option<Vec<u8>>, StoreError> {
+            Err(StoreError::unavailable("down"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_answer_is_503_and_keeps_the_session_rather_than_passing_the_user() {
+        let r = Revocations::in_store(Arc::new(DownStore), Arc::new(crate::client::ManualClock::new(T0.as_secs())));
+        let session = SessionValues { user: Some(user("dev", "alice", Some("s1"), T0)), ..Default::default() };
+        let Outcome { result, edit } = current_user(session, &r).await;
+        let e = result.unwrap_err();
+        assert_eq!((e.fault(), e.fault().status()), (Fault::StoreUnavailable, 503));
+        assert!(edit.is_empty(), "the user stays in the session until the store answers");
+        // Nobody logged in: nothing to look up, so no store error.
+        let Outcome { result, .. } = current_user(SessionValues::default(), &r).await;
+        assert!(result.unwrap().is_none());
     }
 
     #[test]
@@ -1893,16 +1984,16 @@ mod tests {
         assert!(SessionEdit::default().is_empty() && !again.is_empty());
     }
 
-    #[test]
-    fn a_revoked_user_is_removed_and_a_valid_one_kept() {
-        let r = Revocations::new();
-        r.revoke("dev", &target(None, Some("s1")), T0.plus(5));
+    #[tokio::test]
+    async fn a_revoked_user_is_removed_and_a_valid_one_kept() {
+        let r = revocations();
+        r.revoke("dev", &target(None, Some("s1")), T0.plus(5)).await.unwrap();
         let revoked = SessionValues { user: Some(user("dev", "alice", Some("s1"), T0)), ..Default::default() };
-        let Outcome { result, edit } = current_user(revoked, &r);
+        let Outcome { result, edit } = current_user(revoked, &r).await;
         assert!(result.unwrap().is_none());
         assert_eq!(edit.remove, [USER_KEY]);
         let kept = SessionValues { user: Some(user("dev", "alice", Some("s2"), T0)), ..Default::default() };
-        let Outcome { result, edit } = current_user(kept, &r);
+        let Outcome { result, edit } = current_user(kept, &r).await;
         assert!(result.unwrap().is_some() && edit.is_empty());
     }
 

@@ -32,6 +32,7 @@ use actix_web::http::header::{
     HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS,
 };
 use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use rpkit::client::web::{is_loopback_http, login_links, logout_form, path_segment, WebError};
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
@@ -43,6 +44,7 @@ use rpkit_actix::{
     CurrentUser, LogoutForm, MemorySessionStore, Revocations,
 };
 use rpkit_conformance::{ClientRegistration, DevProvider, DevProviderBuilder, DevUser, RunningProvider};
+use rpkit_redis::sessions::actix::{store_unavailable_is_503, RedisSessionStore};
 use std::net::TcpListener;
 
 /// The default listen address.
@@ -125,9 +127,29 @@ pub async fn start_dev_provider(
     base_url: &str,
     customize: impl FnOnce(DevProviderBuilder) -> DevProviderBuilder,
 ) -> Result<RunningProvider, rpkit_conformance::DevProviderError> {
+    start_dev_provider_for(base_url, &[], customize).await
+}
+
+/// [`start_dev_provider`] that also accepts the callback and post-logout URIs of
+/// `peers` (the base URLs of other instances sharing this provider); back-channel
+/// logouts go to `base_url`.
+///
+/// # Errors
+/// When the provider cannot start.
+pub async fn start_dev_provider_for(
+    base_url: &str,
+    peers: &[String],
+    customize: impl FnOnce(DevProviderBuilder) -> DevProviderBuilder,
+) -> Result<RunningProvider, rpkit_conformance::DevProviderError> {
     let mut client = ClientRegistration::confidential(DEV_CLIENT_ID, DEV_CLIENT_SECRET)
         .redirect_uri(format!("{base_url}/auth/{DEV_NAME}/callback"))
         .post_logout_redirect_uri(format!("{base_url}/logged-out"));
+    for peer in peers {
+        let peer = peer.trim_end_matches('/');
+        client = client
+            .redirect_uri(format!("{peer}/auth/{DEV_NAME}/callback"))
+            .post_logout_redirect_uri(format!("{peer}/logged-out"));
+    }
     if is_loopback_http(base_url) {
         // The development provider delivers logout tokens to loopback only.
         client = client.backchannel_logout_uri(format!("{base_url}/backchannel-logout/{DEV_NAME}"));
@@ -145,11 +167,18 @@ pub async fn start_dev_provider(
 
 /// The client configuration of the development provider.
 pub fn dev_client_config(op: &RunningProvider) -> ClientConfig {
+    dev_client_config_at(op.issuer())
+}
+
+/// The client configuration of a development provider at `issuer` (started by another
+/// instance: `RPKIT_DEV_ISSUER`).
+pub fn dev_client_config_at(issuer: &str) -> ClientConfig {
+    let issuer = issuer.trim_end_matches('/');
     ClientConfig::new(DEV_NAME)
         .client_id(DEV_CLIENT_ID)
         .client_secret(DEV_CLIENT_SECRET)
-        .server_metadata_url(op.discovery_url())
-        .api_base_url(format!("{}/", op.issuer()))
+        .server_metadata_url(format!("{issuer}/.well-known/openid-configuration"))
+        .api_base_url(format!("{issuer}/"))
         .scope(DEV_SCOPE)
 }
 
@@ -202,13 +231,37 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// The demo over `oauth` for browsers reaching it at `base_url`, with a fresh cookie key.
+    /// The demo over `oauth` for browsers reaching it at `base_url`, with a fresh cookie
+    /// key; back-channel revocations in the registry's shared store
+    /// (`Revocations::of(&oauth)`: memory by default, Redis with `RPKIT_REDIS_URL`).
     pub fn new(oauth: OAuth, base_url: &str) -> Self {
         Demo {
+            revocations: Revocations::of(&oauth),
             state: DemoState { oauth, base_url: base_url.trim_end_matches('/').to_owned() },
-            revocations: Revocations::new(),
             key: Key::generate(),
         }
+    }
+
+    /// Keeps back-channel revocations in `revocations` instead.
+    #[must_use]
+    pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = revocations;
+        self
+    }
+
+    /// Serves the demo with sessions in Redis ([`RedisSessionStore`] on `store`'s
+    /// connection); a Redis that cannot answer is `503`.
+    ///
+    /// # Errors
+    /// When the listener cannot be used.
+    pub fn serve_on_redis(
+        self,
+        listener: TcpListener,
+        workers: usize,
+        store: &rpkit_redis::RedisStore,
+    ) -> std::io::Result<Server> {
+        let sessions = RedisSessionStore::new(store.sessions());
+        self.serve_with_store(listener, workers, move || sessions.clone())
     }
 
     /// Seals session cookies with `key` (64 bytes). With `CookieSessionStore`
@@ -257,6 +310,9 @@ impl Demo {
                 .app_data(state.clone())
                 .app_data(revocations.clone())
                 .wrap(session_middleware(make_store(), key.clone(), secure))
+                // Outside the session middleware: a Redis session store that cannot
+                // answer is 503, not actix-session's opaque 500 (a no-op for others).
+                .wrap(from_fn(store_unavailable_is_503))
                 .route("/", web::get().to(index))
                 .route("/login/{name}", web::get().to(login))
                 // One resource: a method other than GET or POST (HEAD included) is 405.
@@ -294,8 +350,15 @@ fn html(status: StatusCode, title: &str, body: &str) -> HttpResponse {
 async fn index(
     state: web::Data<DemoState>,
     session: Session,
-    user: Option<CurrentUser>,
+    user: Result<CurrentUser, AuthError>,
 ) -> Result<HttpResponse, AuthError> {
+    // Not `Option<CurrentUser>`: actix's `Option` extractor would turn a store that
+    // cannot answer (503) into "not logged in".
+    let user = match user {
+        Ok(user) => Some(user),
+        Err(AuthError::Web(WebError::LoginRequired)) => None,
+        Err(e) => return Err(e),
+    };
     // Browsers hold a form's redirects to `form-action` too: the logout form's 302 goes
     // on to the provider's end-session endpoint, which must be allowed.
     let end_session = match &user {

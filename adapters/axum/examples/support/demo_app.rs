@@ -46,7 +46,7 @@ use rpkit::error::{ConfigError, Error};
 use rpkit_axum::{
     authorize_redirect, backchannel_logout, complete_login, csrf_token, form_post_relay, logout_redirect, update_token,
     validate_logout_response, AuthError, AuthSession, BackchannelResponse, Callback, CookieKey, CookieSessionLayer,
-    CurrentUser, LogoutForm,
+    CurrentUser, LogoutForm, SessionError,
 };
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{MemoryStore, SessionManagerLayer};
@@ -67,6 +67,9 @@ pub enum DemoSessions {
     Memory,
     /// The encrypted cookie store: any instance with the same key continues the session.
     Cookie(CookieKey),
+    /// tower-sessions on Redis (`rpkit_redis`): every instance on the same Redis
+    /// continues the session, and a logout deletes it for all of them.
+    Redis(rpkit_redis::sessions::tower::RedisSessionStore),
 }
 
 /// How to build the demo app.
@@ -83,14 +86,15 @@ pub struct DemoOptions {
     pub base_url: url::Url,
     /// The session store.
     pub sessions: DemoSessions,
-    /// The back-channel revocation list (share it between apps of one process).
-    pub revocations: Revocations,
+    /// The back-channel revocations; `None`: in the registry's shared store
+    /// (`Revocations::of(&oauth)`), so instances on one Redis share them.
+    pub revocations: Option<Revocations>,
 }
 
 impl DemoOptions {
     /// Options for an app served at `base_url`, with in-memory sessions.
     pub fn new(base_url: url::Url) -> Self {
-        DemoOptions { base_url, sessions: DemoSessions::Memory, revocations: Revocations::new() }
+        DemoOptions { base_url, sessions: DemoSessions::Memory, revocations: None }
     }
 
     /// Uses `sessions`.
@@ -124,11 +128,12 @@ impl DemoOptions {
 struct DemoState {
     oauth: OAuth,
     options: DemoOptions,
+    revocations: Revocations,
 }
 
 impl FromRef<DemoState> for Revocations {
     fn from_ref(state: &DemoState) -> Self {
-        state.options.revocations.clone()
+        state.revocations.clone()
     }
 }
 
@@ -150,6 +155,7 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
     let secure = options.base_url.scheme() == "https";
     let sessions = options.sessions.clone();
     let clock = oauth.clock();
+    let revocations = options.revocations.clone().unwrap_or_else(|| Revocations::of(&oauth));
     let router = Router::new()
         .route("/", get(index))
         .route("/login/{name}", get(login))
@@ -160,7 +166,7 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
         .route("/logged-out", get(logged_out))
         .route("/backchannel-logout/{name}", post(backchannel))
         .fallback(not_found)
-        .with_state(DemoState { oauth, options });
+        .with_state(DemoState { oauth, options, revocations });
     match sessions {
         DemoSessions::Memory => router.layer(
             SessionManagerLayer::new(MemoryStore::default())
@@ -170,10 +176,32 @@ pub fn app(oauth: OAuth, options: DemoOptions) -> Router {
                 .with_http_only(true)
                 .with_same_site(SameSite::Lax),
         ),
+        DemoSessions::Redis(store) => router
+            .layer(
+                SessionManagerLayer::new(store)
+                    .with_name(if secure { DEMO_COOKIE_HTTPS } else { DEMO_COOKIE })
+                    .with_secure(secure)
+                    .with_path("/")
+                    .with_http_only(true)
+                    .with_same_site(SameSite::Lax),
+            )
+            // Outside the session layer, whose save after the handler answers a lost
+            // Redis with an empty 500.
+            .layer(axum::middleware::from_fn(store_unavailable_is_503)),
         DemoSessions::Cookie(key) => router.layer(
             CookieSessionLayer::new(key).name(DEMO_COOKIE).secure(secure).host_prefix(secure).shared_clock(clock),
         ),
     }
+}
+
+/// `503 session_store_unavailable` when a Redis session store call of this request
+/// failed (`rpkit_redis::sessions::watch_unavailable`), whatever the layers answered.
+async fn store_unavailable_is_503(request: Request, next: axum::middleware::Next) -> Response {
+    let (response, unavailable) = rpkit_redis::sessions::watch_unavailable(next.run(request)).await;
+    if unavailable {
+        return AuthError::Session(SessionError::Unavailable("Redis did not answer".into())).into_response();
+    }
+    response
 }
 
 fn client(state: &DemoState, name: &str) -> Result<OAuthClient, AuthError> {
@@ -258,7 +286,7 @@ async fn api(
     session: AuthSession,
 ) -> Result<Response, AuthError> {
     let client = client(&state, &name)?;
-    let user = CurrentUser::load(&session, &state.options.revocations).await?.ok_or(WebError::LoginRequired)?;
+    let user = CurrentUser::load(&session, &state.revocations).await?.ok_or(WebError::LoginRequired)?;
     if user.provider != name {
         // Never send one provider's token to another.
         return Err(WebError::LoginRequired.into());
@@ -334,7 +362,7 @@ async fn backchannel(State(state): State<DemoState>, Path(name): Path<String>, b
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let outcome = backchannel_logout(&client, &state.options.revocations, &body).await;
+    let outcome = backchannel_logout(&client, &state.revocations, &body).await;
     if let Ok(target) = &outcome {
         tracing::info!(client = %name, sub = ?target.sub, sid = ?target.sid, "back-channel logout");
     }

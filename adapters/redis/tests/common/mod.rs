@@ -54,11 +54,31 @@ impl RedisServer {
     /// Kills the server (its data is gone: it saves nothing).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused server must wake up to die.
+            let _ = Command::new("kill").args(["-CONT", &child.id().to_string()]).status();
             let _ = child.kill();
             let _ = child.wait();
             if let Some(file) = pid_file(child.id()) {
                 let _ = std::fs::remove_file(file);
             }
+        }
+    }
+
+    /// Freezes the server (`SIGSTOP`): connections stay open but nothing is answered, as
+    /// with a hung Redis or a partitioned network; its data is kept.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a [paused](Self::pause) server answer again.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill").args([sig, &child.id().to_string()]).status().expect("run kill");
+            assert!(status.success(), "kill {sig} failed");
         }
     }
 
