@@ -12,10 +12,8 @@
 #[path = "support/demo_app.rs"]
 mod demo_app;
 #[path = "../../contract-tests/multi_instance.rs"]
-#[allow(dead_code)]
 mod multi;
 #[path = "../../redis/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod redis_server;
 
 use axum::response::{IntoResponse, Redirect};
