@@ -74,6 +74,19 @@ pub fn revocation_request(
 ) -> Result<http::Request<Vec<u8>>, Error> {
     let endpoints = Endpoints::resolve(config, metadata);
     let endpoint = endpoints.require_revocation(config)?;
+    token_request(config, metadata, endpoint, token, hint, rng, now)
+}
+
+/// The authenticated POST of `token` (and its hint) to `endpoint`, for both RFCs.
+fn token_request(
+    config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
+    endpoint: &str,
+    token: &str,
+    hint: Option<TokenTypeHint>,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<http::Request<Vec<u8>>, Error> {
     crate::token::authenticated_post(config, metadata, endpoint, form(token, hint), rng, now)
 }
 
@@ -113,8 +126,7 @@ pub fn introspection_request(
     now: UnixTime,
 ) -> Result<http::Request<Vec<u8>>, Error> {
     let endpoints = Endpoints::resolve(config, metadata);
-    let endpoint = endpoints.require_introspection(config)?;
-    crate::token::authenticated_post(config, metadata, endpoint, form(token, hint), rng, now)
+    token_request(config, metadata, endpoints.require_introspection(config)?, token, hint, rng, now)
 }
 
 /// An introspection answer (RFC 7662 §2.2): active with its claims, or inactive — in
