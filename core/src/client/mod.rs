@@ -766,6 +766,14 @@ impl OAuthClient {
         Ok(parse_revocation_response(&response)?)
     }
 
+    /// Whether the provider has a revocation endpoint (configured, or in its metadata).
+    pub async fn can_revoke(&self) -> bool {
+        if self.inner.config.revocation_endpoint.is_some() {
+            return true;
+        }
+        matches!(self.load_server_metadata().await, Ok(Some(m)) if m.revocation_endpoint.is_some())
+    }
+
     /// Asks the provider whether `token` is active (RFC 7662).
     ///
     /// # Errors

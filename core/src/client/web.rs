@@ -632,7 +632,9 @@ pub fn session_csrf_token(oauth: &OAuth, session: &SessionValues) -> Outcome<Str
 /// out here even when the provider fails), and keeps the pending logouts — with a new one
 /// when `options` has a `post_logout_redirect_uri` (at most [`MAX_PENDING_LOGOUTS`]) — in
 /// the new session for [`validate_logout_response`]. The session user's ID token is the
-/// `id_token_hint` when it logged in with this client and `options` has none.
+/// `id_token_hint` when it logged in with this client and `options` has none. When the
+/// user's token has a refresh token and the provider a revocation endpoint, the refresh
+/// token is revoked first (RFC 7009; best effort: the logout never waits on its answer).
 ///
 /// # Errors
 /// [`crate::error::ConfigError::Missing`] when the provider has no end-session endpoint
@@ -646,8 +648,17 @@ pub async fn logout_redirect(
     if !check_csrf(session.csrf.as_deref(), form.csrf_token()) {
         return Outcome::failed(WebError::CsrfMismatch);
     }
+    let user = session.user.filter(|u| u.provider == client.name());
+    if let Some(user) = user.as_ref().filter(|u| u.token.refresh_token.is_some()) {
+        if client.can_revoke().await {
+            // RFC 7009: the provider forgets the grant, so the refresh token the session
+            // held is worth nothing even if it leaked. Best effort: the local logout
+            // happens whatever the provider answers.
+            let _ = client.revoke_token(&user.token).await;
+        }
+    }
     if options.id_token_hint.is_none() {
-        options.id_token_hint = session.user.filter(|u| u.provider == client.name()).and_then(|u| u.token.id_token);
+        options.id_token_hint = user.and_then(|u| u.token.id_token);
     }
     let mut pending = session.logouts.unwrap_or_default();
     let result = client.logout_redirect(&options).await.map(|(url, entry)| {
@@ -2032,6 +2043,56 @@ mod tests {
         assert!(first.edit.save_now);
         let unknown = validate_logout_response(&oauth, SessionValues::default(), &format!("state={state}"));
         assert_eq!(unknown.result.unwrap_err().code(), "state_unknown");
+    }
+
+    #[tokio::test]
+    async fn logout_revokes_the_refresh_token_when_the_provider_can_and_logs_out_whatever_it_answers() {
+        #[derive(Default)]
+        struct Revoker(std::sync::Mutex<Vec<String>>, bool);
+        #[async_trait::async_trait]
+        impl super::super::HttpClient for std::sync::Arc<Revoker> {
+            async fn send(
+                &self,
+                r: http::Request<Vec<u8>>,
+                _: usize,
+            ) -> Result<http::Response<Vec<u8>>, TransportError> {
+                let form = String::from_utf8_lossy(r.body()).into_owned();
+                self.0.lock().unwrap().push(format!("{} {}", r.uri().path(), form));
+                let status = if self.1 { 503 } else { 200 };
+                Ok(http::Response::builder().status(status).body(Vec::new()).unwrap())
+            }
+        }
+        for failing in [false, true] {
+            let http = std::sync::Arc::new(Revoker(Default::default(), failing));
+            let oauth = OAuth::builder(std::sync::Arc::clone(&http)).build();
+            let client = oauth.register(
+                crate::config::ClientConfig::new("dev")
+                    .client_id("c")
+                    .client_secret("s")
+                    .authorize_url("https://op.example/authorize")
+                    .end_session_endpoint("https://op.example/logout")
+                    .revocation_endpoint("https://op.example/revoke"),
+            );
+            let mut u = user("dev", "alice", None, T0);
+            u.token.refresh_token = Some(crate::secret::RefreshToken::new("rt-1"));
+            let csrf = session_csrf_token(&oauth, &SessionValues::default()).result.unwrap();
+            let values = SessionValues { csrf: Some(csrf.clone()), user: Some(u), ..Default::default() };
+            let done = logout_redirect(&client, values, &LogoutForm::new(Some(csrf)), LogoutOptions::default()).await;
+            assert!(done.result.is_ok() && done.edit.end_session, "logged out whatever the provider answered");
+            let sent = http.0.lock().unwrap().clone();
+            assert_eq!(sent, ["/revoke token=rt-1&token_type_hint=refresh_token"], "failing: {failing}");
+        }
+        // Without a revocation endpoint nothing is sent (the offline registry would fail).
+        let oauth = offline_registry(super::super::ManualClock::new(T0.as_secs()));
+        let client = oauth.create_client("dev").unwrap();
+        let mut u = user("dev", "alice", None, T0);
+        u.token.refresh_token = Some(crate::secret::RefreshToken::new("rt-1"));
+        let csrf = session_csrf_token(&oauth, &SessionValues::default()).result.unwrap();
+        let values = SessionValues { csrf: Some(csrf.clone()), user: Some(u), ..Default::default() };
+        assert!(logout_redirect(&client, values, &LogoutForm::new(Some(csrf)), LogoutOptions::default())
+            .await
+            .result
+            .is_ok());
     }
 
     #[tokio::test]
