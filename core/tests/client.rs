@@ -287,20 +287,7 @@ async fn hundred_concurrent_calls_with_one_expired_token_cause_one_refresh() {
             tokio::spawn(async move { client.get(&format!("items/{i}"), &token).await })
         })
         .collect();
-    let mut new_tokens = Vec::new();
-    for task in tasks {
-        let resp = task.await.unwrap().unwrap();
-        assert_eq!(resp.status(), 200);
-        let new = resp.refreshed.clone().expect("the refreshed token comes back with the response");
-        let body: Value = resp.json().unwrap();
-        assert_eq!(body["authorization"], format!("Bearer {}", new.access_token.secret()));
-        new_tokens.push(new);
-    }
-    let new = new_tokens[0].clone();
-    assert!(new_tokens.iter().all(|t| *t == new), "every caller got the same new token");
-    assert_ne!(new.access_token.secret(), old.access_token.secret());
-    assert_ne!(new.refresh_token, old.refresh_token, "the provider rotated the refresh token");
-    assert_eq!(new.userinfo, old.userinfo, "the identity is kept across the refresh");
+    let new = one_shared_refresh(tasks, &old).await;
     let auths = bed.op.with(|s| s.resource_auth.clone());
     assert_eq!(auths.len(), 100);
     assert!(auths.iter().all(|a| *a == format!("Bearer {}", new.access_token.secret())));

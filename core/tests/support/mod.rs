@@ -594,3 +594,27 @@ pub fn registry(op: &Arc<FakeOp>, clock: &Arc<ManualClock>, seed: u64, cfg: Clie
     let client = oauth.register(cfg);
     (oauth, client)
 }
+
+/// Awaits concurrent API calls made with `old` once it had expired and checks that they
+/// share one refresh: every answer is 200 and carries the refreshed token, which it was
+/// sent with, the same token for all, rotated, with the identity kept. Returns it.
+pub async fn one_shared_refresh(
+    tasks: Vec<tokio::task::JoinHandle<Result<rpkit::client::ApiResponse, rpkit::client::ClientError>>>,
+    old: &rpkit::Token,
+) -> rpkit::Token {
+    let mut new_tokens = Vec::new();
+    for task in tasks {
+        let resp = task.await.unwrap().unwrap();
+        assert_eq!(resp.status(), 200);
+        let new = resp.refreshed.clone().expect("the refreshed token comes back with the response");
+        let body: Value = resp.json().unwrap();
+        assert_eq!(body["authorization"], format!("Bearer {}", new.access_token.secret()));
+        new_tokens.push(new);
+    }
+    let new = new_tokens[0].clone();
+    assert!(new_tokens.iter().all(|t| *t == new), "every caller got the same new token");
+    assert_ne!(new.access_token.secret(), old.access_token.secret());
+    assert_ne!(new.refresh_token, old.refresh_token, "the provider rotated the refresh token");
+    assert_eq!(new.userinfo, old.userinfo, "the identity is kept across the refresh");
+    new
+}
