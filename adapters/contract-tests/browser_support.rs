@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -96,15 +96,15 @@ impl Chromedriver {
     /// # Panics
     /// When it cannot start, exits, or does not listen in time.
     pub fn start(driver: &Path, log: &Path) -> Chromedriver {
-        // A free port, released just before chromedriver takes it.
-        let port =
-            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|l| l.local_addr()).expect("a free port").port();
+        // `--port=0`: chromedriver takes a free port itself and says which on stdout
+        // ("… started successfully on port N."). Picking one here and handing it over
+        // raced with the other tests' listeners: a connect could reach one of them.
         let mut command = Command::new(driver);
         command
-            .arg(format!("--port={port}"))
+            .arg("--port=0")
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null());
         #[cfg(unix)]
         {
@@ -112,29 +112,52 @@ impl Chromedriver {
             use std::os::unix::process::CommandExt;
             command.process_group(0);
         }
-        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
         let pid_file = pid_file(child.id());
         if let Some(file) = &pid_file {
             let _ = std::fs::write(file, child.id().to_string());
         }
-        let mut driver = Chromedriver { child, port, pid_file };
+        let stdout = child.stdout.take().expect("chromedriver's stdout");
+        let (tx, rx) = std::sync::mpsc::channel::<u16>();
+        // Reads to the end, so that chromedriver never blocks on a full pipe.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                    if let Ok(port) = rest.trim_end_matches('.').trim().parse() {
+                        let _ = tx.send(port);
+                    }
+                }
+            }
+        });
+        let mut driver = Chromedriver { child, port: 0, pid_file };
+        match rx.recv_timeout(WAIT) {
+            Ok(port) => driver.port = port,
+            Err(_) => {
+                let exited = driver.child.try_wait().ok().flatten();
+                panic!(
+                    "chromedriver did not say it listens within {WAIT:?} (exited: {exited:?}); its log:\n{}",
+                    read_log(log)
+                );
+            }
+        }
         let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(Some(status)) = driver.child.try_wait() {
-                panic!("chromedriver exited ({status}) before listening; its log:\n{}", read_log(log));
-            }
-            if TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(200))
-                .is_ok()
-            {
-                return driver;
-            }
+        while TcpStream::connect_timeout(
+            &SocketAddr::from((Ipv4Addr::LOCALHOST, driver.port)),
+            Duration::from_millis(200),
+        )
+        .is_err()
+        {
             assert!(
                 Instant::now() < deadline,
-                "chromedriver did not listen within {WAIT:?}; its log:\n{}",
+                "chromedriver's port {} does not answer; its log:\n{}",
+                driver.port,
                 read_log(log)
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        driver
     }
 
     /// `http://127.0.0.1:PORT`, its WebDriver endpoint.
@@ -177,7 +200,12 @@ pub struct Browser {
     // Dropped after the client: the driver kills Chromium, then the profile goes.
     driver: Chromedriver,
     profile: tempfile::TempDir,
+    // Released last: the next test's browser starts after this one is gone.
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
+
+/// Whose turn it is to run a browser (see [`Browser::launch`]).
+static BROWSER_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl Browser {
     /// Starts chromedriver and a Chromium session, or returns `None` when they are not
@@ -187,9 +215,30 @@ impl Browser {
     /// When they are installed but do not start within [`WAIT`].
     pub async fn launch(framework: &'static str) -> Option<Browser> {
         let (chromium, driver) = browser_tools()?;
+        // One Chromium at a time in a test binary: three at once on a 2-core machine
+        // made session creation miss its bound.
+        let turn = BROWSER_TURN.lock().await;
+        let mut last = String::new();
+        // A session that does not come up is retried with a fresh chromedriver, twice.
+        for _attempt in 0..3 {
+            match Self::try_launch(&chromium, &driver).await {
+                Ok((client, driver, profile)) => {
+                    return Some(Browser { client, framework, driver, profile, _turn: turn })
+                }
+                Err(why) => {
+                    let _ = writeln!(std::io::stderr(), "no Chromium session yet ({why}); trying again");
+                    last = why;
+                }
+            }
+        }
+        panic!("no Chromium session in 3 attempts: {last}");
+    }
+
+    async fn try_launch(chromium: &Path, driver: &Path) -> Result<(Client, Chromedriver, tempfile::TempDir), String> {
         let profile = tempfile::Builder::new().prefix("rpkit-chromium-").tempdir().expect("a temp dir");
         let user_data = profile.path().join("profile");
-        let driver = Chromedriver::start(&driver, &profile.path().join("chromedriver.log"));
+        let log = profile.path().join("chromedriver.log");
+        let driver = Chromedriver::start(driver, &log);
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| (*a).to_owned()).collect();
         args.push(format!("--user-data-dir={}", user_data.display()));
         let ms = u64::try_from(WAIT.as_millis()).unwrap_or(u64::MAX);
@@ -207,25 +256,20 @@ impl Browser {
         let mut builder = ClientBuilder::new(connector);
         builder.capabilities(capabilities);
         let endpoint = driver.url();
-        let client = match tokio::time::timeout(WAIT, builder.connect(&endpoint)).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => {
-                panic!(
-                    "no Chromium session: {e}; chromedriver's log:\n{}",
-                    read_log(&profile.path().join("chromedriver.log"))
-                )
-            }
-            Err(_) => panic!("no Chromium session within {WAIT:?}"),
-        };
-        Some(Browser { client, framework, driver, profile })
+        match tokio::time::timeout(WAIT, builder.connect(&endpoint)).await {
+            Ok(Ok(client)) => Ok((client, driver, profile)),
+            Ok(Err(e)) => Err(format!("{e}; chromedriver's log:\n{}", read_log(&log))),
+            Err(_) => Err(format!("no session within {WAIT:?}; chromedriver's log:\n{}", read_log(&log))),
+        }
     }
 
     /// Ends the WebDriver session (Chromium exits), then chromedriver.
     pub async fn close(self) {
-        let Browser { client, driver, profile, .. } = self;
+        let Browser { client, driver, profile, _turn, .. } = self;
         let _ = tokio::time::timeout(WAIT, client.close()).await;
         drop(driver);
         drop(profile);
+        drop(_turn);
     }
 
     /// Opens `url` (bounded by the page-load timeout).
