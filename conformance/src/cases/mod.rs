@@ -33,6 +33,7 @@ mod harness;
 mod id_token;
 mod logout;
 mod refresh;
+mod revocation;
 mod security;
 mod token_endpoint;
 mod userinfo;
@@ -72,11 +73,13 @@ pub enum Profile {
     /// A hostile or careless provider: removed keys, cache lifetimes, assertion audience,
     /// plain-http endpoints, mix-up on the error branch, forged error text.
     Security,
+    /// Token revocation (RFC 7009) and introspection (RFC 7662).
+    Revocation,
 }
 
 impl Profile {
     /// Every profile, in run order.
-    pub const ALL: [Profile; 11] = [
+    pub const ALL: [Profile; 12] = [
         Profile::Basic,
         Profile::Config,
         Profile::FormPost,
@@ -88,6 +91,7 @@ impl Profile {
         Profile::Refresh,
         Profile::Generic,
         Profile::Security,
+        Profile::Revocation,
     ];
 
     /// The profile's display name.
@@ -104,6 +108,7 @@ impl Profile {
             Profile::Refresh => "Refresh",
             Profile::Generic => "Generic",
             Profile::Security => "Security",
+            Profile::Revocation => "Revocation",
         }
     }
 
@@ -121,6 +126,7 @@ impl Profile {
             Profile::Refresh => REFRESH.to_vec(),
             Profile::Generic => GENERIC.to_vec(),
             Profile::Security => SECURITY.to_vec(),
+            Profile::Revocation => REVOCATION.to_vec(),
         }
     }
 
@@ -285,6 +291,14 @@ const SECURITY: &[CaseSpec] = &[
     reject("rpkit-refresh-id_token-without-original", "IdToken::RefreshWithoutOriginal"),
 ];
 
+const REVOCATION: &[CaseSpec] = &[
+    accept("rpkit-revocation-refresh_token"),
+    accept("rpkit-introspection-active"),
+    reject("rpkit-introspection-inactive", "Introspection::Inactive, nothing kept"),
+    reject("rpkit-introspection-active-not-boolean", "Malformed"),
+    reject("rpkit-revocation-unsupported_token_type", "Provider(unsupported_token_type)"),
+];
+
 /// The result of one case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseReport {
@@ -409,6 +423,12 @@ async fn run_case(ctx: &Ctx, id: &str) -> Outcome {
         "rpkit-userinfo-sig-no-iss-aud" => security::rpkit_userinfo_sig_no_iss_aud(ctx).await,
         "rpkit-id_token-acr-essential" => security::rpkit_id_token_acr_essential(ctx).await,
         "rpkit-refresh-id_token-without-original" => security::rpkit_refresh_id_token_without_original(ctx).await,
+        // Revocation and introspection
+        "rpkit-revocation-refresh_token" => revocation::rpkit_revocation_refresh_token(ctx).await,
+        "rpkit-introspection-active" => revocation::rpkit_introspection_active(ctx).await,
+        "rpkit-introspection-inactive" => revocation::rpkit_introspection_inactive(ctx).await,
+        "rpkit-introspection-active-not-boolean" => revocation::rpkit_introspection_active_not_boolean(ctx).await,
+        "rpkit-revocation-unsupported_token_type" => revocation::rpkit_revocation_unsupported_token_type(ctx).await,
         other => Err(format!("no case implements {other}")),
     }
 }
