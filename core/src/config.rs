@@ -238,6 +238,8 @@ pub struct ClientConfig {
     pub decryption_key: Option<PrivateKeyMaterial>,
     /// `private_key` and `decryption_key` as parsed on first use, shared by clones.
     pub(crate) parsed_keys: ParsedKeys,
+    /// The device authorization endpoint, RFC 8628 (else discovered).
+    pub device_authorization_endpoint: Option<String>,
 }
 
 /// Keys parsed from a configuration's key material, kept so that a client parses each once
@@ -538,6 +540,7 @@ impl ClientConfig {
             "private_key" => self.private_key = opt_key_material(n, key, v)?,
             "private_key_id" => self.private_key_id = opt_string(n, key, v)?,
             "decryption_key" => self.decryption_key = opt_key_material(n, key, v)?,
+            "device_authorization_endpoint" => self.device_authorization_endpoint = opt_string(n, key, v)?,
             "id_token_signing_alg_values_supported" => {
                 self.id_token_signing_alg_values_supported = match v {
                     Value::Null => None,

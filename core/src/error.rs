@@ -8,11 +8,13 @@
 use std::fmt;
 
 pub use crate::callback::CallbackError;
+pub use crate::device::DeviceError;
 pub use crate::discovery::DiscoveryError;
 pub use crate::id_token::IdTokenError;
 pub use crate::jose::JoseError;
 pub use crate::logout::LogoutError;
 pub use crate::oauth1::OAuth1Error;
+pub use crate::registration::RegistrationError;
 pub use crate::token::TokenError;
 pub use crate::userinfo::UserInfoError;
 
@@ -92,6 +94,12 @@ pub enum Error {
     /// The random source failed.
     #[error("the random source failed")]
     Random,
+    /// The device authorization grant ended without a token (RFC 8628).
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// Dynamic client registration failed (RFC 7591/7592).
+    #[error(transparent)]
+    Registration(#[from] RegistrationError),
 }
 
 impl Error {
@@ -115,6 +123,8 @@ impl Error {
     pub fn provider_error_code(&self) -> Option<&str> {
         match self {
             Error::Provider(p) | Error::ReauthenticationRequired(p) => Some(&p.error),
+            Error::Device(d) => d.provider_error().map(|p| p.error.as_str()),
+            Error::Registration(r) => r.provider_error().map(|p| p.error.as_str()),
             _ => None,
         }
     }
@@ -144,6 +154,10 @@ pub enum Endpoint {
     Revocation,
     /// The token introspection endpoint (RFC 7662).
     Introspection,
+    /// The device authorization endpoint (RFC 8628).
+    DeviceAuthorization,
+    /// The client registration endpoint or a client configuration endpoint (RFC 7591/7592).
+    Registration,
 }
 
 impl fmt::Display for Endpoint {
@@ -159,6 +173,8 @@ impl fmt::Display for Endpoint {
             Endpoint::RequestToken => "request-token",
             Endpoint::Revocation => "revocation",
             Endpoint::Introspection => "introspection",
+            Endpoint::DeviceAuthorization => "device authorization",
+            Endpoint::Registration => "registration",
         })
     }
 }

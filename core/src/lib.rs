@@ -53,6 +53,9 @@ pub mod time;
 pub mod token;
 pub mod userinfo;
 pub mod wire;
+// --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
+pub mod device;
+pub mod registration;
 
 pub use claims::Claims;
 pub use config::ClientConfig;

@@ -392,3 +392,18 @@ impl Refresh {
         Ok(LoginStep::VerifyIdToken(IdTokenCheck { token: merged, validator, key_check, original: Some(original) }))
     }
 }
+
+/// The ID token check of a fresh token obtained without a browser round trip (the device
+/// grant, RFC 8628): no nonce, no `max_age`, no original claims; every other check as for
+/// the code flow. An OpenID Connect request must have brought an ID token.
+///
+/// # Errors
+/// [`TokenError::MissingIdToken`]; validator configuration errors.
+pub(crate) fn verify_fresh_id_token(provider: &Provider, token: Token) -> Result<LoginStep, Error> {
+    let config = provider.config();
+    let md = provider.metadata();
+    let compact = token.id_token.as_ref().ok_or(TokenError::MissingIdToken)?.secret();
+    let key_check = KeyCheck::new(compact, config, md)?;
+    let validator = IdTokenValidator::from_config(config, md)?.access_token(&token.access_token);
+    Ok(LoginStep::VerifyIdToken(IdTokenCheck { token, validator, key_check, original: None }))
+}

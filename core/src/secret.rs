@@ -123,6 +123,24 @@ secret_string!(
     /// Single-use, so not `Clone`.
     OAuth1Verifier
 );
+secret_string!(
+    /// A device code ([RFC 8628 §3.2](https://www.rfc-editor.org/rfc/rfc8628#section-3.2)): the
+    /// credential the client polls the token endpoint with.
+    DeviceCode,
+    clone
+);
+secret_string!(
+    /// A registration access token ([RFC 7592 §3](https://www.rfc-editor.org/rfc/rfc7592#section-3)):
+    /// the Bearer credential for reading, updating and deleting a dynamically registered client.
+    RegistrationAccessToken,
+    clone
+);
+secret_string!(
+    /// An initial access token ([RFC 7591 §3](https://www.rfc-editor.org/rfc/rfc7591#section-3)):
+    /// what a provider may require before it registers a client.
+    InitialAccessToken,
+    clone
+);
 
 #[cfg(test)]
 mod tests {

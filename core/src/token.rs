@@ -199,6 +199,13 @@ pub enum Grant {
     Refresh,
     /// The client credentials grant.
     ClientCredentials,
+    /// The device authorization grant (RFC 8628 §3.4); `openid` when the device
+    /// authorization request's scope had `openid` (the response must then carry an
+    /// `id_token`).
+    DeviceCode {
+        /// Whether the device authorization request was an OpenID Connect one.
+        openid: bool,
+    },
 }
 
 /// The token endpoint: `access_token_url`, else the metadata's `token_endpoint`.
@@ -362,6 +369,29 @@ pub(crate) fn authenticated_post(
 ) -> Result<http::Request<Vec<u8>>, Error> {
     let method = resolve_method(config, metadata)?;
     build(config, metadata, method, endpoint, form, &Params::default(), rng, now)
+}
+
+/// A device access token request ([RFC 8628 §3.4](https://www.rfc-editor.org/rfc/rfc8628#section-3.4))
+/// to the token endpoint: `grant_type=urn:ietf:params:oauth:grant-type:device_code`,
+/// `device_code`, then `access_token_params`, with client authentication (`client_id`
+/// for a public client). [`crate::device::DevicePoll::poll_request`] calls it; any header
+/// a token request needs (e.g. a DPoP proof) is added to what it returns, as for the other
+/// grants.
+///
+/// # Errors
+/// As [`exchange_request`].
+pub fn device_code_request(
+    config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
+    device_code: &crate::secret::DeviceCode,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let endpoint = token_endpoint(config, metadata)?;
+    let form =
+        vec![pair("grant_type", crate::device::DEVICE_CODE_GRANT_TYPE), pair("device_code", device_code.secret())];
+    let method = resolve_method(config, metadata)?;
+    build(config, metadata, method, endpoint, form, &config.access_token_params, rng, now)
 }
 
 /// Parses the token endpoint's response ([RFC 6749 §5](https://www.rfc-editor.org/rfc/rfc6749#section-5)).
@@ -913,7 +943,9 @@ fn token_from_members(members: &mut Members, now: UnixTime, grant: Grant) -> Res
         ),
         Some(_) => return Err(invalid("scope", "a string")),
     };
-    if grant == (Grant::AuthorizationCode { openid: true }) && id_token.is_none() {
+    if matches!(grant, Grant::AuthorizationCode { openid: true } | Grant::DeviceCode { openid: true })
+        && id_token.is_none()
+    {
         return Err(TokenError::MissingIdToken.into());
     }
     Ok(Token {

@@ -112,6 +112,10 @@ impl ClientError {
             Error::Config(_) => "client_configuration_error",
             Error::NoRefreshToken => "no_refresh_token",
             Error::Random => "random_source_failed",
+            Error::Device(crate::device::DeviceError::Deadline { .. }) => "expired_token",
+            Error::Device(crate::device::DeviceError::TooEarly { .. }) => "slow_down",
+            Error::Device(d) => d.provider_error().map_or("device_flow_error", |p| p.error.as_str()),
+            Error::Registration(r) => r.provider_error().map_or("invalid_registration", |p| p.error.as_str()),
         }
     }
 

@@ -33,6 +33,9 @@
 //! # Ok(()) }
 //! ```
 
+// --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
+mod device;
+mod dynamic;
 mod error;
 mod events;
 pub mod store;
@@ -41,7 +44,7 @@ pub mod web;
 
 pub use self::error::ClientError;
 pub use self::store::{MemoryStore, SharedStore, StoreError};
-pub use self::transport::{adapter, Clock, HttpClient, ManualClock, SystemClock, TransportError};
+pub use self::transport::{adapter, timer_sleep, Clock, HttpClient, ManualClock, SystemClock, TransportError};
 
 use self::events::EventBus;
 use crate::authorize::{AuthorizationUrl, PendingAuthorization, PendingSet};

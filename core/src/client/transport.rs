@@ -2,7 +2,9 @@
 
 use crate::time::UnixTime;
 use async_trait::async_trait;
-use std::time::SystemTime;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Sends one HTTP request and returns the whole response.
 ///
@@ -70,10 +72,100 @@ pub enum TransportError {
     },
 }
 
-/// The current time, for the async client (the core takes `now` as a parameter).
+/// The current time, for the async client (the core takes `now` as a parameter), and
+/// waiting (the device flow's polling loop).
 pub trait Clock: Send + Sync + 'static {
     /// Now, in seconds since the epoch.
     fn now(&self) -> UnixTime;
+
+    /// A future that completes once `duration` has passed on this clock.
+    ///
+    /// It must not depend on one async runtime. The default waits in real time on
+    /// rpkit's timer thread ([`timer_sleep`]); a clock whose time is not the system's
+    /// overrides it ([`ManualClock`] moves its own time forward at once).
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(timer_sleep(duration))
+    }
+}
+
+/// Waits `duration` in real time without an async runtime: one lazily started helper
+/// thread (`rpkit-timer`) keeps the pending deadlines and completes each sleep's oneshot
+/// channel when its time comes. A dropped sleep is forgotten at the next wake-up.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let start = std::time::Instant::now();
+/// rpkit::client::timer_sleep(std::time::Duration::from_millis(20)).await;
+/// assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+/// # }
+/// ```
+pub fn timer_sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    if duration.is_zero() {
+        let _ = tx.send(());
+    } else {
+        timer::schedule(Instant::now() + duration, tx);
+    }
+    async move {
+        // An error means the timer thread could not be started: do not spin, return.
+        let _ = rx.await;
+    }
+}
+
+mod timer {
+    use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+    use std::time::Instant;
+
+    type Entry = (Instant, futures_channel::oneshot::Sender<()>);
+
+    struct Timer {
+        pending: Mutex<Vec<Entry>>,
+        wake: Condvar,
+    }
+
+    fn timer() -> Option<&'static Timer> {
+        static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
+        *TIMER.get_or_init(|| {
+            let t: &'static Timer =
+                Box::leak(Box::new(Timer { pending: Mutex::new(Vec::new()), wake: Condvar::new() }));
+            std::thread::Builder::new().name("rpkit-timer".into()).spawn(move || run(t)).ok().map(|_| t)
+        })
+    }
+
+    pub(super) fn schedule(at: Instant, tx: futures_channel::oneshot::Sender<()>) {
+        // Without a timer thread the sender is dropped and the sleep ends at once (the
+        // caller's loop is bounded by its deadline all the same).
+        if let Some(t) = timer() {
+            t.pending.lock().unwrap_or_else(PoisonError::into_inner).push((at, tx));
+            t.wake.notify_one();
+        }
+    }
+
+    fn run(t: &'static Timer) {
+        let mut pending = t.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let now = Instant::now();
+            let mut i = 0;
+            while i < pending.len() {
+                if pending[i].0 <= now || pending[i].1.is_canceled() {
+                    let (_, tx) = pending.swap_remove(i);
+                    let _ = tx.send(());
+                } else {
+                    i += 1;
+                }
+            }
+            pending = match pending.iter().map(|(at, _)| *at).min() {
+                Some(next) => {
+                    t.wake
+                        .wait_timeout(pending, next.saturating_duration_since(now))
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => t.wake.wait(pending).unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+    }
 }
 
 /// The operating system's clock.
@@ -121,11 +213,31 @@ impl Clock for ManualClock {
     fn now(&self) -> UnixTime {
         UnixTime::from_secs(self.0.load(std::sync::atomic::Ordering::SeqCst))
     }
+
+    /// Virtual time: moves the clock forward by `duration` (rounded up to whole seconds)
+    /// at once, so a test of a polling loop takes no real time.
+    ///
+    /// ```
+    /// use rpkit::client::{Clock, ManualClock};
+    /// let clock = ManualClock::new(100);
+    /// let sleep = clock.sleep(std::time::Duration::from_secs(5));
+    /// assert_eq!(clock.now().as_secs(), 105);
+    /// # drop(sleep);
+    /// ```
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+        self.advance(secs);
+        Box::pin(std::future::ready(()))
+    }
 }
 
 impl<C: Clock> Clock for std::sync::Arc<C> {
     fn now(&self) -> UnixTime {
         (**self).now()
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        (**self).sleep(duration)
     }
 }
 
