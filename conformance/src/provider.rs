@@ -271,6 +271,8 @@ impl DevProviderBuilder {
             cookie_name: format!("rpkit_devop_{}", addr.port()),
             last_authorization_request: Mutex::new(None),
             last_token_request: Mutex::new(None),
+            device: Default::default(),
+            dynamic_clients: Default::default(),
         });
         let oauth1 = Arc::new(crate::oauth1::Oauth1State::new(
             shared.issuer.clone(),
@@ -528,6 +530,29 @@ impl RunningProvider {
                 abort.abort();
             }
         }
+    }
+
+    // --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
+
+    /// The scripted user of the device flow: approves or denies user codes, forces
+    /// answers, and shows when the RP polled.
+    pub fn device_user(&self) -> crate::DeviceUser {
+        crate::DeviceUser { shared: self.shared.clone() }
+    }
+
+    /// `POST /device_authorization` (RFC 8628 §3.1).
+    pub fn device_authorization_endpoint(&self) -> String {
+        format!("{}/device_authorization", self.shared.issuer)
+    }
+
+    /// `POST /register` (RFC 7591 §3).
+    pub fn registration_endpoint(&self) -> String {
+        format!("{}/register", self.shared.issuer)
+    }
+
+    /// Whether `client_id` is a dynamically registered client now (not deleted).
+    pub fn is_dynamically_registered(&self, client_id: &str) -> bool {
+        self.shared.dynamic_clients.get(client_id).is_some()
     }
 }
 

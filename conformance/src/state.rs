@@ -264,6 +264,10 @@ pub(crate) struct Shared {
     pub(crate) cookie_name: String,
     pub(crate) last_authorization_request: Mutex<Option<BTreeMap<String, String>>>,
     pub(crate) last_token_request: Mutex<Option<TokenRequestRecord>>,
+    /// Device authorizations (RFC 8628).
+    pub(crate) device: crate::endpoints::device::DeviceState,
+    /// Dynamically registered clients (RFC 7591).
+    pub(crate) dynamic_clients: crate::endpoints::client_registration::DynamicClients,
 }
 
 impl Shared {
@@ -284,6 +288,11 @@ impl Shared {
     }
 
     /// The user called `username`.
+    /// A registered client: static, else dynamically registered (RFC 7591).
+    pub(crate) fn client(&self, client_id: &str) -> Option<&ClientRegistration> {
+        self.clients.get(client_id).or_else(|| self.dynamic_clients.get(client_id))
+    }
+
     pub(crate) fn user(&self, username: &str) -> Option<&DevUser> {
         self.users.iter().find(|u| u.username == username)
     }

@@ -37,6 +37,9 @@ mod revocation;
 mod security;
 mod token_endpoint;
 mod userinfo;
+// --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
+mod device;
+mod registration;
 
 use std::fmt;
 use std::time::Duration;
@@ -75,11 +78,15 @@ pub enum Profile {
     Security,
     /// Token revocation (RFC 7009) and introspection (RFC 7662).
     Revocation,
+    /// The device authorization grant (RFC 8628).
+    Device,
+    /// Dynamic client registration and management (RFC 7591/7592).
+    Registration,
 }
 
 impl Profile {
     /// Every profile, in run order.
-    pub const ALL: [Profile; 12] = [
+    pub const ALL: [Profile; 14] = [
         Profile::Basic,
         Profile::Config,
         Profile::FormPost,
@@ -92,6 +99,8 @@ impl Profile {
         Profile::Generic,
         Profile::Security,
         Profile::Revocation,
+        Profile::Device,
+        Profile::Registration,
     ];
 
     /// The profile's display name.
@@ -109,6 +118,8 @@ impl Profile {
             Profile::Generic => "Generic",
             Profile::Security => "Security",
             Profile::Revocation => "Revocation",
+            Profile::Device => "Device",
+            Profile::Registration => "Registration",
         }
     }
 
@@ -127,6 +138,8 @@ impl Profile {
             Profile::Generic => GENERIC.to_vec(),
             Profile::Security => SECURITY.to_vec(),
             Profile::Revocation => REVOCATION.to_vec(),
+            Profile::Device => DEVICE.to_vec(),
+            Profile::Registration => REGISTRATION.to_vec(),
         }
     }
 
@@ -299,6 +312,20 @@ const REVOCATION: &[CaseSpec] = &[
     reject("rpkit-revocation-unsupported_token_type", "Provider(unsupported_token_type)"),
 ];
 
+const DEVICE: &[CaseSpec] = &[
+    accept("rpkit-device-login"),
+    accept("rpkit-device-slow_down"),
+    reject("rpkit-device-expired_token", "Device::ExpiredToken"),
+    reject("rpkit-device-access_denied", "Device::AccessDenied"),
+    reject("rpkit-device-deadline", "Device::Deadline, no poll past expires_in"),
+];
+
+const REGISTRATION: &[CaseSpec] = &[
+    accept("rpkit-registration-login"),
+    reject("rpkit-registration-invalid_redirect_uri", "Registration::InvalidRedirectUri"),
+    accept("rpkit-registration-management"),
+];
+
 /// The result of one case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseReport {
@@ -429,6 +456,16 @@ async fn run_case(ctx: &Ctx, id: &str) -> Outcome {
         "rpkit-introspection-inactive" => revocation::rpkit_introspection_inactive(ctx).await,
         "rpkit-introspection-active-not-boolean" => revocation::rpkit_introspection_active_not_boolean(ctx).await,
         "rpkit-revocation-unsupported_token_type" => revocation::rpkit_revocation_unsupported_token_type(ctx).await,
+        // Device authorization grant
+        "rpkit-device-login" => device::rpkit_device_login(ctx).await,
+        "rpkit-device-slow_down" => device::rpkit_device_slow_down(ctx).await,
+        "rpkit-device-expired_token" => device::rpkit_device_expired_token(ctx).await,
+        "rpkit-device-access_denied" => device::rpkit_device_access_denied(ctx).await,
+        "rpkit-device-deadline" => device::rpkit_device_deadline(ctx).await,
+        // Dynamic registration
+        "rpkit-registration-login" => registration::rpkit_registration_login(ctx).await,
+        "rpkit-registration-invalid_redirect_uri" => registration::rpkit_registration_invalid_redirect_uri(ctx).await,
+        "rpkit-registration-management" => registration::rpkit_registration_management(ctx).await,
         other => Err(format!("no case implements {other}")),
     }
 }

@@ -57,7 +57,7 @@ fn session_cookie(shared: &Shared, headers: &HeaderMap) -> Option<String> {
 }
 
 fn authorization_request(shared: &Shared, params: Params, cookie: Option<&str>) -> Response {
-    let Some(client) = params.get("client_id").and_then(|id| shared.clients.get(id)) else {
+    let Some(client) = params.get("client_id").and_then(|id| shared.client(id)) else {
         return error_page(StatusCode::BAD_REQUEST, "Unknown or missing client_id.");
     };
     let Some(redirect_uri) = params.get("redirect_uri").filter(|uri| client.redirect_uris.iter().any(|r| r == uri))

@@ -13,6 +13,9 @@ pub(crate) mod discovery;
 pub(crate) mod logout;
 pub(crate) mod token;
 pub(crate) mod userinfo;
+// --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
+pub(crate) mod client_registration;
+pub(crate) mod device;
 
 /// The provider's routes.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -26,5 +29,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(Endpoint::EndSession.path(), get(logout::end_session).post(logout::end_session))
         .route("/revoke", axum::routing::post(token::revoke))
         .route("/introspect", axum::routing::post(token::introspect))
+        // --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
+        .route("/device_authorization", axum::routing::post(device::device_authorization))
+        .route("/register", axum::routing::post(client_registration::register))
+        .route(
+            "/register/{client_id}",
+            get(client_registration::read).put(client_registration::update).delete(client_registration::delete),
+        )
         .with_state(shared)
 }

@@ -117,6 +117,10 @@ fn handle(shared: &Shared, b: &Behavior, headers: &HeaderMap, body: &[u8]) -> Re
         Some("authorization_code") => authorization_code(shared, b, client, &params),
         Some("refresh_token") => refresh_token(shared, b, client, &params),
         Some("client_credentials") => client_credentials(shared, client, &params),
+        Some(rpkit::device::DEVICE_CODE_GRANT_TYPE) => {
+            crate::endpoints::device::token_grant(shared, b, client, &params)
+                .map_err(|(error, description)| Fail::bad(error, description))
+        }
         Some(_) => {
             Err(Fail::bad("unsupported_grant_type", "supported: authorization_code, refresh_token, client_credentials"))
         }
@@ -172,7 +176,7 @@ fn authenticate<'s>(
         let (id, secret) = decoded.split_once(':').ok_or_else(|| fail("malformed Basic credentials"))?;
         let id = form_decode(id).ok_or_else(|| fail("malformed Basic credentials"))?;
         let secret = form_decode(secret).ok_or_else(|| fail("malformed Basic credentials"))?;
-        let client = shared.clients.get(&id).ok_or_else(|| fail("unknown client"))?;
+        let client = shared.client(&id).ok_or_else(|| fail("unknown client"))?;
         if !client.accepts(AuthMethod::ClientSecretBasic) {
             return Err(fail("client_secret_basic is not allowed for this client"));
         }
@@ -185,7 +189,7 @@ fn authenticate<'s>(
     } else if let Some(secret) = params.get("client_secret") {
         let client = params
             .get("client_id")
-            .and_then(|id| shared.clients.get(id))
+            .and_then(|id| shared.client(id))
             .ok_or_else(|| Fail::client("unknown or missing client_id"))?;
         if !client.accepts(AuthMethod::ClientSecretPost) {
             return Err(Fail::client("client_secret_post is not allowed for this client"));
@@ -197,7 +201,7 @@ fn authenticate<'s>(
     } else {
         let client = params
             .get("client_id")
-            .and_then(|id| shared.clients.get(id))
+            .and_then(|id| shared.client(id))
             .ok_or_else(|| Fail::client("no client authentication and no known client_id"))?;
         if !client.accepts(AuthMethod::None) {
             return Err(Fail::client("this client must authenticate"));
@@ -225,7 +229,7 @@ fn authenticate_assertion<'s>(
     let parts = split_compact(assertion).ok_or_else(|| Fail::client("malformed client assertion"))?;
     let claim = |k: &str| parts.payload.get(k).and_then(Value::as_str);
     let client = claim("iss")
-        .and_then(|iss| shared.clients.get(iss))
+        .and_then(|iss| shared.client(iss))
         .ok_or_else(|| Fail::client("assertion iss is not a known client"))?;
     let alg = parts.header.get("alg").and_then(Value::as_str);
     let method = if alg == Some("HS256") {
@@ -478,6 +482,16 @@ fn authenticated_form<'s>(
     Ok((client, params))
 }
 
+/// [`authenticated_form`] for the device authorization endpoint (RFC 8628 §3.1), with
+/// the failure as a response.
+pub(crate) fn authenticated_form_for_device<'s>(
+    shared: &'s Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(&'s ClientRegistration, Params), Box<Response>> {
+    authenticated_form(shared, headers, body).map_err(|f| Box::new(f.into_response()))
+}
+
 /// `POST /revoke` (RFC 7009): revokes a refresh token (and the access tokens of its
 /// session) or an access token of the authenticated client; `200` also for an unknown
 /// token (§2.2).
@@ -560,7 +574,7 @@ fn client_credentials(
 }
 
 /// Store a new access token for `grant`; returns it and its lifetime.
-fn new_access_token(shared: &Shared, mut grant: AccessGrant) -> (String, i64) {
+pub(crate) fn new_access_token(shared: &Shared, mut grant: AccessGrant) -> (String, i64) {
     let token = random_token(32);
     let ttl = shared.options.access_token_ttl;
     grant.expires_at = now() + ttl;

@@ -99,9 +99,9 @@ pub(crate) async fn userinfo(
     for k in &b.userinfo_remove_claims {
         claims.remove(k);
     }
-    let encrypted = shared.clients.get(&grant.client_id).is_some_and(|c| c.userinfo_encryption_key.is_some());
+    let encrypted = shared.client(&grant.client_id).is_some_and(|c| c.userinfo_encryption_key.is_some());
     if b.userinfo_signed || encrypted {
-        let Some(client) = shared.clients.get(&grant.client_id) else {
+        let Some(client) = shared.client(&grant.client_id) else {
             return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "client vanished");
         };
         return match userinfo_jwt(&shared, &b, client, claims) {

@@ -13,6 +13,9 @@ use std::time::Duration;
 
 /// A hard cap on loop turns (sleeps and polls) of one [`OAuthClient::poll_device_token`],
 /// whatever the clock does: the longest accepted lifetime polled every second, twice over.
+/// The resolution of [`UnixTime`](crate::UnixTime), added to every wait.
+const CLOCK_GRANULARITY_SECS: u64 = 1;
+
 const MAX_TURNS: u64 = 2 * crate::device::MAX_EXPIRES_IN_SECS + 16;
 
 impl OAuthClient {
@@ -36,8 +39,9 @@ impl OAuthClient {
     }
 
     /// Polls the token endpoint until the user has approved `authorization` (RFC 8628
-    /// §3.4–3.5), sleeping on the registry's [`Clock`](super::Clock) between polls: `interval` seconds
-    /// apart, 5 s more after every `slow_down`, never past the deadline. The token's ID
+    /// §3.4–3.5), sleeping on the registry's [`Clock`](super::Clock) between polls: at least
+    /// `interval` seconds apart (one more, as the clock has whole seconds), 5 s more after
+    /// every `slow_down`, never at or past the deadline. The token's ID
     /// token (for an `openid` scope) is validated as for a login, without a nonce.
     ///
     /// Cancel it by dropping the future.
@@ -55,7 +59,10 @@ impl OAuthClient {
             let now = self.now();
             let Some(due) = poll.next_poll_at(now) else { break };
             if due > now {
-                clock.sleep(Duration::from_secs(due.secs_since(now))).await;
+                // One second more: the clock has whole seconds, so the last poll may have
+                // left up to a second after the time it was recorded at, and RFC 8628 §3.5
+                // asks for at least `interval` seconds between polls.
+                clock.sleep(Duration::from_secs(due.secs_since(now) + CLOCK_GRANULARITY_SECS)).await;
                 continue;
             }
             let request = poll.poll_request(&provider, self.rng(), now)?;
