@@ -29,7 +29,7 @@
 //!     .client_id("tv-app")
 //!     .device_authorization_endpoint("https://op.example/device")
 //!     .access_token_url("https://op.example/token")
-//!     .token_endpoint_auth_method(rpkit::client_auth::TokenEndpointAuthMethod::None);
+//!     .token_endpoint_auth_method(rpkit::config::TokenEndpointAuthMethod::None);
 //! let now = UnixTime::from_secs(1_700_000_000);
 //! let rng = SeededRandom::new(7);
 //! let req = device_authorization_request(&config, None, Some("profile"), &rng, now)?;
