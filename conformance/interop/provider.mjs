@@ -143,6 +143,21 @@ const configuration = {
   },
 };
 
+// --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
+// `rp-device`: a public client for the device authorization grant only (no redirect
+// URIs). Registration is open (no initial access token) and its management (read,
+// update, delete with the registration access token, rotated on update) is on.
+clients.push({
+  client_id: 'rp-device',
+  token_endpoint_auth_method: 'none',
+  grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+  response_types: [],
+  redirect_uris: [],
+});
+configuration.features.deviceFlow = { enabled: true };
+configuration.features.registration = { enabled: true };
+configuration.features.registrationManagement = { enabled: true };
+
 // Listen first (port 0 picks a free one), then build the provider for that issuer.
 const server = createServer();
 server.on('error', (err) => fail(`listen on ${HOST}:${port}: ${err.message}`));

@@ -809,3 +809,172 @@ async fn interop_revocation_then_a_refresh_is_refused() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------
+// --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
+
+/// The scripted user of a device login: opens `verification_uri_complete`, confirms the
+/// code, logs in as `user`, consents — through oidc-provider's devInteractions pages —
+/// until the provider's success page.
+async fn approve_device(browser: &reqwest::Client, start: url::Url, user: &str) {
+    let mut request = browser.get(start.clone());
+    let mut current = start;
+    for _ in 0..MAX_HOPS {
+        let resp = request.send().await.unwrap_or_else(|e| panic!("browser request to {current}: {e}"));
+        let status = resp.status();
+        if status.is_redirection() {
+            let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).expect("Location");
+            let next = current.join(location).expect("a valid Location");
+            request = browser.get(next.clone());
+            current = next;
+            continue;
+        }
+        let body = resp.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{status} from {current}:\n{body}");
+        if body.contains("Sign-in Success") {
+            return;
+        }
+        let (action, mut fields) = first_form(&body).unwrap_or_else(|| panic!("no form at {current}:\n{body}"));
+        // The confirmation form carries `confirm=yes` already; the login form needs the user.
+        if fields.iter().any(|(k, v)| k == "prompt" && v == "login") {
+            fields.push(("login".into(), user.into()));
+            fields.push(("password".into(), "any password".into()));
+        }
+        let next = current.join(&action).expect("a valid form action");
+        request = browser.post(next.clone()).form(&fields);
+        current = next;
+    }
+    panic!("no device success page within {MAX_HOPS} hops (last at {current})");
+}
+
+#[tokio::test]
+async fn interop_device_flow_login_answered_by_a_scripted_user() {
+    let Some(interop) = interop("interop_device_flow_login_answered_by_a_scripted_user") else { return };
+    let f = fixture(&interop);
+    bounded("interop_device_flow_login_answered_by_a_scripted_user", async {
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let rp = oauth.register(
+            ClientConfig::new("rp-device")
+                .client_id("rp-device")
+                .server_metadata_url(f.op.discovery_url())
+                .scope("openid email")
+                .token_endpoint_auth_method(TokenEndpointAuthMethod::None),
+        );
+        let authorization = rp.device_authorize(None).await.expect("device authorization");
+        assert!(!format!("{authorization:?}").contains(authorization.device_code.secret()));
+        let complete = authorization.verification_uri_complete.clone().expect("verification_uri_complete");
+        assert!(complete.starts_with(&f.op.issuer));
+        let polling = {
+            let (rp, a) = (rp.clone(), authorization.clone());
+            tokio::spawn(async move { rp.poll_device_token(&a).await })
+        };
+        let who = user("dora");
+        approve_device(&browser(), url::Url::parse(&complete).expect("URL"), &who).await;
+        let token = polling.await.expect("the polling task").expect("the device login succeeds");
+        let claims = token.userinfo.as_ref().expect("validated ID token claims");
+        assert_eq!(claims.sub(), Some(who.as_str()));
+        assert_eq!(claims.iss(), Some(f.op.issuer.as_str()));
+        assert_eq!(claims.audiences(), Some(vec!["rp-device"]));
+        let info = rp.userinfo(&token).await.expect("UserInfo with the device token");
+        assert_eq!(info.get_str("email"), Some(format!("{who}@example.com").as_str()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn interop_device_flow_denied_by_the_user_is_typed() {
+    let Some(interop) = interop("interop_device_flow_denied_by_the_user_is_typed") else { return };
+    let f = fixture(&interop);
+    bounded("interop_device_flow_denied_by_the_user_is_typed", async {
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let rp = oauth.register(
+            ClientConfig::new("rp-device")
+                .client_id("rp-device")
+                .server_metadata_url(f.op.discovery_url())
+                .scope("openid")
+                .token_endpoint_auth_method(TokenEndpointAuthMethod::None),
+        );
+        let authorization = rp.device_authorize(None).await.expect("device authorization");
+        let polling = {
+            let (rp, a) = (rp.clone(), authorization.clone());
+            tokio::spawn(async move { rp.poll_device_token(&a).await })
+        };
+        // The user presses "Abort" on the confirmation page.
+        let browser = browser();
+        let complete = authorization.verification_uri_complete.clone().expect("verification_uri_complete");
+        let page = browser.get(&complete).send().await.expect("confirmation page").text().await.expect("HTML");
+        let (action, mut fields) = first_form(&page).expect("the confirmation form");
+        fields.retain(|(k, _)| k != "confirm");
+        fields.push(("abort".into(), "yes".into()));
+        let target = url::Url::parse(&complete).expect("URL").join(&action).expect("action");
+        let _ = browser.post(target).form(&fields).send().await.expect("abort");
+        let err = polling.await.expect("the polling task").unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Core(Error::Device(rpkit::device::DeviceError::AccessDenied(p))) if p.error == "access_denied"),
+            "expected Device::AccessDenied, got {err:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn interop_dynamic_registration_register_read_update_login_delete() {
+    let Some(interop) = interop("interop_dynamic_registration_register_read_update_login_delete") else { return };
+    let f = fixture(&interop);
+    bounded("interop_dynamic_registration_register_read_update_login_delete", async {
+        use rpkit::registration::{ClientMetadata, RegistrationError};
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let redirect = format!("{}/auth/dyn/callback", f.app_base());
+        let base =
+            ClientConfig::new("dyn").server_metadata_url(f.op.discovery_url()).scope("openid email offline_access");
+        let metadata = ClientMetadata::new()
+            .redirect_uris([redirect.as_str()])
+            .grant_types(["authorization_code", "refresh_token"])
+            .response_types(["code"])
+            .token_endpoint_auth_method("client_secret_basic")
+            .client_name("rpkit interop");
+        let (client, registered) =
+            oauth.register_dynamic(base.clone(), None, &metadata, None).await.expect("registration");
+        assert!(registered.client_secret.is_some() && registered.registration_access_token.is_some());
+        assert_eq!(client.config().redirect_uri.as_deref(), Some(redirect.as_str()));
+
+        let read = client.read_registration(&registered).await.expect("read");
+        assert_eq!(read.client_id, registered.client_id);
+        assert_eq!(read.metadata.get_str("client_name"), Some("rpkit interop"));
+
+        let updated = client
+            .update_registration(&read, &read.metadata.clone().client_name("rpkit interop, renamed"))
+            .await
+            .expect("update");
+        assert_eq!(updated.metadata.get_str("client_name"), Some("rpkit interop, renamed"));
+        assert_ne!(
+            updated.registration_access_token, read.registration_access_token,
+            "oidc-provider rotates the registration access token on update"
+        );
+
+        // The registered client logs in.
+        let who = user("erin");
+        let (token, _) = login(&client, &browser(), &who).await;
+        let claims = token.userinfo.as_ref().expect("validated ID token claims");
+        assert_eq!(claims.sub(), Some(who.as_str()));
+        assert_eq!(claims.audiences(), Some(vec![registered.client_id.as_str()]));
+
+        client.delete_registration(&updated).await.expect("delete");
+        let gone = client.read_registration(&updated).await.unwrap_err();
+        assert!(matches!(&gone, ClientError::Core(Error::Provider(p)) if p.error == "invalid_token"), "{gone:?}");
+
+        // A refused registration is typed.
+        let bad = metadata.clone().redirect_uris(["https://app.example/cb#fragment"]);
+        let err = oauth.register_dynamic(base, None, &bad, None).await.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ClientError::Core(Error::Registration(
+                    RegistrationError::InvalidRedirectUri(_) | RegistrationError::InvalidClientMetadata(_)
+                ))
+            ),
+            "{err:?}"
+        );
+    })
+    .await;
+}
