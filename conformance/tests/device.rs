@@ -148,3 +148,22 @@ async fn the_provider_refuses_another_clients_device_code_and_a_bad_registration
     assert_eq!(right.status(), 200);
     op.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_person_can_approve_a_user_code_on_the_verification_page() {
+    let op = provider().await;
+    let a = device_authorize(&op).await;
+    let complete = a["verification_uri_complete"].as_str().unwrap();
+    let page = http().get(complete).send().await.unwrap().text().await.unwrap();
+    let user_code = a["user_code"].as_str().unwrap();
+    assert!(page.contains(user_code), "{page}");
+    let uri = a["verification_uri"].as_str().unwrap();
+    let bad = http().post(uri).form(&[("user_code", "NOPE-NOPE"), ("username", "alice"), ("action", "approve")]);
+    assert_eq!(bad.send().await.unwrap().status(), 400);
+    let lower = user_code.to_ascii_lowercase();
+    let ok = http().post(uri).form(&[("user_code", lower.as_str()), ("username", "alice"), ("action", "approve")]);
+    assert_eq!(ok.send().await.unwrap().status(), 200);
+    let (status, body) = poll(&op, a["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    op.shutdown().await;
+}

@@ -1,6 +1,7 @@
-//! The device authorization grant (RFC 8628): `POST /device_authorization` and the token
-//! endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant, with a scripted user
-//! ([`DeviceUser`]) that approves or denies a user code from the test.
+//! The device authorization grant (RFC 8628): `POST /device_authorization`, the token
+//! endpoint's `urn:ietf:params:oauth:grant-type:device_code` grant, the verification page
+//! `/device` for a person, and a scripted user ([`DeviceUser`]) that approves or denies a
+//! user code from a test.
 //!
 //! The token endpoint answers `authorization_pending` until the user decides,
 //! `slow_down` (and adds 5 s to the interval, RFC 8628 §3.5) when polled faster than the
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use serde_json::{json, Map, Value};
@@ -20,9 +21,9 @@ use serde_json::{json, Map, Value};
 use crate::behavior::Behavior;
 use crate::issue::{id_token, IdTokenInput};
 use crate::registration::ClientRegistration;
-use crate::respond::{json_no_store, oauth_error};
+use crate::respond::{html_page, json_no_store, oauth_error};
 use crate::state::{AccessGrant, Shared};
-use crate::util::{now, random_token, scopes, Params};
+use crate::util::{html_escape, now, random_token, scopes, Params};
 
 /// Polls closer together than the interval by less than this are not punished: the RP's
 /// clock has whole seconds, and a request's latency varies.
@@ -352,4 +353,49 @@ fn issue(
         body.insert("id_token".into(), Value::from(jwt));
     }
     Ok(body)
+}
+
+/// `GET /device` (the `verification_uri`): a page where a person enters (or, from
+/// `verification_uri_complete`, confirms) the user code, names the dev user to log in as,
+/// and approves or denies. Like the login form, it is for local development only.
+pub(crate) async fn verification_page(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let code = Params::parse(query.unwrap_or_default().as_bytes())
+        .ok()
+        .and_then(|p| p.get("user_code").map(str::to_owned))
+        .unwrap_or_default();
+    let user = shared.users.first().map(|u| u.username.clone()).unwrap_or_default();
+    let body = format!(
+        "<p>Enter the code shown on your device.</p>\
+         <form method=\"post\" action=\"/device\">\
+         <p><label>Code <input name=\"user_code\" value=\"{code}\" autocomplete=\"off\"></label></p>\
+         <p><label>User <input name=\"username\" value=\"{user}\"></label></p>\
+         <button name=\"action\" value=\"approve\">Approve</button> \
+         <button name=\"action\" value=\"deny\">Deny</button></form>",
+        code = html_escape(&code),
+        user = html_escape(&user),
+    );
+    html_page(StatusCode::OK, "Device login", &body)
+}
+
+/// `POST /device`: the decision from [`verification_page`].
+pub(crate) async fn verification_submit(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(params) = Params::parse(&body) else {
+        return html_page(StatusCode::BAD_REQUEST, "Device login", "<p>Repeated parameters.</p>");
+    };
+    let user = DeviceUser { shared: shared.clone() };
+    let code = params.get("user_code").unwrap_or_default().trim().to_ascii_uppercase();
+    let done = match params.get("action") {
+        Some("approve") => user.approve(&code, params.get("username").unwrap_or_default()),
+        Some("deny") => user.deny(&code),
+        _ => false,
+    };
+    if done {
+        html_page(StatusCode::OK, "Device login", "<p>Done. You can return to your device.</p>")
+    } else {
+        html_page(
+            StatusCode::BAD_REQUEST,
+            "Device login",
+            "<p>That code is unknown, expired or already used, or the user is unknown.</p>",
+        )
+    }
 }

@@ -31,6 +31,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/introspect", axum::routing::post(token::introspect))
         // --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
         .route("/device_authorization", axum::routing::post(device::device_authorization))
+        .route("/device", get(device::verification_page).post(device::verification_submit))
         .route("/register", axum::routing::post(client_registration::register))
         .route(
             "/register/{client_id}",
