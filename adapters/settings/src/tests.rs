@@ -841,3 +841,21 @@ fn deeply_nested_input_is_rejected_without_overflowing_the_stack() {
     let deep_json = format!("{{\"AUTHLIB_OAUTH_CLIENTS\": {}", "[".repeat(100_000));
     assert!(json(&deep_json).is_err());
 }
+
+#[test]
+fn the_device_authorization_endpoint_loads_from_a_file_and_the_environment() {
+    let settings = toml(
+        "[AUTHLIB_OAUTH_CLIENTS.tv]\nclient_id = \"tv\"\ndevice_authorization_endpoint = \"https://op.example/device\"\n",
+    )
+    .unwrap();
+    assert_eq!(settings.get("tv").unwrap().device_authorization_endpoint.as_deref(), Some("https://op.example/device"));
+    let settings = toml("[AUTHLIB_OAUTH_CLIENTS.tv]\nclient_id = \"tv\"\n")
+        .unwrap()
+        .with_env_overrides(vars(&[(
+            "RPKIT_OAUTH_CLIENTS__TV__DEVICE_AUTHORIZATION_ENDPOINT",
+            "https://op.example/d2",
+        )]))
+        .unwrap();
+    assert_eq!(settings.get("tv").unwrap().device_authorization_endpoint.as_deref(), Some("https://op.example/d2"));
+    assert!(toml("[AUTHLIB_OAUTH_CLIENTS.tv]\ndevice_authorization_endpoint = 7\n").is_err());
+}
