@@ -9,6 +9,7 @@ use std::fmt;
 
 pub use crate::callback::CallbackError;
 pub use crate::discovery::DiscoveryError;
+pub use crate::dpop::DpopError;
 pub use crate::id_token::IdTokenError;
 pub use crate::jose::JoseError;
 pub use crate::logout::LogoutError;
@@ -92,6 +93,9 @@ pub enum Error {
     /// The random source failed.
     #[error("the random source failed")]
     Random,
+    /// A DPoP step failed (RFC 9449): a token not bound as asked, a nonce loop, a key.
+    #[error(transparent)]
+    Dpop(crate::dpop::DpopError),
 }
 
 impl Error {

@@ -64,6 +64,9 @@ impl ClientError {
             ClientError::Core(Error::Http { status, .. }) => *status >= 500,
             ClientError::Core(Error::TooLarge { .. }) => true,
             ClientError::Core(Error::Malformed { .. }) => true,
+            ClientError::Core(Error::Dpop(
+                crate::dpop::DpopError::NotDpopBound { .. } | crate::dpop::DpopError::NonceRetryExhausted { .. },
+            )) => true,
             _ => false,
         }
     }
@@ -112,6 +115,9 @@ impl ClientError {
             Error::Config(_) => "client_configuration_error",
             Error::NoRefreshToken => "no_refresh_token",
             Error::Random => "random_source_failed",
+            Error::Dpop(crate::dpop::DpopError::NotDpopBound { .. }) => "dpop_not_bound",
+            Error::Dpop(crate::dpop::DpopError::NonceRetryExhausted { .. }) => "dpop_nonce_loop",
+            Error::Dpop(_) => "dpop_error",
         }
     }
 
