@@ -131,6 +131,13 @@ impl UserInfoContext {
 pub fn userinfo_request(endpoint: &str, token: &Token, post: bool) -> Result<http::Request<Vec<u8>>, Error> {
     wire::parse_url(endpoint, "userinfo_endpoint")?;
     let access_token = token.access_token.secret();
+    // RFC 9449 §7.1: a DPoP-bound token is only ever sent in the header, scheme `DPoP`.
+    if token.is_dpop() {
+        let mut value = HeaderValue::from_str(&format!("DPoP {access_token}"))
+            .map_err(|_| Error::malformed("access token: not a valid header value"))?;
+        value.set_sensitive(true);
+        return wire::get(endpoint, "application/json, application/jwt")?.header(AUTHORIZATION, value).build();
+    }
     if post {
         wire::post_form(endpoint, wire::form_encode([("access_token", access_token)]))?.build()
     } else {
