@@ -71,6 +71,7 @@ mod state;
 mod util;
 
 pub use behavior::{Behavior, BehaviorHandle, Endpoint, EndpointDelay, SigningAlg};
+pub use endpoints::dpop::DpopProofRecord;
 pub use endpoints::logout::BackchannelDelivery;
 pub use error::DevProviderError;
 pub use issue::BACKCHANNEL_LOGOUT_EVENT;

@@ -264,6 +264,8 @@ pub(crate) struct Shared {
     pub(crate) cookie_name: String,
     pub(crate) last_authorization_request: Mutex<Option<BTreeMap<String, String>>>,
     pub(crate) last_token_request: Mutex<Option<TokenRequestRecord>>,
+    /// DPoP nonces, proof `jti`s, bound tokens and the proof log.
+    pub(crate) dpop: crate::endpoints::dpop::DpopState,
 }
 
 impl Shared {

@@ -231,7 +231,6 @@ pub struct CodeExchange {
 impl CodeExchange {
     /// Records whether the exchange request was sent with a DPoP proof
     /// ([`crate::dpop`]): the token must then be `token_type: DPoP`, never Bearer.
-    #[must_use]
     pub fn dpop(mut self, proof_sent: bool) -> Self {
         self.dpop = proof_sent;
         self
@@ -372,7 +371,6 @@ pub struct Refresh {
 impl Refresh {
     /// Records whether the refresh request was sent with a DPoP proof: the new token must
     /// then be `token_type: DPoP`.
-    #[must_use]
     pub fn dpop(mut self, proof_sent: bool) -> Self {
         self.dpop = proof_sent;
         self

@@ -28,6 +28,7 @@
 mod backchannel;
 mod basic;
 mod config;
+mod dpop;
 mod generic;
 mod harness;
 mod id_token;
@@ -72,11 +73,13 @@ pub enum Profile {
     /// A hostile or careless provider: removed keys, cache lifetimes, assertion audience,
     /// plain-http endpoints, mix-up on the error branch, forged error text.
     Security,
+    /// DPoP (RFC 9449): proofs, the nonce dance, no downgrade to Bearer.
+    Dpop,
 }
 
 impl Profile {
     /// Every profile, in run order.
-    pub const ALL: [Profile; 11] = [
+    pub const ALL: [Profile; 12] = [
         Profile::Basic,
         Profile::Config,
         Profile::FormPost,
@@ -88,6 +91,7 @@ impl Profile {
         Profile::Refresh,
         Profile::Generic,
         Profile::Security,
+        Profile::Dpop,
     ];
 
     /// The profile's display name.
@@ -104,6 +108,7 @@ impl Profile {
             Profile::Refresh => "Refresh",
             Profile::Generic => "Generic",
             Profile::Security => "Security",
+            Profile::Dpop => "DPoP",
         }
     }
 
@@ -121,6 +126,7 @@ impl Profile {
             Profile::Refresh => REFRESH.to_vec(),
             Profile::Generic => GENERIC.to_vec(),
             Profile::Security => SECURITY.to_vec(),
+            Profile::Dpop => dpop::CASES.to_vec(),
         }
     }
 
@@ -409,6 +415,8 @@ async fn run_case(ctx: &Ctx, id: &str) -> Outcome {
         "rpkit-userinfo-sig-no-iss-aud" => security::rpkit_userinfo_sig_no_iss_aud(ctx).await,
         "rpkit-id_token-acr-essential" => security::rpkit_id_token_acr_essential(ctx).await,
         "rpkit-refresh-id_token-without-original" => security::rpkit_refresh_id_token_without_original(ctx).await,
+        // DPoP
+        id if id.starts_with("rpkit-dpop-") => dpop::run(ctx, id).await,
         other => Err(format!("no case implements {other}")),
     }
 }
