@@ -14,12 +14,12 @@
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{black_box, criterion_group, Criterion};
+use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use rpkit::dpop::DpopKey;
 use rpkit::jose::b64;
 use rpkit::rand::ThreadRandom;
 use rpkit::secret::AccessToken;
 use rpkit::time::UnixTime;
-use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::Value;
 
 const CONTENDERS: [&str; 2] = ["proof", "ring_es256"];
@@ -47,9 +47,13 @@ impl Setup {
         public.extend(member("x"));
         public.extend(member("y"));
         let ring_rng = ring::rand::SystemRandom::new();
-        let ring_key =
-            EcdsaKeyPair::from_private_key_and_public_key(&ECDSA_P256_SHA256_FIXED_SIGNING, &member("d"), &public, &ring_rng)
-                .unwrap();
+        let ring_key = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &member("d"),
+            &public,
+            &ring_rng,
+        )
+        .unwrap();
         let now = UnixTime::from_secs(1_700_000_000);
         let token = AccessToken::new("Kz~8qP3xN1vY5rT0wB7mJ2cH6fD9sL4aE");
         let proof = key.proof("GET", HTU, now, &rng, Some(NONCE), Some(&token)).unwrap();
@@ -60,7 +64,11 @@ impl Setup {
 
     fn run(&self, which: usize) -> usize {
         match which {
-            0 => self.key.proof("GET", black_box(HTU), self.now, &self.rng, Some(NONCE), Some(&self.token)).unwrap().len(),
+            0 => self
+                .key
+                .proof("GET", black_box(HTU), self.now, &self.rng, Some(NONCE), Some(&self.token))
+                .unwrap()
+                .len(),
             _ => self.ring_key.sign(&self.ring_rng, black_box(&self.signing_input)).unwrap().as_ref().len(),
         }
     }

@@ -698,6 +698,113 @@ mod tests {
         assert!(check_token_type(&token("Bearer"), false).is_ok());
     }
 
+    fn dpop_token(t: &str) -> crate::Token {
+        serde_json::from_value(serde_json::json!({"access_token": "at-1", "token_type": t})).unwrap()
+    }
+
+    #[test]
+    fn token_response_to_a_proof_must_be_dpop_and_without_one_must_be_bearer() {
+        use crate::token::{parse_token_response, parse_token_response_dpop, Grant};
+        let body = |t: &str| {
+            http::Response::builder()
+                .header("content-type", "application/json")
+                .body(format!(r#"{{"access_token":"at","token_type":"{t}"}}"#))
+                .unwrap()
+        };
+        let g = Grant::ClientCredentials;
+        assert!(parse_token_response_dpop(&body("DPoP"), NOW, g, true).unwrap().is_dpop());
+        assert!(parse_token_response_dpop(&body("dpop"), NOW, g, true).is_ok());
+        assert!(matches!(
+            parse_token_response_dpop(&body("Bearer"), NOW, g, true),
+            Err(Error::Dpop(DpopError::NotDpopBound { .. }))
+        ));
+        assert!(matches!(
+            parse_token_response(&body("DPoP"), NOW, g),
+            Err(Error::Token(crate::token::TokenError::UnsupportedTokenType { .. }))
+        ));
+        assert!(parse_token_response_dpop(&body("Bearer"), NOW, g, false).unwrap().is_bearer());
+    }
+
+    #[test]
+    fn dpop_tokens_use_the_dpop_scheme_and_never_the_body() {
+        let config = crate::ClientConfig::new("c").api_base_url("https://api.example/");
+        let req = crate::resource::get(&config, "me").build(Some(&dpop_token("DPoP"))).unwrap();
+        assert_eq!(req.headers()["authorization"], "DPoP at-1");
+        let mut body_config = config.clone();
+        body_config.client_kwargs.token_placement = crate::config::TokenPlacement::Body;
+        let err = crate::resource::post(&body_config, "x").build(Some(&dpop_token("DPoP"))).unwrap_err();
+        assert_eq!(err, Error::Dpop(DpopError::TokenNotInHeader));
+        let userinfo = crate::userinfo::userinfo_request("https://op.example/ui", &dpop_token("DPoP"), true).unwrap();
+        assert_eq!(userinfo.method(), http::Method::GET);
+        assert_eq!(userinfo.headers()["authorization"], "DPoP at-1");
+        assert!(userinfo.body().is_empty(), "the DPoP token never goes in the body");
+    }
+
+    #[test]
+    fn add_proof_names_the_request_method_and_uri() {
+        let rng = SeededRandom::new(8);
+        let key = DpopKey::generate(&rng).unwrap();
+        let mut req = http::Request::post("https://op.example/token?x=1").body(Vec::<u8>::new()).unwrap();
+        key.add_proof(&mut req, NOW, &rng, None, None).unwrap();
+        let (_, claims, _) = parts(req.headers()[DPOP_HEADER].to_str().unwrap());
+        assert_eq!((claims["htm"].as_str(), claims["htu"].as_str()), (Some("POST"), Some("https://op.example/token")));
+    }
+
+    #[test]
+    fn a_retried_token_request_carries_a_fresh_client_assertion_and_no_proof() {
+        use crate::config::TokenEndpointAuthMethod;
+        let rng = SeededRandom::new(9);
+        let config = crate::ClientConfig::new("c")
+            .client_id("client")
+            .issuer("https://op.example")
+            .access_token_url("https://op.example/token")
+            .private_key(crate::jose::sign::tests::EC_PKCS8)
+            .token_endpoint_auth_method(TokenEndpointAuthMethod::PrivateKeyJwt);
+        let mut first = crate::token::client_credentials_request(&config, None, Some("a"), &rng, NOW).unwrap();
+        DpopKey::generate(&rng).unwrap().add_proof(&mut first, NOW, &rng, None, None).unwrap();
+        let retry = crate::token::retry_request(&first, &config, None, &rng, NOW).unwrap();
+        let form = |r: &http::Request<Vec<u8>>| -> Vec<(String, String)> {
+            url::form_urlencoded::parse(r.body()).into_owned().collect()
+        };
+        let get = |f: &[(String, String)], k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let (a, b) = (form(&first), form(&retry));
+        assert_ne!(get(&a, "client_assertion"), get(&b, "client_assertion"));
+        assert_eq!(get(&a, "scope"), get(&b, "scope"));
+        assert_eq!(get(&b, "grant_type").as_deref(), Some("client_credentials"));
+        assert!(retry.headers().get(DPOP_HEADER).is_none());
+        assert_eq!(retry.uri(), first.uri());
+
+        let basic = crate::ClientConfig::new("c")
+            .client_id("client")
+            .client_secret("s")
+            .access_token_url("https://op.example/token");
+        let plain = crate::token::client_credentials_request(&basic, None, None, &rng, NOW).unwrap();
+        let again = crate::token::retry_request(&plain, &basic, None, &rng, NOW).unwrap();
+        assert_eq!(again.body(), plain.body());
+        assert_eq!(again.headers()["authorization"], plain.headers()["authorization"]);
+    }
+
+    #[test]
+    fn config_keys_turn_dpop_on_and_take_a_key() {
+        let material = DpopKey::generate_material(&SeededRandom::new(10)).unwrap();
+        let jwk: Value = serde_json::from_str(material.secret()).unwrap();
+        let cfg = crate::ClientConfig::from_value(
+            "c",
+            &serde_json::json!({"client_kwargs": {"dpop": true}, "dpop_key": jwk}),
+        )
+        .unwrap();
+        assert!(cfg.client_kwargs.dpop);
+        let key = cfg.parsed_dpop_key().unwrap().unwrap();
+        assert_eq!(key.thumbprint(), DpopKey::from_material(&material).unwrap().thumbprint());
+        assert!(!format!("{cfg:?}").contains(jwk["d"].as_str().unwrap()));
+        let bad = crate::ClientConfig::from_value("c", &serde_json::json!({"dpop_key": "junk"})).unwrap();
+        let err = bad.parsed_dpop_key().unwrap_err();
+        assert!(err.to_string().contains("dpop_key"), "{err}");
+        assert!(crate::ClientConfig::from_value("c", &serde_json::json!({"client_kwargs": {"dpop": "yes"}})).is_err());
+        assert!(crate::ClientConfig::from_value("c", &serde_json::json!({"client_kwargs": {"dpopp": true}})).is_err());
+        assert!(!crate::ClientConfig::new("c").client_kwargs.dpop, "off by default");
+    }
+
     #[test]
     fn nonces_are_kept_per_origin_and_bounded() {
         let nonces = DpopNonces::default();

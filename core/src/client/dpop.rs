@@ -166,3 +166,20 @@ fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
     *copy.headers_mut() = request.headers().clone();
     copy
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::client::store::{MemoryStore, SharedStore};
+
+    #[test]
+    fn memory_store_keeps_the_first_value() {
+        futures_util::FutureExt::now_or_never(async {
+            let store = MemoryStore::new();
+            let other = store.clone();
+            assert_eq!(store.put_if_absent("k", b"one").await.unwrap(), b"one");
+            assert_eq!(other.put_if_absent("k", b"two").await.unwrap(), b"one");
+            assert_eq!(other.put_if_absent("k2", b"two").await.unwrap(), b"two");
+        })
+        .unwrap();
+    }
+}
