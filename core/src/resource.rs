@@ -215,7 +215,10 @@ impl ResourceRequest {
 
     /// Builds the request, presenting `token` (unless withheld) as `Authorization: Bearer`
     /// or, with `token_placement = body`, as an `access_token` form parameter. `None`
-    /// sends the request without a token.
+    /// sends the request without a token. A DPoP-bound token goes in the header as
+    /// `Authorization: DPoP <token>` (RFC 9449 §7.1; its proof is added by
+    /// [`DpopKey::add_proof`](crate::dpop::DpopKey::add_proof), which the async client does),
+    /// never in the body ([`DpopError::TokenNotInHeader`](crate::dpop::DpopError::TokenNotInHeader)).
     ///
     /// # Errors
     /// As [`ResourceRequest::url`]; [`TokenError::UnsupportedTokenType`] for a token that

@@ -123,7 +123,10 @@ impl UserInfoContext {
 ///
 /// `post == false`: `GET` with `Authorization: Bearer <access token>` (the default).
 /// `post == true`: `POST` with the form body `access_token=<access token>`. The token is
-/// never put in the query. The `Authorization` header is marked sensitive.
+/// never put in the query. The `Authorization` header is marked sensitive. A DPoP-bound
+/// token ([`Token::is_dpop`]) is always sent as `GET` with `Authorization: DPoP <token>`
+/// (RFC 9449 §7.1), whatever `post` says; add its proof with
+/// [`DpopKey::add_proof`](crate::dpop::DpopKey::add_proof).
 ///
 /// # Errors
 /// [`Error::Malformed`] when `endpoint` is not an absolute URL or the access token cannot
