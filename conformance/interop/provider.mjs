@@ -25,7 +25,8 @@
 // test process is gone) or on SIGTERM/SIGINT.
 //
 // Test-only endpoint: `GET /__interop/counts` → `{"jwks": n, "token": n, "userinfo": n,
-// "backchannel": n, "backchannel_errors": n}` since this process started.
+// "backchannel": n, "backchannel_errors": n, "revoked": {"<client_id>": n}}` since this
+// process started (`revoked`: grants revoked through the revocation endpoint).
 //
 // Security: a test tool. Listens on 127.0.0.1 only; sends back-channel logout requests
 // only to http://127.0.0.1 URIs.
@@ -62,7 +63,7 @@ function isLoopbackHttp(uri) {
 if (!isLoopbackHttp(config.app_base)) fail(`app_base must be http://${HOST}:…`);
 const appBase = config.app_base.replace(/\/+$/, '');
 
-const counts = { jwks: 0, token: 0, userinfo: 0, backchannel: 0, backchannel_errors: 0 };
+const counts = { jwks: 0, token: 0, userinfo: 0, backchannel: 0, backchannel_errors: 0, revoked: {} };
 
 // A fresh signing key per process: a restart rotates the keys.
 function signingKey() {
@@ -119,6 +120,10 @@ const configuration = {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     userinfo: { enabled: true },
+    // --- revocation and introspection (RFC 7009, RFC 7662) ---
+    // A client may revoke and introspect only the tokens issued to it.
+    revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+    introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
   },
   // PKCE for every client, not just public ones.
   pkce: { required: () => true },
@@ -173,6 +178,12 @@ server.listen(port, HOST, () => {
   provider.on('backchannel.error', (_ctx, err) => {
     counts.backchannel_errors += 1;
     process.stderr.write(`provider.mjs: back-channel logout failed: ${err.message}\n`);
+  });
+  // Grants revoked at the revocation endpoint, by the client that asked.
+  provider.on('grant.revoked', (ctx) => {
+    if (ctx.oidc?.route !== 'revocation') return;
+    const id = ctx.oidc.client?.clientId ?? '?';
+    counts.revoked[id] = (counts.revoked[id] ?? 0) + 1;
   });
   provider.on('server_error', (_ctx, err) => {
     process.stderr.write(`provider.mjs: server error: ${err.stack}\n`);

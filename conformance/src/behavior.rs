@@ -252,6 +252,12 @@ pub struct Behavior {
     /// ([`SigningAlg::None`] sends an unsigned token; `HS256` is keyed by the client secret).
     pub logout_token_alg: Option<SigningAlg>,
 
+    // ----- Revocation (RFC 7009) and introspection (RFC 7662) -----
+    /// Answer revocation requests with `400` and this `error` code.
+    pub revocation_error: Option<String>,
+    /// Answer introspection requests with this JSON body instead of the token's state.
+    pub introspection_body: Option<serde_json::Value>,
+
     // ----- Transport faults -----
     /// Hang before answering on one endpoint.
     pub delay: Option<EndpointDelay>,

@@ -27,6 +27,7 @@ use rpkit::callback::CallbackParams;
 use rpkit::client::{AuthorizeOptions, ClientError, LogoutOptions, OAuth, OAuthClient};
 use rpkit::config::{ClientConfig, TokenEndpointAuthMethod};
 use rpkit::error::{Error, StateError};
+use rpkit::revocation::{Introspection, TokenTypeHint};
 use rpkit::token::Token;
 use rpkit_reqwest::ReqwestClient;
 use serde_json::{json, Value};
@@ -291,7 +292,13 @@ impl Fixture {
         let op = Op::start(interop, &op_config(0, &app.base, &public));
         let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
         for method in METHODS {
-            oauth.register(rp_config(&op, &app.base, method, &jwt_key, &jwt_kid));
+            let mut config = rp_config(&op, &app.base, method, &jwt_key, &jwt_kid);
+            if method == TokenEndpointAuthMethod::ClientSecretPost {
+                // oidc-provider grants offline_access (a refresh token) only with
+                // consent: the demo's rp-post sessions hold one, which logout revokes.
+                config = config.authorize_param("prompt", "consent");
+            }
+            oauth.register(config);
         }
         let _ = serve.send(oauth);
         Fixture { op, app, jwt_key, jwt_kid }
@@ -699,8 +706,12 @@ async fn interop_demo_app_logout_returns_to_logged_out() {
         let home = browser.get(format!("{app}/")).send().await.expect("GET /").text().await.expect("home page");
         let form = home.find("name=\"csrf_token\"").map(|i| &home[i..]).expect("a logout form on the home page");
         let token = attr(&format!(" {form}"), "value").expect("the CSRF token");
+        let revoked_before = f.op.counts().await["revoked"]["rp-post"].as_u64().unwrap_or(0);
         let posted = browser.post(&logout_url).form(&[("csrf_token", token)]).send().await.expect("POST /logout");
         assert_eq!(posted.status(), StatusCode::FOUND);
+        // The app revoked the session's refresh token (RFC 7009) before redirecting.
+        let revoked_after = f.op.counts().await["revoked"]["rp-post"].as_u64().unwrap_or(0);
+        assert_eq!(revoked_after, revoked_before + 1, "the demo's logout revokes the refresh token at the provider");
         let location = posted.headers().get("location").and_then(|v| v.to_str().ok()).expect("Location");
         // Local session cleared, then the provider's end-session confirmation, then back
         // to the app's `/logged-out?state=…`.
@@ -759,6 +770,44 @@ fn kid_of(token: &Token) -> String {
     let header = rpkit::jose::b64::decode(header).expect("base64url header");
     let header: Value = serde_json::from_slice(&header).expect("JSON header");
     header["kid"].as_str().expect("a kid").to_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// Revocation (RFC 7009) and introspection (RFC 7662).
+
+#[tokio::test]
+async fn interop_revocation_then_a_refresh_is_refused() {
+    let Some(interop) = interop("interop_revocation_then_a_refresh_is_refused") else { return };
+    let f = fixture(&interop);
+    bounded("interop_revocation_then_a_refresh_is_refused", async {
+        let (_oauth, rp) = f.rp(TokenEndpointAuthMethod::ClientSecretBasic);
+        let (token, _) = login(&rp, &browser(), &user("erin")).await;
+        let refresh = token.refresh_token.clone().expect("a refresh token");
+        assert!(rp.can_revoke().await, "oidc-provider advertises its revocation endpoint");
+
+        // Introspection, authenticated like the token endpoint: active, for this client.
+        let active = rp.introspect_token(token.access_token.secret(), Some(TokenTypeHint::AccessToken)).await;
+        let active = active.expect("introspection");
+        assert!(active.is_active(), "{active:?}");
+        assert_eq!(active.client_id(), Some(client_id(TokenEndpointAuthMethod::ClientSecretBasic)));
+        let rt = rp.introspect_token(refresh.secret(), Some(TokenTypeHint::RefreshToken)).await.expect("introspection");
+        assert!(rt.is_active(), "{rt:?}");
+
+        rp.revoke_token(&token).await.expect("revocation");
+        let rt = rp.introspect_token(refresh.secret(), Some(TokenTypeHint::RefreshToken)).await.expect("introspection");
+        assert_eq!(rt, Introspection::Inactive, "the revoked refresh token");
+        let err = rp.refresh_token(&token).await.unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Core(Error::ReauthenticationRequired(p)) if p.error == "invalid_grant"),
+            "expected ReauthenticationRequired(invalid_grant), got {err:?}"
+        );
+        // An unknown (already revoked) token is no error (RFC 7009 §2.2).
+        rp.revoke_token(&token).await.expect("revoking again");
+        // A token that was never issued introspects inactive.
+        let unknown = rp.introspect_token("not-a-token-0123456789", None).await.expect("introspection");
+        assert!(!unknown.is_active());
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------

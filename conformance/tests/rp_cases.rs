@@ -72,6 +72,11 @@ async fn security_hostile_provider() {
     assert_profile(Profile::Security).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_and_introspection() {
+    assert_profile(Profile::Revocation).await;
+}
+
 /// The certification test IDs each profile must cover, and whether the RP must accept.
 #[test]
 fn the_catalogue_covers_the_certification_profiles() {

@@ -34,6 +34,7 @@ mod harness;
 mod id_token;
 mod logout;
 mod refresh;
+mod revocation;
 mod security;
 mod token_endpoint;
 mod userinfo;
@@ -73,13 +74,15 @@ pub enum Profile {
     /// A hostile or careless provider: removed keys, cache lifetimes, assertion audience,
     /// plain-http endpoints, mix-up on the error branch, forged error text.
     Security,
+    /// Token revocation (RFC 7009) and introspection (RFC 7662).
+    Revocation,
     /// DPoP (RFC 9449): proofs, the nonce dance, no downgrade to Bearer.
     Dpop,
 }
 
 impl Profile {
     /// Every profile, in run order.
-    pub const ALL: [Profile; 12] = [
+    pub const ALL: [Profile; 13] = [
         Profile::Basic,
         Profile::Config,
         Profile::FormPost,
@@ -91,6 +94,7 @@ impl Profile {
         Profile::Refresh,
         Profile::Generic,
         Profile::Security,
+        Profile::Revocation,
         Profile::Dpop,
     ];
 
@@ -108,6 +112,7 @@ impl Profile {
             Profile::Refresh => "Refresh",
             Profile::Generic => "Generic",
             Profile::Security => "Security",
+            Profile::Revocation => "Revocation",
             Profile::Dpop => "DPoP",
         }
     }
@@ -126,6 +131,7 @@ impl Profile {
             Profile::Refresh => REFRESH.to_vec(),
             Profile::Generic => GENERIC.to_vec(),
             Profile::Security => SECURITY.to_vec(),
+            Profile::Revocation => REVOCATION.to_vec(),
             Profile::Dpop => dpop::CASES.to_vec(),
         }
     }
@@ -291,6 +297,14 @@ const SECURITY: &[CaseSpec] = &[
     reject("rpkit-refresh-id_token-without-original", "IdToken::RefreshWithoutOriginal"),
 ];
 
+const REVOCATION: &[CaseSpec] = &[
+    accept("rpkit-revocation-refresh_token"),
+    accept("rpkit-introspection-active"),
+    reject("rpkit-introspection-inactive", "Introspection::Inactive, nothing kept"),
+    reject("rpkit-introspection-active-not-boolean", "Malformed"),
+    reject("rpkit-revocation-unsupported_token_type", "Provider(unsupported_token_type)"),
+];
+
 /// The result of one case.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseReport {
@@ -415,6 +429,12 @@ async fn run_case(ctx: &Ctx, id: &str) -> Outcome {
         "rpkit-userinfo-sig-no-iss-aud" => security::rpkit_userinfo_sig_no_iss_aud(ctx).await,
         "rpkit-id_token-acr-essential" => security::rpkit_id_token_acr_essential(ctx).await,
         "rpkit-refresh-id_token-without-original" => security::rpkit_refresh_id_token_without_original(ctx).await,
+        // Revocation and introspection
+        "rpkit-revocation-refresh_token" => revocation::rpkit_revocation_refresh_token(ctx).await,
+        "rpkit-introspection-active" => revocation::rpkit_introspection_active(ctx).await,
+        "rpkit-introspection-inactive" => revocation::rpkit_introspection_inactive(ctx).await,
+        "rpkit-introspection-active-not-boolean" => revocation::rpkit_introspection_active_not_boolean(ctx).await,
+        "rpkit-revocation-unsupported_token_type" => revocation::rpkit_revocation_unsupported_token_type(ctx).await,
         // DPoP
         id if id.starts_with("rpkit-dpop-") => dpop::run(ctx, id).await,
         other => Err(format!("no case implements {other}")),

@@ -501,6 +501,9 @@ pub(crate) async fn revoke(State(shared): State<Arc<Shared>>, headers: HeaderMap
     let Some(token) = params.get("token").map(str::to_owned) else {
         return Fail::bad("invalid_request", "token is missing").into_response();
     };
+    if let Some(error) = shared.behavior.get().revocation_error {
+        return oauth_error(StatusCode::BAD_REQUEST, &error, "as configured");
+    }
     let mut store = shared.store();
     if let Some(grant) = store.refresh.get(&token).cloned() {
         if grant.client_id == client.client_id {
@@ -522,6 +525,9 @@ pub(crate) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
         Ok(ok) => ok,
         Err(fail) => return fail.into_response(),
     };
+    if let Some(body) = shared.behavior.get().introspection_body {
+        return json_no_store(StatusCode::OK, &body);
+    }
     let token = params.get("token").unwrap_or_default().to_owned();
     let now = now();
     let store = shared.store();
