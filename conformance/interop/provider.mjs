@@ -157,6 +157,27 @@ clients.push({
 configuration.features.deviceFlow = { enabled: true };
 configuration.features.registration = { enabled: true };
 configuration.features.registrationManagement = { enabled: true };
+// --- DPoP ---
+// Client `rp-dpop` (client_secret_basic) must use DPoP-bound access tokens (RFC 9449),
+// and the provider demands its nonce in every proof, so the nonce dance happens at the
+// token and UserInfo endpoints. Requests without a proof are not affected (the other
+// clients keep Bearer tokens). `dpopClient` is the reusable part of the client metadata:
+// spread it into another client (e.g. a combined FAPI 2.0 one with PAR and
+// private_key_jwt).
+const dpopClient = { dpop_bound_access_tokens: true };
+clients.push({
+  ...common('rp-dpop'),
+  ...dpopClient,
+  client_secret: secret,
+  token_endpoint_auth_method: 'client_secret_basic',
+});
+configuration.features.dPoP = {
+  enabled: true,
+  // Nonces are stateless HMAC challenges under this secret, new per process.
+  nonceSecret: randomBytes(32),
+  requireNonce: () => true,
+};
+// --- end DPoP ---
 
 // Listen first (port 0 picks a free one), then build the provider for that issuer.
 const server = createServer();

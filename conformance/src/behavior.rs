@@ -265,6 +265,17 @@ pub struct Behavior {
     pub huge_body: Option<Endpoint>,
     /// Answer on this endpoint with `500` and an HTML page.
     pub html_500: Option<Endpoint>,
+
+    // ----- DPoP (RFC 9449) -----
+    /// Demand the server's DPoP nonce at the token and UserInfo endpoints (§8, §9): a
+    /// proof without the current nonce is answered `use_dpop_nonce` with a `DPoP-Nonce`.
+    pub dpop_require_nonce: bool,
+    /// Refuse every nonce, answering `use_dpop_nonce` with a fresh one each time (an RP
+    /// must retry once, then give up).
+    pub dpop_nonce_always_stale: bool,
+    /// Demand nonces and rotate them: every successful response carries a new
+    /// `DPoP-Nonce`, and only the newest is accepted.
+    pub dpop_rotate_nonce: bool,
 }
 
 /// A shared, runtime-switchable handle to the provider's [`Behavior`].

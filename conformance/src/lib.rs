@@ -72,6 +72,7 @@ mod util;
 
 pub use behavior::{Behavior, BehaviorHandle, Endpoint, EndpointDelay, SigningAlg};
 pub use endpoints::device::DeviceUser;
+pub use endpoints::dpop::DpopProofRecord;
 pub use endpoints::logout::BackchannelDelivery;
 pub use error::DevProviderError;
 pub use issue::BACKCHANNEL_LOGOUT_EVENT;

@@ -273,6 +273,7 @@ impl DevProviderBuilder {
             last_token_request: Mutex::new(None),
             device: Default::default(),
             dynamic_clients: Default::default(),
+            dpop: Default::default(),
         });
         let oauth1 = Arc::new(crate::oauth1::Oauth1State::new(
             shared.issuer.clone(),
@@ -517,6 +518,22 @@ impl RunningProvider {
             targets_for_sessions(shared, &ended)
         };
         deliver(shared, targets).await
+    }
+
+    /// Every DPoP proof received since the last [`reset_dpop`](Self::reset_dpop) (at most
+    /// the latest 256), with what the provider made of it.
+    pub fn dpop_proofs(&self) -> Vec<crate::DpopProofRecord> {
+        self.shared.dpop.proofs()
+    }
+
+    /// Forgets the DPoP proof log, the seen `jti`s and the current nonce.
+    pub fn reset_dpop(&self) {
+        self.shared.dpop.reset();
+    }
+
+    /// The key thumbprint (`cnf.jkt`) an access token is DPoP-bound to, if it is.
+    pub fn dpop_binding(&self, access_token: &str) -> Option<String> {
+        self.shared.dpop.binding(access_token)
     }
 
     /// Stop serving and wait (at most 5 seconds) for in-flight requests to finish.

@@ -268,6 +268,8 @@ pub(crate) struct Shared {
     pub(crate) device: crate::endpoints::device::DeviceState,
     /// Dynamically registered clients (RFC 7591).
     pub(crate) dynamic_clients: crate::endpoints::client_registration::DynamicClients,
+    /// DPoP nonces, proof `jti`s, bound tokens and the proof log.
+    pub(crate) dpop: crate::endpoints::dpop::DpopState,
 }
 
 impl Shared {

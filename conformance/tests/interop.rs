@@ -978,3 +978,76 @@ async fn interop_dynamic_registration_register_read_update_login_delete() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------
+// DPoP (RFC 9449): client `rp-dpop` (provider.mjs, `--- DPoP ---`), DPoP-bound tokens
+// required, the provider's nonce demanded in every proof.
+
+/// The RP side of `rp-dpop`: `client_secret_basic` with DPoP on and a generated key. Reusable:
+/// `.dpop(None)` on any other config (e.g. a PAR + `private_key_jwt` one) turns the same on.
+fn rp_dpop_config(op: &Op, app_base: &str) -> ClientConfig {
+    let id = "rp-dpop";
+    ClientConfig::new(id)
+        .client_id(id)
+        .client_secret(SECRET)
+        .server_metadata_url(op.discovery_url())
+        .redirect_uri(format!("{app_base}/auth/{id}/callback"))
+        .scope("openid email profile offline_access")
+        .token_endpoint_auth_method(TokenEndpointAuthMethod::ClientSecretBasic)
+        .dpop(None)
+}
+
+#[tokio::test]
+async fn interop_dpop_login_userinfo_and_refresh_with_the_nonce_dance() {
+    let Some(interop) = interop("interop_dpop_login_userinfo_and_refresh_with_the_nonce_dance") else { return };
+    let f = fixture(&interop);
+    bounded("interop_dpop_login_userinfo_and_refresh_with_the_nonce_dance", async {
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let rp = oauth.register(rp_dpop_config(&f.op, &f.app_base()));
+        let who = user("dpop");
+        let (token, _) = login(&rp, &browser(), &who).await;
+        assert!(token.is_dpop(), "token_type {:?}", token.token_type);
+        assert_eq!(token.userinfo.as_ref().and_then(|c| c.sub()), Some(who.as_str()));
+        let metadata = rp.load_server_metadata().await.expect("metadata").expect("discovered");
+        let token_endpoint = metadata.token_endpoint.clone().expect("a token endpoint");
+        // The provider demanded its nonce: the RP learned one (and retried with it).
+        assert!(rp.dpop_nonce(&token_endpoint).is_some(), "no DPoP-Nonce was received");
+
+        let info = rp.userinfo(&token).await.expect("UserInfo with a DPoP proof");
+        assert_eq!(info.sub(), Some(who.as_str()));
+
+        // The provider refuses the DPoP-bound token presented as Bearer.
+        let userinfo_endpoint = metadata.userinfo_endpoint.clone().expect("a UserInfo endpoint");
+        let as_bearer =
+            reqwest::Client::new().get(&userinfo_endpoint).bearer_auth(token.access_token.secret()).send().await;
+        assert_eq!(as_bearer.expect("an answer").status(), StatusCode::UNAUTHORIZED);
+
+        let fresh = rp.refresh_token(&token).await.expect("refresh with a DPoP proof");
+        assert!(fresh.is_dpop(), "refreshed token_type {:?}", fresh.token_type);
+        assert_ne!(fresh.access_token.secret(), token.access_token.secret());
+        let info = rp.userinfo(&fresh).await.expect("UserInfo with the refreshed token");
+        assert_eq!(info.sub(), Some(who.as_str()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn interop_dpop_bound_client_without_dpop_is_refused() {
+    let Some(interop) = interop("interop_dpop_bound_client_without_dpop_is_refused") else { return };
+    let f = fixture(&interop);
+    bounded("interop_dpop_bound_client_without_dpop_is_refused", async {
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let mut config = rp_dpop_config(&f.op, &f.app_base());
+        config.client_kwargs.dpop = false;
+        let rp = oauth.register(config);
+        let browser = browser();
+        let mut pending = PendingSet::new();
+        let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
+        let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
+        let callback = drive(&browser, url.to_url(), starts_with(&redirect_uri), &user("nodpop")).await;
+        let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("params");
+        let err = rp.authorize_access_token(&mut pending, &params).await.unwrap_err();
+        assert!(matches!(&err, ClientError::Core(Error::Provider(_))), "expected the provider's refusal, got {err:?}");
+    })
+    .await;
+}

@@ -133,6 +133,11 @@ pub struct ClientKwargs {
     /// `issuer`, no discovery). Off by default: such a parameter is refused, since nothing
     /// could tell a mix-up apart from the right provider (RFC 9207 §2.4).
     pub accept_unverifiable_iss: bool,
+    /// Sender-constrain tokens with DPoP ([RFC 9449](https://www.rfc-editor.org/rfc/rfc9449)):
+    /// a proof on every token request, `dpop_jkt` on the authorization request, and
+    /// DPoP-bound tokens presented with proofs. Off by default. The key is `dpop_key`, else
+    /// one generated once and kept in the shared store (see [`crate::dpop`]).
+    pub dpop: bool,
 }
 
 /// The `aud` of client assertions (`private_key_jwt`, `client_secret_jwt`).
@@ -240,6 +245,10 @@ pub struct ClientConfig {
     pub(crate) parsed_keys: ParsedKeys,
     /// The device authorization endpoint, RFC 8628 (else discovered).
     pub device_authorization_endpoint: Option<String>,
+    /// The DPoP proof key (PEM or private JWK; ES256, RS256 or EdDSA), used when
+    /// `client_kwargs.dpop` is on. Preferred over a generated key: it survives the shared
+    /// store and is the same on every instance by construction.
+    pub dpop_key: Option<PrivateKeyMaterial>,
 }
 
 /// Keys parsed from a configuration's key material, kept so that a client parses each once
@@ -256,6 +265,8 @@ pub(crate) struct ParsedKeys {
     pub(crate) decryption: Arc<KeyMemo<crate::jose::jwe::DecryptionKey>>,
     /// `private_key` as an OAuth 1.0a RSA-SHA1 key.
     pub(crate) oauth1_rsa: Arc<KeyMemo<crate::oauth1::RsaSha1Key>>,
+    /// `dpop_key` as a DPoP proof key.
+    pub(crate) dpop: Arc<KeyMemo<crate::dpop::DpopKey>>,
 }
 
 impl PartialEq for ParsedKeys {
@@ -446,6 +457,32 @@ impl ClientConfig {
         Ok(Some(crate::jose::jwe::DecryptionKey::clone(&key)))
     }
 
+    /// Turns DPoP on (`client_kwargs.dpop`), with `key` (PEM or private JWK) or, with
+    /// `None`, a key generated once and kept in the shared store.
+    #[must_use]
+    pub fn dpop(mut self, key: Option<PrivateKeyMaterial>) -> Self {
+        self.client_kwargs.dpop = true;
+        self.dpop_key = key;
+        self
+    }
+
+    /// `dpop_key` parsed once (and kept while it holds the same material); `None` when no
+    /// key is configured.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] (`dpop_key`) saying why, never showing the key.
+    pub fn parsed_dpop_key(&self) -> Result<Option<Arc<crate::dpop::DpopKey>>, crate::Error> {
+        let Some(material) = &self.dpop_key else { return Ok(None) };
+        self.parsed_keys.dpop.get_or_parse(material, crate::dpop::DpopKey::from_material).map(Some).map_err(|e| {
+            ConfigError::Invalid {
+                client: self.name.clone(),
+                key: "dpop_key".to_owned(),
+                expected: format!("an EC P-256, RSA or Ed25519 private key, PEM or JWK ({e})"),
+            }
+            .into()
+        })
+    }
+
     /// Fills every endpoint, URL and `client_kwargs.scope` / `token_endpoint_auth_method`
     /// that is not set here from `base` (a preset): what is set here wins.
     fn fill_from(&mut self, base: ClientConfig) {
@@ -555,6 +592,7 @@ impl ClientConfig {
                     .ok_or_else(|| invalid(n, key, &format!("one of {}", crate::providers::PRESETS.join(", "))))?;
                 self.fill_from(preset);
             }
+            "dpop_key" => self.dpop_key = opt_key_material(n, key, v)?,
             _ => return Err(ConfigError::UnknownKey { client: name, key: key.to_owned() }),
         }
         Ok(())
@@ -723,6 +761,7 @@ fn set_kwarg(client: &str, kw: &mut ClientKwargs, key: &str, v: &Value) -> Resul
                 _ => return Err(invalid(client, p, "\"issuer\" or \"token_endpoint\"")),
             }
         }
+        "dpop" => kw.dpop = opt_bool(client, p, v)?,
         _ => return Err(ConfigError::UnknownKey { client: client.to_owned(), key: path }),
     }
     Ok(())

@@ -10,6 +10,7 @@ use std::fmt;
 pub use crate::callback::CallbackError;
 pub use crate::device::DeviceError;
 pub use crate::discovery::DiscoveryError;
+pub use crate::dpop::DpopError;
 pub use crate::id_token::IdTokenError;
 pub use crate::jose::JoseError;
 pub use crate::logout::LogoutError;
@@ -100,6 +101,9 @@ pub enum Error {
     /// Dynamic client registration failed (RFC 7591/7592).
     #[error(transparent)]
     Registration(#[from] RegistrationError),
+    /// A DPoP step failed (RFC 9449): a token not bound as asked, a nonce loop, a key.
+    #[error(transparent)]
+    Dpop(crate::dpop::DpopError),
 }
 
 impl Error {

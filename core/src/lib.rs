@@ -34,6 +34,7 @@ pub mod client;
 pub mod client_auth;
 pub mod config;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod id_token;
 pub mod jose;

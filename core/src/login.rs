@@ -189,7 +189,7 @@ impl Provider {
             rng,
             now,
         )?;
-        Ok(Send { request, next: CodeExchange { pending: authorized.pending } })
+        Ok(Send { request, next: CodeExchange { pending: authorized.pending, dpop: false } })
     }
 
     /// The refresh request for `token` (`refresh_token_url`, else the token endpoint).
@@ -200,7 +200,7 @@ impl Provider {
     pub fn refresh(&self, token: &Token, rng: &dyn SecureRandom, now: UnixTime) -> Result<Send<Refresh>, Error> {
         let rt: &RefreshToken = token.refresh_token.as_ref().ok_or(Error::NoRefreshToken)?;
         let request = token::refresh_request(&self.config, self.metadata(), rt, None, rng, now)?;
-        Ok(Send { request, next: Refresh { old: token.clone() } })
+        Ok(Send { request, next: Refresh { old: token.clone(), dpop: false } })
     }
 }
 
@@ -224,9 +224,18 @@ pub fn discovery_request(config: &ClientConfig) -> Result<Option<http::Request<V
 #[must_use = "hand the token response to `handle_token_response`"]
 pub struct CodeExchange {
     pending: PendingAuthorization,
+    /// Whether the request carried a DPoP proof (the token must then be DPoP-bound).
+    dpop: bool,
 }
 
 impl CodeExchange {
+    /// Records whether the exchange request was sent with a DPoP proof
+    /// ([`crate::dpop`]): the token must then be `token_type: DPoP`, never Bearer.
+    pub fn dpop(mut self, proof_sent: bool) -> Self {
+        self.dpop = proof_sent;
+        self
+    }
+
     /// Takes the token response. A plain OAuth 2.0 login is done; an OpenID Connect one
     /// must have an ID token (OIDC Core §3.1.3.3), which is verified next with the
     /// request's nonce, `max_age` and essential `acr`. An ID token that a plain OAuth 2.0
@@ -242,7 +251,8 @@ impl CodeExchange {
         now: UnixTime,
     ) -> Result<LoginStep, Error> {
         let openid = self.pending.is_openid();
-        let mut token = token::parse_token_response(response, now, Grant::AuthorizationCode { openid })?;
+        let mut token =
+            token::parse_token_response_dpop(response, now, Grant::AuthorizationCode { openid }, self.dpop)?;
         if !openid {
             token.id_token = None;
             return Ok(LoginStep::Done(token));
@@ -354,9 +364,18 @@ impl IdTokenCheck {
 #[must_use = "hand the token response to `handle_token_response`"]
 pub struct Refresh {
     old: Token,
+    /// Whether the request carried a DPoP proof (the token must then be DPoP-bound).
+    dpop: bool,
 }
 
 impl Refresh {
+    /// Records whether the refresh request was sent with a DPoP proof: the new token must
+    /// then be `token_type: DPoP`.
+    pub fn dpop(mut self, proof_sent: bool) -> Self {
+        self.dpop = proof_sent;
+        self
+    }
+
     /// The token being refreshed.
     pub fn old(&self) -> &Token {
         &self.old
@@ -377,7 +396,7 @@ impl Refresh {
         response: &http::Response<B>,
         now: UnixTime,
     ) -> Result<LoginStep, Error> {
-        let fresh = token::parse_token_response(response, now, Grant::Refresh)?;
+        let fresh = token::parse_token_response_dpop(response, now, Grant::Refresh, self.dpop)?;
         let mut merged = self.old.clone().merge_refresh(fresh);
         if merged.id_token.is_none() || merged.id_token == self.old.id_token {
             merged.userinfo = self.old.userinfo;

@@ -215,7 +215,10 @@ impl ResourceRequest {
 
     /// Builds the request, presenting `token` (unless withheld) as `Authorization: Bearer`
     /// or, with `token_placement = body`, as an `access_token` form parameter. `None`
-    /// sends the request without a token.
+    /// sends the request without a token. A DPoP-bound token goes in the header as
+    /// `Authorization: DPoP <token>` (RFC 9449 §7.1; its proof is added by
+    /// [`DpopKey::add_proof`](crate::dpop::DpopKey::add_proof), which the async client does),
+    /// never in the body ([`DpopError::TokenNotInHeader`](crate::dpop::DpopError::TokenNotInHeader)).
     ///
     /// # Errors
     /// As [`ResourceRequest::url`]; [`TokenError::UnsupportedTokenType`] for a token that
@@ -225,13 +228,19 @@ impl ResourceRequest {
         let url = self.url()?;
         let ResourceRequest { placement, method, mut headers, mut body, withhold_token, .. } = self;
         if let Some(token) = token.filter(|_| !withhold_token) {
-            if !token.is_bearer() {
+            if !token.is_bearer() && !token.is_dpop() {
                 let token_type = token.token_type.chars().take(64).collect();
                 return Err(TokenError::UnsupportedTokenType { token_type }.into());
             }
+            // RFC 9449 §7.1: a DPoP-bound token goes in the header, with the `DPoP` scheme
+            // (the proof itself is added by `dpop::DpopKey::add_proof`).
+            let scheme = if token.is_dpop() { "DPoP" } else { "Bearer" };
+            if token.is_dpop() && placement == TokenPlacement::Body {
+                return Err(crate::dpop::DpopError::TokenNotInHeader.into());
+            }
             match placement {
                 TokenPlacement::Header => {
-                    let mut value = HeaderValue::try_from(format!("Bearer {}", token.access_token.secret()))
+                    let mut value = HeaderValue::try_from(format!("{scheme} {}", token.access_token.secret()))
                         .map_err(|_| Error::malformed("access token: not usable in an Authorization header"))?;
                     value.set_sensitive(true);
                     headers.insert(AUTHORIZATION, value);

@@ -164,6 +164,13 @@ impl Token {
         self.token_type.eq_ignore_ascii_case("bearer")
     }
 
+    /// Whether `token_type` is `DPoP` (case-insensitively): a DPoP-bound token
+    /// ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)), presented as
+    /// `Authorization: DPoP …` with a proof.
+    pub fn is_dpop(&self) -> bool {
+        self.token_type.eq_ignore_ascii_case("dpop")
+    }
+
     /// Combines this (old) token with the response to refreshing it
     /// ([RFC 6749 §6](https://www.rfc-editor.org/rfc/rfc6749#section-6)): a response
     /// without a `refresh_token` keeps the old one; a response with one replaces it. A
@@ -419,19 +426,47 @@ pub fn parse_token_response<B: AsRef<[u8]>>(
     now: UnixTime,
     grant: Grant,
 ) -> Result<Token, Error> {
+    parse_token_response_dpop(response, now, grant, false)
+}
+
+/// [`parse_token_response`] for a request that carried a DPoP proof when `proof_sent`
+/// ([RFC 9449 §5](https://www.rfc-editor.org/rfc/rfc9449#section-5)): the `token_type`
+/// must then be `DPoP` (case-insensitively) — a Bearer token is refused, not accepted as a
+/// downgrade. Without a proof it is exactly [`parse_token_response`] (Bearer only).
+///
+/// # Errors
+/// As [`parse_token_response`]; [`DpopError::NotDpopBound`](crate::dpop::DpopError::NotDpopBound)
+/// when a proof was sent and the token is not DPoP-bound.
+pub fn parse_token_response_dpop<B: AsRef<[u8]>>(
+    response: &http::Response<B>,
+    now: UnixTime,
+    grant: Grant,
+    proof_sent: bool,
+) -> Result<Token, Error> {
     let body = wire::body_of(response, Endpoint::Token)?;
     // Filled in place: the members are ~300 bytes, not worth moving around.
     let mut members = Members::default();
     let decoded = decode_body(body, media_type(response), &mut members).map(|()| &mut members);
-    token_from_body(decoded, response.status(), now, grant)
+    token_from_body_as(decoded, response.status(), now, grant, proof_sent)
 }
 
 /// The rest of [`parse_token_response`], once the body is decoded.
+#[cfg(test)]
 fn token_from_body(
     decoded: Result<&mut Members, Error>,
     status: http::StatusCode,
     now: UnixTime,
     grant: Grant,
+) -> Result<Token, Error> {
+    token_from_body_as(decoded, status, now, grant, false)
+}
+
+fn token_from_body_as(
+    decoded: Result<&mut Members, Error>,
+    status: http::StatusCode,
+    now: UnixTime,
+    grant: Grant,
+    dpop: bool,
 ) -> Result<Token, Error> {
     if let Ok(members) = &decoded {
         let object = &members.extra;
@@ -454,7 +489,7 @@ fn token_from_body(
     if !status.is_success() {
         return Err(Error::Http { endpoint: Endpoint::Token, status: status.as_u16() });
     }
-    token_from_members(decoded?, now, grant)
+    token_from_members_as(decoded?, now, grant, dpop)
 }
 
 /// A decoded response body: the members rpkit interprets, each as sent (the last one when
@@ -912,7 +947,12 @@ fn decode_form(body: &[u8]) -> Result<Map<String, Value>, Error> {
 }
 
 /// The token from the members, which it takes.
+#[cfg(test)]
 fn token_from_members(members: &mut Members, now: UnixTime, grant: Grant) -> Result<Token, Error> {
+    token_from_members_as(members, now, grant, false)
+}
+
+fn token_from_members_as(members: &mut Members, now: UnixTime, grant: Grant, dpop: bool) -> Result<Token, Error> {
     let access_token = match members.access_token.take() {
         Some(Raw::Str(s)) if !s.is_empty() => AccessToken::new(s),
         None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingAccessToken.into()),
@@ -923,7 +963,11 @@ fn token_from_members(members: &mut Members, now: UnixTime, grant: Grant) -> Res
         None | Some(Raw::Null | Raw::Str(_)) => return Err(TokenError::MissingTokenType.into()),
         Some(_) => return Err(invalid("token_type", "a string")),
     };
-    if !token_type.eq_ignore_ascii_case("bearer") {
+    if dpop && !token_type.eq_ignore_ascii_case("dpop") {
+        let token_type = crate::error::sanitized(&token_type, 64);
+        return Err(crate::dpop::DpopError::NotDpopBound { token_type }.into());
+    }
+    if !dpop && !token_type.eq_ignore_ascii_case("bearer") {
         return Err(TokenError::UnsupportedTokenType { token_type: crate::error::sanitized(&token_type, 64) }.into());
     }
     let expires_in = seconds(members.expires_in.take(), "expires_in")?;
@@ -987,6 +1031,40 @@ fn opt_string(value: Option<Raw>, member: &'static str) -> Result<Option<String>
         Some(Raw::Str(s)) => Ok(Some(s)),
         Some(_) => Err(invalid(member, "a string")),
     }
+}
+
+/// A copy of the token-endpoint POST `request` to send again (the DPoP nonce retry, RFC
+/// 9449 §8), with fresh client authentication: a JWT client assertion is single-use (its
+/// `jti`, RFC 7523 §3), so the copy carries a new one; other methods are copied as they
+/// are. Any `DPoP` header is dropped (the retry needs a new proof). Usable for every token
+/// request: code exchange, refresh, client credentials, device code.
+///
+/// # Errors
+/// As [`exchange_request`] (configuration, signing, the random source).
+pub fn retry_request(
+    request: &http::Request<Vec<u8>>,
+    config: &ClientConfig,
+    metadata: Option<&ProviderMetadata>,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+) -> Result<http::Request<Vec<u8>>, Error> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    copy.headers_mut().remove(crate::dpop::DPOP_HEADER);
+    let method = resolve_method(config, metadata)?;
+    if matches!(method, TokenEndpointAuthMethod::ClientSecretJwt | TokenEndpointAuthMethod::PrivateKeyJwt) {
+        let mut form: Vec<(String, String)> = url::form_urlencoded::parse(request.body()).into_owned().collect();
+        if form.iter().any(|(k, _)| k == "client_assertion") {
+            let audience = assertion_audience(config, metadata, &request.uri().to_string())?;
+            apply_client_auth(method, config, &audience, rng, now, &mut form)?;
+            *copy.body_mut() = wire::form_encode(form.iter().map(|(k, v)| (k.as_str(), v.as_str()))).into_bytes();
+            copy.headers_mut().remove(http::header::CONTENT_LENGTH);
+        }
+    }
+    Ok(copy)
 }
 
 #[cfg(test)]

@@ -123,7 +123,10 @@ impl UserInfoContext {
 ///
 /// `post == false`: `GET` with `Authorization: Bearer <access token>` (the default).
 /// `post == true`: `POST` with the form body `access_token=<access token>`. The token is
-/// never put in the query. The `Authorization` header is marked sensitive.
+/// never put in the query. The `Authorization` header is marked sensitive. A DPoP-bound
+/// token ([`Token::is_dpop`]) is always sent as `GET` with `Authorization: DPoP <token>`
+/// (RFC 9449 §7.1), whatever `post` says; add its proof with
+/// [`DpopKey::add_proof`](crate::dpop::DpopKey::add_proof).
 ///
 /// # Errors
 /// [`Error::Malformed`] when `endpoint` is not an absolute URL or the access token cannot
@@ -131,6 +134,13 @@ impl UserInfoContext {
 pub fn userinfo_request(endpoint: &str, token: &Token, post: bool) -> Result<http::Request<Vec<u8>>, Error> {
     wire::parse_url(endpoint, "userinfo_endpoint")?;
     let access_token = token.access_token.secret();
+    // RFC 9449 §7.1: a DPoP-bound token is only ever sent in the header, scheme `DPoP`.
+    if token.is_dpop() {
+        let mut value = HeaderValue::from_str(&format!("DPoP {access_token}"))
+            .map_err(|_| Error::malformed("access token: not a valid header value"))?;
+        value.set_sensitive(true);
+        return wire::get(endpoint, "application/json, application/jwt")?.header(AUTHORIZATION, value).build();
+    }
     if post {
         wire::post_form(endpoint, wire::form_encode([("access_token", access_token)]))?.build()
     } else {

@@ -434,6 +434,15 @@ impl SharedStore for RedisStore {
         let mut conn = self.conn.clone();
         self.run(conn.get(&key)).await
     }
+
+    async fn put_if_absent(&self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let key = self.keys.key(&["kept", key]);
+        let mut conn = self.conn.clone();
+        // `SET … NX GET` (Redis ≥ 7): one atomic step that answers the value already there.
+        let set = redis::cmd("SET").arg(&key).arg(value).arg("NX").arg("GET").to_owned();
+        let before: Option<Vec<u8>> = self.run(set.query_async(&mut conn)).await?;
+        Ok(before.unwrap_or_else(|| value.to_vec()))
+    }
 }
 
 #[cfg(test)]

@@ -248,3 +248,16 @@ async fn redis_stopped_mid_run_is_unavailable_within_the_timeout_and_recovers_on
     s.revoke("corp", &ended(Some("alice"), None), t(200)).await.unwrap();
     assert!(s.is_revoked(&login(Some("alice"), None, 100), t(300)).await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_if_absent_keeps_the_first_value_for_every_instance() {
+    let Some(server) = RedisServer::start() else { return };
+    let (a, b) = (store(&server).await, store(&server).await);
+    let first = a.put_if_absent("dpop-key.corp", b"key-a").await.unwrap();
+    let second = b.put_if_absent("dpop-key.corp", b"key-b").await.unwrap();
+    assert_eq!((first.as_slice(), second.as_slice()), (&b"key-a"[..], &b"key-a"[..]));
+    let other = b.put_if_absent("dpop-key.other", b"key-b").await.unwrap();
+    assert_eq!(other, b"key-b");
+    let ttl = server.command("PTTL rpkit:kept:dpop-key.corp");
+    assert!(ttl.contains("-1"), "kept without expiry: {ttl}");
+}

@@ -74,6 +74,7 @@ fn kind(key: &str, sub: Option<&str>) -> Kind {
             "scope" => Kind::ListOrText,
             "code_challenge_method" => Kind::FlagOrText,
             "leeway" | "max_pending" | "pending_ttl" | "id_token_max_age" | "timeout" | "userinfo_post" => Kind::Json,
+            "dpop" => Kind::Json,
             _ => Kind::Text,
         },
         // Request parameters are sent as text anyway.

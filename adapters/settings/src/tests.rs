@@ -858,4 +858,31 @@ fn the_device_authorization_endpoint_loads_from_a_file_and_the_environment() {
         .unwrap();
     assert_eq!(settings.get("tv").unwrap().device_authorization_endpoint.as_deref(), Some("https://op.example/d2"));
     assert!(toml("[AUTHLIB_OAUTH_CLIENTS.tv]\ndevice_authorization_endpoint = 7\n").is_err());
+// ---- DPoP (RFC 9449) ----
+
+#[test]
+fn dpop_keys_load_from_toml_and_the_environment_and_stay_hidden() {
+    let d = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI";
+    let text = format!(
+        "[AUTHLIB_OAUTH_CLIENTS.bank]\nclient_id = \"x\"\nclient_kwargs = {{ dpop = true }}\n\
+         dpop_key = {{ kty = \"EC\", crv = \"P-256\", x = \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\", \
+         y = \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\", d = \"{d}\" }}\n"
+    );
+    let s = toml(&text).unwrap();
+    let bank = s.get("bank").unwrap();
+    assert!(bank.client_kwargs.dpop);
+    assert!(bank.parsed_dpop_key().unwrap().is_some());
+    assert!(!format!("{s:?}").contains(d));
+
+    let s = Settings::from_env_vars(vars(&[
+        ("RPKIT_OAUTH_CLIENTS__BANK__CLIENT_KWARGS__DPOP", "true"),
+        ("RPKIT_OAUTH_CLIENTS__BANK__DPOP_KEY", "-----BEGIN PRIVATE KEY-----"),
+    ]))
+    .unwrap();
+    let bank = s.get("bank").unwrap();
+    assert!(bank.client_kwargs.dpop);
+    assert!(bank.dpop_key.is_some());
+    let err = bank.parsed_dpop_key().unwrap_err();
+    assert!(!err.to_string().contains("BEGIN"), "{err}");
+    assert!(toml("[AUTHLIB_OAUTH_CLIENTS.bank]\nclient_kwargs = { dpop = \"on\" }\n").is_err());
 }

@@ -28,6 +28,7 @@
 mod backchannel;
 mod basic;
 mod config;
+mod dpop;
 mod generic;
 mod harness;
 mod id_token;
@@ -82,11 +83,13 @@ pub enum Profile {
     Device,
     /// Dynamic client registration and management (RFC 7591/7592).
     Registration,
+    /// DPoP (RFC 9449): proofs, the nonce dance, no downgrade to Bearer.
+    Dpop,
 }
 
 impl Profile {
     /// Every profile, in run order.
-    pub const ALL: [Profile; 14] = [
+    pub const ALL: [Profile; 15] = [
         Profile::Basic,
         Profile::Config,
         Profile::FormPost,
@@ -101,6 +104,7 @@ impl Profile {
         Profile::Revocation,
         Profile::Device,
         Profile::Registration,
+        Profile::Dpop,
     ];
 
     /// The profile's display name.
@@ -120,6 +124,7 @@ impl Profile {
             Profile::Revocation => "Revocation",
             Profile::Device => "Device",
             Profile::Registration => "Registration",
+            Profile::Dpop => "DPoP",
         }
     }
 
@@ -140,6 +145,7 @@ impl Profile {
             Profile::Revocation => REVOCATION.to_vec(),
             Profile::Device => DEVICE.to_vec(),
             Profile::Registration => REGISTRATION.to_vec(),
+            Profile::Dpop => dpop::CASES.to_vec(),
         }
     }
 
@@ -466,6 +472,8 @@ async fn run_case(ctx: &Ctx, id: &str) -> Outcome {
         "rpkit-registration-login" => registration::rpkit_registration_login(ctx).await,
         "rpkit-registration-invalid_redirect_uri" => registration::rpkit_registration_invalid_redirect_uri(ctx).await,
         "rpkit-registration-management" => registration::rpkit_registration_management(ctx).await,
+        // DPoP
+        id if id.starts_with("rpkit-dpop-") => dpop::run(ctx, id).await,
         other => Err(format!("no case implements {other}")),
     }
 }

@@ -35,6 +35,7 @@ pub(crate) fn metadata(shared: &Shared) -> Value {
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
             "urn:ietf:params:oauth:grant-type:device_code"],
+        "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA", "HS256"],
         "userinfo_signing_alg_values_supported": ["RS256", "ES256", "EdDSA", "HS256"],

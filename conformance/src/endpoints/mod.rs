@@ -10,6 +10,7 @@ use crate::state::Shared;
 
 pub(crate) mod authorize;
 pub(crate) mod discovery;
+pub(crate) mod dpop;
 pub(crate) mod logout;
 pub(crate) mod token;
 pub(crate) mod userinfo;

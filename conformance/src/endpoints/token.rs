@@ -70,8 +70,20 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         let status = if b.token_error_with_status_200 { StatusCode::OK } else { StatusCode::BAD_REQUEST };
         return oauth_error(status, error, "forced by the development provider's behaviour");
     }
+    // RFC 9449: a proof, when sent, is checked before anything else is.
+    let proof = match super::dpop::check(&shared, &b, &headers, Endpoint::Token, "POST", None) {
+        Ok(proof) => proof,
+        Err(refusal) => return super::dpop::token_refusal(refusal),
+    };
     match handle(&shared, &b, &headers, &body) {
-        Ok(body) => success(&b, body),
+        Ok(mut body) => {
+            if let Some(jkt) = &proof {
+                super::dpop::bind(&shared, &mut body, jkt);
+            }
+            let mut r = success(&b, body);
+            super::dpop::decorate(&shared, &b, &mut r);
+            r
+        }
         Err(fail) => fail.into_response(),
     }
 }
@@ -535,8 +547,14 @@ pub(crate) async fn introspect(State(shared): State<Arc<Shared>>, headers: Heade
     let store = shared.store();
     let answer =
         if let Some(a) = store.access.get(&token).filter(|a| a.client_id == client.client_id && a.expires_at > now) {
-            serde_json::json!({"active": true, "scope": a.scope, "client_id": a.client_id, "username": a.username,
-                           "sub": a.username, "exp": a.expires_at, "token_type": "Bearer", "iss": shared.issuer})
+            let mut answer = serde_json::json!({"active": true, "scope": a.scope, "client_id": a.client_id,
+                "username": a.username, "sub": a.username, "exp": a.expires_at, "token_type": "Bearer",
+                "iss": shared.issuer});
+            if let Some(cnf) = super::dpop::confirmation(&shared, &token) {
+                answer["cnf"] = cnf;
+                answer["token_type"] = "DPoP".into();
+            }
+            answer
         } else if let Some(r) = store.refresh.get(&token).filter(|r| r.client_id == client.client_id) {
             serde_json::json!({"active": true, "scope": r.scope, "client_id": r.client_id, "username": r.username,
                            "sub": r.username, "token_type": "refresh_token", "iss": shared.issuer})

@@ -49,8 +49,31 @@ pub(crate) async fn userinfo(
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_string());
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop"))
+        .map(|(scheme, t)| (scheme.eq_ignore_ascii_case("dpop"), t.trim().to_string()));
+    // RFC 9449 §7: a DPoP token comes with a proof (with `ath`) by the key it is bound
+    // to, and is refused as Bearer; a Bearer token is never presented with the DPoP scheme.
+    let header_token = match header_token {
+        Some((dpop_scheme, token)) => {
+            let binding = shared.dpop.binding(&token);
+            match (dpop_scheme, binding) {
+                (false, Some(_)) => return super::dpop::token_misuse("a DPoP-bound token presented as Bearer"),
+                (true, None) => return super::dpop::token_misuse("not a DPoP-bound token"),
+                (true, Some(jkt)) => {
+                    let b = shared.behavior.get();
+                    match super::dpop::check(&shared, &b, &headers, Endpoint::Userinfo, method.as_str(), Some(&token)) {
+                        Ok(Some(proof_jkt)) if proof_jkt == jkt => {}
+                        Ok(Some(_)) => return super::dpop::token_misuse("the proof is by another key"),
+                        Ok(None) => return super::dpop::token_misuse("the DPoP proof is missing"),
+                        Err(refusal) => return super::dpop::resource_refusal(refusal),
+                    }
+                }
+                (false, None) => {}
+            }
+            Some(token)
+        }
+        None => None,
+    };
     let is_form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -113,5 +136,7 @@ pub(crate) async fn userinfo(
             Err(e) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
         };
     }
-    json_no_store(StatusCode::OK, &Value::Object(claims))
+    let mut r = json_no_store(StatusCode::OK, &Value::Object(claims));
+    super::dpop::decorate(&shared, &b, &mut r);
+    r
 }

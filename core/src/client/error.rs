@@ -64,6 +64,9 @@ impl ClientError {
             ClientError::Core(Error::Http { status, .. }) => *status >= 500,
             ClientError::Core(Error::TooLarge { .. }) => true,
             ClientError::Core(Error::Malformed { .. }) => true,
+            ClientError::Core(Error::Dpop(
+                crate::dpop::DpopError::NotDpopBound { .. } | crate::dpop::DpopError::NonceRetryExhausted { .. },
+            )) => true,
             _ => false,
         }
     }
@@ -116,6 +119,9 @@ impl ClientError {
             Error::Device(crate::device::DeviceError::TooEarly { .. }) => "slow_down",
             Error::Device(d) => d.provider_error().map_or("device_flow_error", |p| p.error.as_str()),
             Error::Registration(r) => r.provider_error().map_or("invalid_registration", |p| p.error.as_str()),
+            Error::Dpop(crate::dpop::DpopError::NotDpopBound { .. }) => "dpop_not_bound",
+            Error::Dpop(crate::dpop::DpopError::NonceRetryExhausted { .. }) => "dpop_nonce_loop",
+            Error::Dpop(_) => "dpop_error",
         }
     }
 

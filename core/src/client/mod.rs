@@ -36,12 +36,14 @@
 // --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
 mod device;
 mod dynamic;
+mod dpop;
 mod error;
 mod events;
 pub mod store;
 mod transport;
 pub mod web;
 
+pub use self::dpop::TokenResponse;
 pub use self::error::ClientError;
 pub use self::store::{MemoryStore, SharedStore, StoreError};
 pub use self::transport::{adapter, timer_sleep, Clock, HttpClient, ManualClock, SystemClock, TransportError};
@@ -258,6 +260,7 @@ impl OAuth {
                 metadata_attempts: AtomicU64::new(0),
                 jwks: Mutex::new(JwksSlot::default()),
                 refreshes: Mutex::new(HashMap::new()),
+                dpop: dpop::DpopSlot::default(),
             }),
         };
         self.clients
@@ -387,6 +390,8 @@ struct ClientInner {
     /// fetch (they share one), never the validations the cached keys can answer.
     jwks: Mutex<JwksSlot>,
     refreshes: Mutex<HashMap<[u8; 32], RefreshSlot>>,
+    /// The DPoP key once loaded and the latest server nonces (RFC 9449).
+    dpop: dpop::DpopSlot,
 }
 
 /// One registered provider (Authlib's `oauth.github`). Cheap to clone.
@@ -506,8 +511,11 @@ impl OAuthClient {
     ) -> Result<(AuthorizationUrl, PendingAuthorization), ClientError> {
         self.refuse_oauth1()?;
         let provider = self.provider().await?;
+        // RFC 9449 §10: bind the code to the DPoP key.
+        let key = self.dpop_key().await?;
+        let jkt = key.as_deref().map(|k| ("dpop_jkt", k.thumbprint()));
         let redirect = options.redirect_uri.iter().map(|uri| ("redirect_uri", uri.as_str()));
-        let params = redirect.chain(options.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let params = redirect.chain(jkt).chain(options.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         Ok(provider.authorization_url(params, self.rng(), self.now())?)
     }
 
@@ -545,8 +553,8 @@ impl OAuthClient {
         self.refuse_oauth1()?;
         let provider = self.provider().await?;
         let exchange = provider.handle_callback(params, pending, self.rng(), self.now())?;
-        let response = self.send(exchange.request, Endpoint::Token).await?;
-        let step = exchange.next.handle_token_response(&provider, &response, self.now())?;
+        let sent = self.send_token_request(exchange.request, provider.metadata()).await?;
+        let step = exchange.next.dpop(sent.proof_sent).handle_token_response(&provider, &sent.response, self.now())?;
         self.finish_login(step).await
     }
 
@@ -586,8 +594,8 @@ impl OAuthClient {
         let metadata = self.load_server_metadata().await?;
         let request =
             token::client_credentials_request(&self.inner.config, metadata.as_deref(), scope, self.rng(), self.now())?;
-        let response = self.send(request, Endpoint::Token).await?;
-        Ok(token::parse_token_response(&response, self.now(), Grant::ClientCredentials)?)
+        let sent = self.send_token_request(request, metadata.as_deref()).await?;
+        Ok(token::parse_token_response_dpop(&sent.response, self.now(), Grant::ClientCredentials, sent.proof_sent)?)
     }
 
     /// Refreshes `token` now, single-flight per token: concurrent callers with the same
@@ -632,8 +640,8 @@ impl OAuthClient {
     async fn do_refresh(&self, old: &Token) -> Result<Token, ClientError> {
         let provider = self.provider().await?;
         let refresh = provider.refresh(old, self.rng(), self.now())?;
-        let response = self.send(refresh.request, Endpoint::Token).await?;
-        let step = refresh.next.handle_token_response(&provider, &response, self.now())?;
+        let sent = self.send_token_request(refresh.request, provider.metadata()).await?;
+        let step = refresh.next.dpop(sent.proof_sent).handle_token_response(&provider, &sent.response, self.now())?;
         let merged = self.finish_login(step).await?;
         let update = TokenUpdate::new(self.inner.config.name.clone(), old, merged.clone());
         self.inner.shared.events.emit(&update);
@@ -667,7 +675,7 @@ impl OAuthClient {
         let refreshed = self.ensure_fresh(token).await?;
         let current = refreshed.as_ref().unwrap_or(token);
         let http_request = request.build(Some(current))?;
-        let response = self.send(http_request, Endpoint::Resource).await?;
+        let response = self.send_presenting(http_request, current, Endpoint::Resource).await?;
         Ok(ApiResponse { response, refreshed })
     }
 
@@ -1017,7 +1025,7 @@ impl OAuthClient {
         let metadata = self.load_server_metadata().await?;
         let md = metadata.as_deref();
         let request = userinfo_request_for(&self.inner.config, md, token)?;
-        let response = self.send(request, Endpoint::UserInfo).await?;
+        let response = self.send_presenting(request, token, Endpoint::UserInfo).await?;
         let expected_sub = token.userinfo.as_ref().and_then(Claims::sub);
         let mut check = UserInfoCheck::new(response, &self.inner.config, md, expected_sub)?;
         let mut keys = SharedKeys::new(&self.inner.jwks);

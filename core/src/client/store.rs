@@ -227,6 +227,18 @@ pub trait SharedStore: Send + Sync + 'static {
 
     /// The (sealed) refreshed token published for `key`, if any.
     async fn refreshed(&self, key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Stores `value` under `key` unless a value is there already (no expiry), and returns
+    /// what the store holds afterwards: `value`, or what another instance put first. This
+    /// is how instances agree on one generated DPoP key ([`crate::dpop`]): whoever comes
+    /// first wins, and everybody uses the winner's.
+    ///
+    /// The default answers [`StoreError::Unavailable`]: a store that cannot do this
+    /// atomically must not pretend to (configure `dpop_key` instead).
+    async fn put_if_absent(&self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let _ = (key, value);
+        Err(StoreError::unavailable("this store cannot keep a generated DPoP key; configure `dpop_key`"))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -243,6 +255,8 @@ struct MemoryInner {
     jtis: HashMap<String, SeenJtis>,
     leases: HashMap<String, Arc<async_lock::Mutex<()>>>,
     refreshed: HashMap<String, (Vec<u8>, UnixTime)>,
+    /// [`SharedStore::put_if_absent`] values (one per client with a generated DPoP key).
+    kept: HashMap<String, Vec<u8>>,
 }
 
 /// The in-process [`SharedStore`], and the registry's default: exactly what one process
@@ -429,6 +443,10 @@ impl SharedStore for MemoryStore {
     async fn refreshed(&self, key: &str, now: UnixTime) -> Result<Option<Vec<u8>>, StoreError> {
         let inner = self.lock();
         Ok(inner.refreshed.get(key).filter(|(_, until)| *until >= now).map(|(v, _)| v.clone()))
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        Ok(self.lock().kept.entry(key.to_owned()).or_insert_with(|| value.to_vec()).clone())
     }
 }
 

@@ -961,6 +961,9 @@ impl Fault {
             // An HTTP error status, metadata that is garbage or names another issuer: the
             // provider's failure, not the browser's.
             ClientError::Core(Error::Http { .. } | Error::Discovery(_)) => Fault::Provider,
+            // An unusable DPoP key, a store that cannot keep one, a DPoP token where it
+            // cannot go: the application's setup, not the browser's request.
+            ClientError::Core(Error::Dpop(_)) => Fault::Server,
             _ => Fault::BadRequest,
         }
     }
