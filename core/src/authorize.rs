@@ -734,6 +734,11 @@ impl fmt::Debug for AuthorizationUrl {
 }
 
 impl AuthorizationUrl {
+    /// A URL built elsewhere in the core (PAR, request objects) from a checked endpoint.
+    pub(crate) fn from_checked(url: url::Url) -> Self {
+        AuthorizationUrl(url.into())
+    }
+
     /// The URL as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -133,6 +133,19 @@ pub struct ClientKwargs {
     /// `issuer`, no discovery). Off by default: such a parameter is refused, since nothing
     /// could tell a mix-up apart from the right provider (RFC 9207 §2.4).
     pub accept_unverifiable_iss: bool,
+    /// Push every authorization request to the provider's
+    /// `pushed_authorization_request_endpoint` first (RFC 9126) and redirect with the
+    /// `request_uri` it returns. Also done without this key when the metadata says
+    /// `require_pushed_authorization_requests`.
+    pub use_par: bool,
+    /// Send the authorization parameters as a request object signed with `private_key`
+    /// (RFC 9101): `request` by value in the URL, or in the pushed body with PAR. Also
+    /// done without this key when `request_object_signing_alg` is set or the metadata
+    /// says `require_signed_request_object`.
+    pub request_object: bool,
+    /// The `alg` of signed request objects (e.g. `ES256`); it must be the algorithm of
+    /// `private_key`. Setting it turns request objects on.
+    pub request_object_signing_alg: Option<String>,
 }
 
 /// The `aud` of client assertions (`private_key_jwt`, `client_secret_jwt`).
@@ -238,6 +251,8 @@ pub struct ClientConfig {
     pub decryption_key: Option<PrivateKeyMaterial>,
     /// `private_key` and `decryption_key` as parsed on first use, shared by clones.
     pub(crate) parsed_keys: ParsedKeys,
+    /// The pushed authorization request endpoint, RFC 9126 (else discovered).
+    pub pushed_authorization_request_endpoint: Option<String>,
 }
 
 /// Keys parsed from a configuration's key material, kept so that a client parses each once
@@ -552,6 +567,9 @@ impl ClientConfig {
                     .ok_or_else(|| invalid(n, key, &format!("one of {}", crate::providers::PRESETS.join(", "))))?;
                 self.fill_from(preset);
             }
+            "pushed_authorization_request_endpoint" => {
+                self.pushed_authorization_request_endpoint = opt_string(n, key, v)?
+            }
             _ => return Err(ConfigError::UnknownKey { client: name, key: key.to_owned() }),
         }
         Ok(())
@@ -720,6 +738,9 @@ fn set_kwarg(client: &str, kw: &mut ClientKwargs, key: &str, v: &Value) -> Resul
                 _ => return Err(invalid(client, p, "\"issuer\" or \"token_endpoint\"")),
             }
         }
+        "use_par" => kw.use_par = opt_bool(client, p, v)?,
+        "request_object" => kw.request_object = opt_bool(client, p, v)?,
+        "request_object_signing_alg" => kw.request_object_signing_alg = opt_string(client, p, v)?,
         _ => return Err(ConfigError::UnknownKey { client: client.to_owned(), key: path }),
     }
     Ok(())

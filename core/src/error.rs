@@ -144,6 +144,8 @@ pub enum Endpoint {
     Revocation,
     /// The token introspection endpoint (RFC 7662).
     Introspection,
+    /// The pushed authorization request endpoint (RFC 9126).
+    PushedAuthorization,
 }
 
 impl fmt::Display for Endpoint {
@@ -159,6 +161,7 @@ impl fmt::Display for Endpoint {
             Endpoint::RequestToken => "request-token",
             Endpoint::Revocation => "revocation",
             Endpoint::Introspection => "introspection",
+            Endpoint::PushedAuthorization => "pushed authorization request",
         })
     }
 }
