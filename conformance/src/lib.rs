@@ -72,6 +72,7 @@ mod util;
 
 pub use behavior::{Behavior, BehaviorHandle, Endpoint, EndpointDelay, SigningAlg};
 pub use endpoints::logout::BackchannelDelivery;
+pub use endpoints::par::{ParBehavior, ParRecord};
 pub use error::DevProviderError;
 pub use issue::BACKCHANNEL_LOGOUT_EVENT;
 pub use oauth1::Oauth1Consumer;

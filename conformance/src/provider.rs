@@ -271,6 +271,7 @@ impl DevProviderBuilder {
             cookie_name: format!("rpkit_devop_{}", addr.port()),
             last_authorization_request: Mutex::new(None),
             last_token_request: Mutex::new(None),
+            par: Default::default(),
         });
         let oauth1 = Arc::new(crate::oauth1::Oauth1State::new(
             shared.issuer.clone(),
@@ -515,6 +516,11 @@ impl RunningProvider {
             targets_for_sessions(shared, &ended)
         };
         deliver(shared, targets).await
+    }
+
+    /// The shared state, for the endpoint modules' own `impl RunningProvider` blocks.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Stop serving and wait (at most 5 seconds) for in-flight requests to finish.

@@ -264,6 +264,8 @@ pub(crate) struct Shared {
     pub(crate) cookie_name: String,
     pub(crate) last_authorization_request: Mutex<Option<BTreeMap<String, String>>>,
     pub(crate) last_token_request: Mutex<Option<TokenRequestRecord>>,
+    /// Pushed authorization requests (RFC 9126) and request objects seen.
+    pub(crate) par: crate::endpoints::par::ParState,
 }
 
 impl Shared {

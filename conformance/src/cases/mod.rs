@@ -32,6 +32,7 @@ mod generic;
 mod harness;
 mod id_token;
 mod logout;
+mod par;
 mod refresh;
 mod revocation;
 mod security;
@@ -75,11 +76,13 @@ pub enum Profile {
     Security,
     /// Token revocation (RFC 7009) and introspection (RFC 7662).
     Revocation,
+    /// Pushed authorization requests (RFC 9126) and signed request objects (RFC 9101).
+    Par,
 }
 
 impl Profile {
     /// Every profile, in run order.
-    pub const ALL: [Profile; 12] = [
+    pub const ALL: [Profile; 13] = [
         Profile::Basic,
         Profile::Config,
         Profile::FormPost,
@@ -92,6 +95,7 @@ impl Profile {
         Profile::Generic,
         Profile::Security,
         Profile::Revocation,
+        Profile::Par,
     ];
 
     /// The profile's display name.
@@ -109,6 +113,7 @@ impl Profile {
             Profile::Generic => "Generic",
             Profile::Security => "Security",
             Profile::Revocation => "Revocation",
+            Profile::Par => "PAR/JAR",
         }
     }
 
@@ -127,6 +132,7 @@ impl Profile {
             Profile::Generic => GENERIC.to_vec(),
             Profile::Security => SECURITY.to_vec(),
             Profile::Revocation => REVOCATION.to_vec(),
+            Profile::Par => par::PAR.to_vec(),
         }
     }
 
@@ -429,6 +435,7 @@ async fn run_case(ctx: &Ctx, id: &str) -> Outcome {
         "rpkit-introspection-inactive" => revocation::rpkit_introspection_inactive(ctx).await,
         "rpkit-introspection-active-not-boolean" => revocation::rpkit_introspection_active_not_boolean(ctx).await,
         "rpkit-revocation-unsupported_token_type" => revocation::rpkit_revocation_unsupported_token_type(ctx).await,
+        id if par::PAR.iter().any(|c| c.id == id) => par::run_case(ctx, id).await,
         other => Err(format!("no case implements {other}")),
     }
 }

@@ -11,6 +11,7 @@ use crate::state::Shared;
 pub(crate) mod authorize;
 pub(crate) mod discovery;
 pub(crate) mod logout;
+pub(crate) mod par;
 pub(crate) mod token;
 pub(crate) mod userinfo;
 
@@ -26,5 +27,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(Endpoint::EndSession.path(), get(logout::end_session).post(logout::end_session))
         .route("/revoke", axum::routing::post(token::revoke))
         .route("/introspect", axum::routing::post(token::introspect))
+        .route(par::PAR_PATH, axum::routing::post(par::par))
         .with_state(shared)
 }

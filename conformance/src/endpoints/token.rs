@@ -478,6 +478,15 @@ fn authenticated_form<'s>(
     Ok((client, params))
 }
 
+/// [`authenticated_form`] for the PAR endpoint: a failure is the response to send.
+pub(crate) fn authenticate_form<'s>(
+    shared: &'s Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(&'s ClientRegistration, Params), Box<Response>> {
+    authenticated_form(shared, headers, body).map_err(|fail| Box::new(fail.into_response()))
+}
+
 /// `POST /revoke` (RFC 7009): revokes a refresh token (and the access tokens of its
 /// session) or an access token of the authenticated client; `200` also for an unknown
 /// token (§2.2).
