@@ -101,7 +101,8 @@ pub fn par_endpoint<'a>(config: &'a ClientConfig, metadata: Option<&'a ProviderM
 /// The pushed authorization request for `url` (what
 /// [`AuthorizationRequest::build`](crate::authorize::AuthorizationRequest::build)
 /// returned): a POST of its parameters — or, when the client uses request objects
-/// ([`crate::jar::uses_request_object`]), of a signed `request` holding them — to the PAR
+/// ([`crate::jar::uses_request_object`]), of `client_id` and a signed `request` holding
+/// them — to the PAR
 /// endpoint, authenticated as at the token endpoint (RFC 9126 §2.1; `private_key_jwt`
 /// assertions are addressed to the issuer, see
 /// [`assertion_audience`](crate::client_auth::assertion_audience)).
@@ -124,12 +125,13 @@ pub fn push_request(
     let client_id =
         config.client_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| config.missing("client_id"))?;
     let split = crate::jar::split(url);
+    // `client_id` is in the body whatever the authentication method: it is a parameter of
+    // the authorization request (RFC 6749 §4.1.1), and providers (oidc-provider) require it.
     let form = if crate::jar::uses_request_object(config, metadata) {
         let jwt = crate::jar::request_object(config, metadata, &split.params, rng, now)?;
-        vec![("request".to_owned(), jwt)]
+        vec![("client_id".to_owned(), client_id.to_owned()), ("request".to_owned(), jwt)]
     } else {
-        // `client_id` is (re)set by the client authentication when it belongs in the body.
-        split.params.into_iter().filter(|(k, _)| k != "client_id").collect()
+        split.params
     };
     let request = crate::token::authenticated_post(config, metadata, endpoint, form, rng, now)?;
     Ok(Send {
@@ -301,7 +303,8 @@ mod tests {
             assert!(names.contains(&name), "{name} in {names:?}");
         }
         assert!(!names.contains(&"tenant"), "the endpoint's own query is not pushed");
-        assert!(!names.contains(&"client_id"), "client_secret_basic puts the id in the header");
+        assert!(body.iter().any(|(k, v)| k == "client_id" && v == "app"), "client_id is a request parameter");
+        assert!(!names.contains(&"client_secret"), "client_secret_basic puts the secret in the header only");
     }
 
     #[test]
@@ -323,9 +326,9 @@ mod tests {
         cfg.client_kwargs.request_object = true;
         let body = form(&push(&cfg, None).unwrap().request);
         let names: Vec<&str> = body.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(names, ["request"]);
+        assert_eq!(names, ["client_id", "request"]);
         let key = crate::client_auth::signing_key(&cfg).unwrap();
-        let (header, claims) = crate::jose::sign::tests::verify_jwt(&key, &body[0].1);
+        let (header, claims) = crate::jose::sign::tests::verify_jwt(&key, &body[1].1);
         assert_eq!(header["typ"], "oauth-authz-req+jwt");
         assert_eq!(claims["prompt"], "login");
         assert_eq!(claims["client_id"], "app");
