@@ -295,6 +295,15 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_a_url_with_a_request_object_hides_it() {
+        let cfg = config();
+        let url = authorization_url_by_value(&cfg, None, &built(&cfg), &SeededRandom::new(1), NOW).unwrap();
+        let jwt = url.to_url().query_pairs().find(|(k, _)| k == "request").unwrap().1.into_owned();
+        let debug = format!("{url:?}");
+        assert!(debug.contains("request=[redacted]") && !debug.contains(&jwt[..20]), "{debug}");
+    }
+
+    #[test]
     fn a_parameter_cannot_replace_a_registered_claim() {
         let cfg = config();
         let params = [("iss".to_owned(), "evil".to_owned()), ("aud".to_owned(), "x".to_owned())];

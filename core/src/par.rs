@@ -148,12 +148,23 @@ pub struct PushedAuthorization {
     client_id: String,
 }
 
-/// A `request_uri` the provider issued, and when it stops being valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `request_uri` the provider issued, and when it stops being valid. Its `Debug` hides
+/// the value (it stands for the pushed `state` and `nonce` until it is redeemed).
+#[derive(Clone, PartialEq, Eq)]
 pub struct PushedRequestUri {
     request_uri: String,
     expires_in: u64,
     expires_at: UnixTime,
+}
+
+impl std::fmt::Debug for PushedRequestUri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushedRequestUri")
+            .field("request_uri", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl PushedRequestUri {
@@ -342,6 +353,8 @@ mod tests {
             "https://op.example/authorize?tenant=t1&client_id=app&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax1"
         );
         assert_eq!(pushed.request_uri(), "urn:ietf:params:oauth:request_uri:x1");
+        assert!(format!("{url:?}").contains("request_uri=[redacted]"));
+        assert!(!format!("{pushed:?}").contains("x1"));
         assert_eq!(pushed.expires_in(), 90);
         assert_eq!(pushed.expires_at(), NOW.plus(90));
     }
