@@ -478,4 +478,18 @@ mod tests {
             assert!(crate::discovery::parse_metadata(&resp(bad), "https://op.example").is_err(), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_answer_is_a_value_or_a_typed_error_never_a_panic(
+            status in 100u16..600,
+            body in proptest::string::string_regex(r#"\{("(request_uri|expires_in|error)":("[a-z:]{0,12}"|-?[0-9]{1,20}(\.5)?|null|true),?){0,3}\}|.{0,40}"#).unwrap(),
+        ) {
+            let response = http::Response::builder().status(status).body(body.into_bytes()).unwrap();
+            if let Ok(pushed) = parse_par_response(&response, NOW) {
+                proptest::prop_assert!(pushed.expires_in() > 0 && !pushed.request_uri().is_empty());
+                proptest::prop_assert!(status == 200 || status == 201);
+            }
+        }
+    }
 }
