@@ -14,6 +14,7 @@
 //!   browser ── POST /authorize ─────────────────────▶  302 redirect_uri?code&state&iss
 //!   RP ── POST /token ──────────────────────────────▶  access, refresh and ID tokens
 //!   RP ── GET|POST /userinfo ───────────────────────▶  claims by scope
+//!   RP ── POST /par (client auth, request object) ──▶  201 request_uri (RFC 9126, 9101)
 //!   browser ── GET /end_session ────────────────────▶  302 post_logout_redirect_uri?state
 //!   RP ◀── POST backchannel_logout_uri (logout_token) ── provider
 //! ```
