@@ -203,6 +203,27 @@ pub async fn unknown_provider_is_404(site: &Site) {
     assert_eq!(r.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
+/// PAR (RFC 9126): with the provider's `require_pushed_authorization_requests`, the
+/// client pushes the request and the browser carries only `client_id` and `request_uri`;
+/// the adapter needs nothing for it.
+pub async fn login_through_par_when_the_provider_requires_it(site: &Site) {
+    site.op.behavior().update(|b| {
+        b.metadata_set_members.insert("require_pushed_authorization_requests".into(), Value::Bool(true));
+    });
+    let r = site.get("/login/dev").await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let to_op = location(&r);
+    let names: Vec<String> = url::Url::parse(&to_op).expect("URL").query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(names, ["client_id", "request_uri"], "{to_op}");
+    let r = site.browser.get(&to_op).send().await.expect("provider");
+    assert_eq!(r.status(), StatusCode::FOUND, "the provider accepts the pushed request");
+    let r = site.browser.get(location(&r)).send().await.expect("callback");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap_or_default());
+    let (status, me) = site.me().await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(site.op.par_record().redeemed, 1);
+}
+
 /// One test per behaviour above, each against a fresh `start().await`.
 #[macro_export]
 macro_rules! web_behaviour_suite {
@@ -214,6 +235,7 @@ macro_rules! web_behaviour_suite {
             backchannel_logout_is_200_for_a_valid_token_and_400_otherwise,
             unknown_provider_is_404,
             oauth1_login_then_me_and_a_signed_api_call,
+            login_through_par_when_the_provider_requires_it,
         );
     };
     (@tests $test:meta; $($name:ident,)*) => {

@@ -178,6 +178,33 @@ configuration.features.dPoP = {
   requireNonce: () => true,
 };
 // --- end DPoP ---
+// --- PAR/JAR ---
+// Pushed authorization requests (RFC 9126) and signed request objects (RFC 9101), and two
+// clients that must push: `rp-par` (private_key_jwt ES256 with `client_jwk`, every request
+// pushed as a request object signed ES256 — the FAPI 2.0 shape without DPoP) and
+// `rp-par-plain` (client_secret_basic, pushed without a request object).
+configuration.features.pushedAuthorizationRequests = { enabled: true, requirePushedAuthorizationRequests: false };
+configuration.features.requestObjects = { enabled: true, requireSignedRequestObject: false };
+clients.push({
+  ...common('rp-par-plain'),
+  client_secret: secret,
+  token_endpoint_auth_method: 'client_secret_basic',
+  require_pushed_authorization_requests: true,
+});
+if (config.client_jwk) {
+  const { d, ...publicJwk } = config.client_jwk;
+  void d;
+  clients.push({
+    ...common('rp-par'),
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES256',
+    jwks: { keys: [publicJwk] },
+    require_pushed_authorization_requests: true,
+    require_signed_request_object: true,
+    request_object_signing_alg: 'ES256',
+  });
+}
+// --- end PAR/JAR ---
 
 // Listen first (port 0 picks a free one), then build the provider for that issuer.
 const server = createServer();

@@ -14,6 +14,7 @@
 //!   browser ── POST /authorize ─────────────────────▶  302 redirect_uri?code&state&iss
 //!   RP ── POST /token ──────────────────────────────▶  access, refresh and ID tokens
 //!   RP ── GET|POST /userinfo ───────────────────────▶  claims by scope
+//!   RP ── POST /par (client auth, request object) ──▶  201 request_uri (RFC 9126, 9101)
 //!   browser ── GET /end_session ────────────────────▶  302 post_logout_redirect_uri?state
 //!   RP ◀── POST backchannel_logout_uri (logout_token) ── provider
 //! ```
@@ -74,6 +75,7 @@ pub use behavior::{Behavior, BehaviorHandle, Endpoint, EndpointDelay, SigningAlg
 pub use endpoints::device::DeviceUser;
 pub use endpoints::dpop::DpopProofRecord;
 pub use endpoints::logout::BackchannelDelivery;
+pub use endpoints::par::{ParBehavior, ParRecord};
 pub use error::DevProviderError;
 pub use issue::BACKCHANNEL_LOGOUT_EVENT;
 pub use oauth1::Oauth1Consumer;

@@ -274,6 +274,7 @@ impl DevProviderBuilder {
             device: Default::default(),
             dynamic_clients: Default::default(),
             dpop: Default::default(),
+            par: Default::default(),
         });
         let oauth1 = Arc::new(crate::oauth1::Oauth1State::new(
             shared.issuer.clone(),
@@ -534,6 +535,11 @@ impl RunningProvider {
     /// The key thumbprint (`cnf.jkt`) an access token is DPoP-bound to, if it is.
     pub fn dpop_binding(&self, access_token: &str) -> Option<String> {
         self.shared.dpop.binding(access_token)
+    }
+
+    /// The shared state, for the endpoint modules' own `impl RunningProvider` blocks.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Stop serving and wait (at most 5 seconds) for in-flight requests to finish.

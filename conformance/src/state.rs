@@ -270,6 +270,8 @@ pub(crate) struct Shared {
     pub(crate) dynamic_clients: crate::endpoints::client_registration::DynamicClients,
     /// DPoP nonces, proof `jti`s, bound tokens and the proof log.
     pub(crate) dpop: crate::endpoints::dpop::DpopState,
+    /// Pushed authorization requests (RFC 9126) and request objects seen.
+    pub(crate) par: crate::endpoints::par::ParState,
 }
 
 impl Shared {

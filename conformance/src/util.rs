@@ -68,6 +68,11 @@ impl Params {
     pub(crate) fn into_map(self) -> BTreeMap<String, String> {
         self.0
     }
+
+    /// Parameters from a map (a pushed request's, a request object's).
+    pub(crate) fn from_map(map: BTreeMap<String, String>) -> Self {
+        Self(map)
+    }
 }
 
 /// Escape text for HTML element content and double-quoted attribute values (the core's

@@ -1051,3 +1051,133 @@ async fn interop_dpop_bound_client_without_dpop_is_refused() {
     })
     .await;
 }
+
+// --- PAR/JAR ---
+// Pushed authorization requests (RFC 9126) and signed request objects (RFC 9101) against
+// oidc-provider's `pushedAuthorizationRequests` and `requestObjects` features, with the
+// clients `rp-par` and `rp-par-plain` of provider.mjs (both must push).
+
+/// The FAPI-shaped client `rp-par`: `private_key_jwt` (ES256) and every authorization
+/// request pushed as a request object signed ES256. The FAPI 2.0 baseline test builds on
+/// it (adding DPoP).
+fn par_config(op: &Op, app_base: &str, jwt_key: &str, jwt_kid: &str) -> ClientConfig {
+    let mut config = ClientConfig::new("rp-par")
+        .client_id("rp-par")
+        .server_metadata_url(op.discovery_url())
+        .redirect_uri(format!("{app_base}/auth/rp-par/callback"))
+        .scope("openid email profile offline_access")
+        .token_endpoint_auth_method(TokenEndpointAuthMethod::PrivateKeyJwt)
+        .private_key(jwt_key)
+        .private_key_id(jwt_kid);
+    config.client_kwargs.use_par = true;
+    config.client_kwargs.request_object_signing_alg = Some("ES256".into());
+    config
+}
+
+/// `rp-par-plain`: `client_secret_basic`, pushed without a request object (`use_par`
+/// says whether rpkit pushes).
+fn par_plain_config(op: &Op, app_base: &str, use_par: bool) -> ClientConfig {
+    let mut config = ClientConfig::new("rp-par-plain")
+        .client_id("rp-par-plain")
+        .client_secret(SECRET)
+        .server_metadata_url(op.discovery_url())
+        .redirect_uri(format!("{app_base}/auth/rp-par-plain/callback"))
+        .scope("openid email profile")
+        .token_endpoint_auth_method(TokenEndpointAuthMethod::ClientSecretBasic);
+    config.client_kwargs.use_par = use_par;
+    config
+}
+
+/// A login whose authorization URL must carry only `client_id` and `request_uri`.
+async fn par_login(rp: &OAuthClient, who: &str) -> Token {
+    let browser = browser();
+    let mut pending = PendingSet::new();
+    let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("PAR accepted");
+    let names: Vec<String> = url.to_url().query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(names, ["client_id", "request_uri"], "only the reference goes through the browser: {url}");
+    let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
+    let callback = drive(&browser, url.to_url(), starts_with(&redirect_uri), who).await;
+    let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
+    let token = rp.authorize_access_token(&mut pending, &params).await.expect("the callback is accepted");
+    assert_eq!(token.userinfo.as_ref().and_then(|c| c.sub()), Some(who));
+    token
+}
+
+#[tokio::test]
+async fn interop_login_through_par_with_a_signed_request_object() {
+    let Some(interop) = interop("interop_login_through_par_with_a_signed_request_object") else { return };
+    let f = fixture(&interop);
+    bounded("interop_login_through_par_with_a_signed_request_object", async {
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let rp = oauth.register(par_config(&f.op, &f.app_base(), &f.jwt_key, &f.jwt_kid));
+        let who = user("pia");
+        let token = par_login(&rp, &who).await;
+        let info = rp.userinfo(&token).await.expect("UserInfo");
+        assert_eq!(info.sub(), Some(who.as_str()));
+
+        // The provider requires a signed request object of this client: the same client
+        // pushing plain parameters is refused before any redirect, with its error code.
+        let mut unsigned = par_config(&f.op, &f.app_base(), &f.jwt_key, &f.jwt_kid);
+        unsigned.client_kwargs.request_object_signing_alg = None;
+        let rp = oauth.register(unsigned);
+        let mut pending = PendingSet::new();
+        let err = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Core(Error::Provider(p)) if p.error == "invalid_request"),
+            "expected the provider's invalid_request, got {err:?}"
+        );
+        assert!(pending.is_empty(), "nothing stored for a refused push");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn interop_login_through_par_without_request_object() {
+    let Some(interop) = interop("interop_login_through_par_without_request_object") else { return };
+    let f = fixture(&interop);
+    bounded("interop_login_through_par_without_request_object", async {
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let rp = oauth.register(par_plain_config(&f.op, &f.app_base(), true));
+        par_login(&rp, &user("quinn")).await;
+
+        // Without pushing, the provider refuses this client's request at the callback.
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let rp = oauth.register(par_plain_config(&f.op, &f.app_base(), false));
+        let mut pending = PendingSet::new();
+        let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
+        assert!(url.to_url().query_pairs().any(|(k, _)| k == "state"), "not pushed: {url}");
+        let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
+        let callback = drive(&browser(), url.to_url(), starts_with(&redirect_uri), "unused").await;
+        let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
+        let err = rp.authorize_access_token(&mut pending, &params).await.unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Core(Error::Provider(p)) if p.error == "invalid_request"),
+            "expected the provider's invalid_request, got {err:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn interop_login_with_a_request_object_by_value() {
+    let Some(interop) = interop("interop_login_with_a_request_object_by_value") else { return };
+    let f = fixture(&interop);
+    bounded("interop_login_with_a_request_object_by_value", async {
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let mut config =
+            rp_config(&f.op, &f.app_base(), TokenEndpointAuthMethod::PrivateKeyJwt, &f.jwt_key, &f.jwt_kid);
+        config.client_kwargs.request_object = true;
+        let rp = oauth.register(config);
+        let who = user("rosa");
+        let mut pending = PendingSet::new();
+        let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
+        let names: Vec<String> = url.to_url().query_pairs().map(|(k, _)| k.into_owned()).collect();
+        assert_eq!(names, ["client_id", "request", "response_type", "scope"], "{url}");
+        let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
+        let callback = drive(&browser(), url.to_url(), starts_with(&redirect_uri), &who).await;
+        let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
+        let token = rp.authorize_access_token(&mut pending, &params).await.expect("the callback is accepted");
+        assert_eq!(token.userinfo.as_ref().and_then(|c| c.sub()), Some(who.as_str()));
+    })
+    .await;
+}

@@ -78,6 +78,11 @@ async fn revocation_and_introspection() {
 }
 
 /// The certification test IDs each profile must cover, and whether the RP must accept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_authorization_requests_and_request_objects() {
+    assert_profile(Profile::Par).await;
+}
+
 #[test]
 fn the_catalogue_covers_the_certification_profiles() {
     let basic: &[(&str, bool)] = &[

@@ -714,6 +714,8 @@ pub struct AuthorizationUrl(String);
 
 /// The URL with the values of `state`, `nonce` and `code_challenge` replaced: they bind
 /// the browser's session to this login, and a log that keeps them helps forge a callback.
+/// A request object (`request`, RFC 9101) carries them too, and a pushed `request_uri`
+/// (RFC 9126) stands for them: both are replaced as well.
 impl fmt::Debug for AuthorizationUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (head, query) = self.0.split_once('?').unwrap_or((self.0.as_str(), ""));
@@ -722,7 +724,7 @@ impl fmt::Debug for AuthorizationUrl {
         for (i, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
             shown.push(if i == 0 { '?' } else { '&' });
             match pair.split_once('=') {
-                Some((name, _)) if matches!(name, "state" | "nonce" | "code_challenge") => {
+                Some((name, _)) if matches!(name, "state" | "nonce" | "code_challenge" | "request" | "request_uri") => {
                     shown.push_str(name);
                     shown.push_str("=[redacted]");
                 }
@@ -734,6 +736,11 @@ impl fmt::Debug for AuthorizationUrl {
 }
 
 impl AuthorizationUrl {
+    /// A URL built elsewhere in the core (PAR, request objects) from a checked endpoint.
+    pub(crate) fn from_checked(url: url::Url) -> Self {
+        AuthorizationUrl(url.into())
+    }
+
     /// The URL as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -247,7 +247,7 @@ pub fn signing_key(config: &ClientConfig) -> Result<SigningKey, Error> {
 
 /// [`signing_key`], parsed once per configuration (and its clones) and kept while
 /// `private_key` holds the same material.
-fn kept_signing_key(config: &ClientConfig) -> Result<std::sync::Arc<SigningKey>, Error> {
+pub(crate) fn kept_signing_key(config: &ClientConfig) -> Result<std::sync::Arc<SigningKey>, Error> {
     let material = config.private_key.as_ref().ok_or_else(|| config.missing("private_key"))?;
     config
         .parsed_keys

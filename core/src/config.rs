@@ -138,6 +138,19 @@ pub struct ClientKwargs {
     /// DPoP-bound tokens presented with proofs. Off by default. The key is `dpop_key`, else
     /// one generated once and kept in the shared store (see [`crate::dpop`]).
     pub dpop: bool,
+    /// Push every authorization request to the provider's
+    /// `pushed_authorization_request_endpoint` first (RFC 9126) and redirect with the
+    /// `request_uri` it returns. Also done without this key when the metadata says
+    /// `require_pushed_authorization_requests`.
+    pub use_par: bool,
+    /// Send the authorization parameters as a request object signed with `private_key`
+    /// (RFC 9101): `request` by value in the URL, or in the pushed body with PAR. Also
+    /// done without this key when `request_object_signing_alg` is set or the metadata
+    /// says `require_signed_request_object`.
+    pub request_object: bool,
+    /// The `alg` of signed request objects (e.g. `ES256`); it must be the algorithm of
+    /// `private_key`. Setting it turns request objects on.
+    pub request_object_signing_alg: Option<String>,
 }
 
 /// The `aud` of client assertions (`private_key_jwt`, `client_secret_jwt`).
@@ -249,6 +262,8 @@ pub struct ClientConfig {
     /// `client_kwargs.dpop` is on. Preferred over a generated key: it survives the shared
     /// store and is the same on every instance by construction.
     pub dpop_key: Option<PrivateKeyMaterial>,
+    /// The pushed authorization request endpoint, RFC 9126 (else discovered).
+    pub pushed_authorization_request_endpoint: Option<String>,
 }
 
 /// Keys parsed from a configuration's key material, kept so that a client parses each once
@@ -593,6 +608,9 @@ impl ClientConfig {
                 self.fill_from(preset);
             }
             "dpop_key" => self.dpop_key = opt_key_material(n, key, v)?,
+            "pushed_authorization_request_endpoint" => {
+                self.pushed_authorization_request_endpoint = opt_string(n, key, v)?
+            }
             _ => return Err(ConfigError::UnknownKey { client: name, key: key.to_owned() }),
         }
         Ok(())
@@ -762,6 +780,9 @@ fn set_kwarg(client: &str, kw: &mut ClientKwargs, key: &str, v: &Value) -> Resul
             }
         }
         "dpop" => kw.dpop = opt_bool(client, p, v)?,
+        "use_par" => kw.use_par = opt_bool(client, p, v)?,
+        "request_object" => kw.request_object = opt_bool(client, p, v)?,
+        "request_object_signing_alg" => kw.request_object_signing_alg = opt_string(client, p, v)?,
         _ => return Err(ConfigError::UnknownKey { client: client.to_owned(), key: path }),
     }
     Ok(())

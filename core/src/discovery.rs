@@ -135,6 +135,20 @@ pub struct ProviderMetadata {
     /// Every other member, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// `require_pushed_authorization_requests` (RFC 9126 §5): every authorization request
+    /// must be pushed first.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// `request_object_signing_alg_values_supported` (OIDC Discovery §3, RFC 9101 §10.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg_values_supported: Option<Vec<String>>,
+    /// `require_signed_request_object` (RFC 9101 §10.5): the authorization parameters
+    /// must come in a signed request object.
+    #[serde(default)]
+    pub require_signed_request_object: bool,
 }
 
 /// Members that must be strings when present.
@@ -180,10 +194,16 @@ const STRING_LIST_MEMBERS: &[&str] = &[
     "userinfo_signing_alg_values_supported",
     "token_endpoint_auth_methods_supported",
     "code_challenge_methods_supported",
+    "request_object_signing_alg_values_supported",
 ];
 
 /// Members that must be booleans when present.
-const BOOL_MEMBERS: &[&str] = &["authorization_response_iss_parameter_supported", "backchannel_logout_supported"];
+const BOOL_MEMBERS: &[&str] = &[
+    "authorization_response_iss_parameter_supported",
+    "backchannel_logout_supported",
+    "require_pushed_authorization_requests",
+    "require_signed_request_object",
+];
 
 impl ProviderMetadata {
     /// An extra (untyped) string member, e.g. `introspection_endpoint`.
@@ -488,6 +508,7 @@ fn configured_value<'a>(config: &'a ClientConfig, key: &str) -> Option<&'a str> 
         "request_token_url" => config.request_token_url.as_deref(),
         "revocation_endpoint" => config.revocation_endpoint.as_deref(),
         "introspection_endpoint" => config.introspection_endpoint.as_deref(),
+        "pushed_authorization_request_endpoint" => config.pushed_authorization_request_endpoint.as_deref(),
         _ => None,
     }
 }

@@ -162,6 +162,8 @@ pub enum Endpoint {
     DeviceAuthorization,
     /// The client registration endpoint or a client configuration endpoint (RFC 7591/7592).
     Registration,
+    /// The pushed authorization request endpoint (RFC 9126).
+    PushedAuthorization,
 }
 
 impl fmt::Display for Endpoint {
@@ -179,6 +181,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Introspection => "introspection",
             Endpoint::DeviceAuthorization => "device authorization",
             Endpoint::Registration => "registration",
+            Endpoint::PushedAuthorization => "pushed authorization request",
         })
     }
 }

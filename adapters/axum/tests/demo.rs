@@ -786,3 +786,41 @@ async fn https_demo_session_cookie_has_the_host_prefix_secure_root_path_and_no_d
         assert!(cookie.contains("HttpOnly"), "{cookie}");
     }
 }
+
+#[tokio::test]
+async fn login_goes_through_par_when_the_provider_requires_it() {
+    let h = start(Setup::default()).await;
+    h.op.behavior().update(|b| {
+        b.metadata_set_members.insert("require_pushed_authorization_requests".into(), Value::Bool(true));
+    });
+    let b = browser();
+    let login = b.get(format!("{}/login/dev", h.app())).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::FOUND);
+    let url = location(&login);
+    assert!(url.starts_with(&h.op.authorization_endpoint()), "{url}");
+    let q = query(&url);
+    assert_eq!(q.keys().map(String::as_str).collect::<Vec<_>>(), ["client_id", "request_uri"], "{url}");
+    let at_op = b.get(&url).send().await.unwrap();
+    assert_eq!(at_op.status(), StatusCode::FOUND, "the provider accepts the pushed request");
+    let done = b.get(location(&at_op)).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", done.text().await.unwrap());
+    let (status, body) = me(&b, h.app()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id_token_claims"]["sub"], "alice");
+    let record = h.op.par_record();
+    assert_eq!((record.accepted, record.redeemed), (1, 1));
+}
+
+#[tokio::test]
+async fn a_refused_push_answers_with_an_error_and_no_redirect() {
+    let h = start(Setup::default()).await;
+    h.op.behavior().update(|b| {
+        b.metadata_set_members.insert("require_pushed_authorization_requests".into(), Value::Bool(true));
+    });
+    h.op.update_par_behavior(|p| p.error = Some("invalid_request".into()));
+    let b = browser();
+    let login = b.get(format!("{}/login/dev", h.app())).send().await.unwrap();
+    assert!(login.status().is_client_error(), "{}", login.status());
+    assert!(login.headers().get(LOCATION).is_none(), "no redirect");
+    assert_eq!(h.op.counters().authorize, 0, "the browser was not sent to the provider");
+}

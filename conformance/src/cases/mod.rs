@@ -33,6 +33,7 @@ mod generic;
 mod harness;
 mod id_token;
 mod logout;
+mod par;
 mod refresh;
 mod revocation;
 mod security;
@@ -85,11 +86,13 @@ pub enum Profile {
     Registration,
     /// DPoP (RFC 9449): proofs, the nonce dance, no downgrade to Bearer.
     Dpop,
+    /// Pushed authorization requests (RFC 9126) and signed request objects (RFC 9101).
+    Par,
 }
 
 impl Profile {
     /// Every profile, in run order.
-    pub const ALL: [Profile; 15] = [
+    pub const ALL: [Profile; 16] = [
         Profile::Basic,
         Profile::Config,
         Profile::FormPost,
@@ -105,6 +108,7 @@ impl Profile {
         Profile::Device,
         Profile::Registration,
         Profile::Dpop,
+        Profile::Par,
     ];
 
     /// The profile's display name.
@@ -125,6 +129,7 @@ impl Profile {
             Profile::Device => "Device",
             Profile::Registration => "Registration",
             Profile::Dpop => "DPoP",
+            Profile::Par => "PAR/JAR",
         }
     }
 
@@ -146,6 +151,7 @@ impl Profile {
             Profile::Device => DEVICE.to_vec(),
             Profile::Registration => REGISTRATION.to_vec(),
             Profile::Dpop => dpop::CASES.to_vec(),
+            Profile::Par => par::PAR.to_vec(),
         }
     }
 
@@ -474,6 +480,7 @@ async fn run_case(ctx: &Ctx, id: &str) -> Outcome {
         "rpkit-registration-management" => registration::rpkit_registration_management(ctx).await,
         // DPoP
         id if id.starts_with("rpkit-dpop-") => dpop::run(ctx, id).await,
+        id if par::PAR.iter().any(|c| c.id == id) => par::run_case(ctx, id).await,
         other => Err(format!("no case implements {other}")),
     }
 }

@@ -57,6 +57,11 @@ fn session_cookie(shared: &Shared, headers: &HeaderMap) -> Option<String> {
 }
 
 fn authorization_request(shared: &Shared, params: Params, cookie: Option<&str>) -> Response {
+    // PAR `request_uri` / JAR `request`: the parameters they carry replace the query.
+    let params = match crate::endpoints::par::authorization_params(shared, params) {
+        Ok(params) => params,
+        Err(response) => return *response,
+    };
     let Some(client) = params.get("client_id").and_then(|id| shared.client(id)) else {
         return error_page(StatusCode::BAD_REQUEST, "Unknown or missing client_id.");
     };
@@ -300,6 +305,16 @@ fn authorization_response(
         response.headers_mut().insert(SET_COOKIE, cookie);
     }
     response
+}
+
+/// An OAuth error back to the client (PAR and request-object failures).
+pub(crate) fn error_response(shared: &Shared, request: &AuthzRequest, error: &str, description: &str) -> Response {
+    authorization_response(
+        shared,
+        request,
+        vec![("error".into(), error.into()), ("error_description".into(), description.into())],
+        None,
+    )
 }
 
 /// The Form Post Response Mode page: an auto-submitting form.

@@ -194,7 +194,7 @@ pub(crate) async fn device_authorization(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (client, params) = match crate::endpoints::token::authenticated_form_for_device(&shared, &headers, &body) {
+    let (client, params) = match crate::endpoints::token::authenticate_form(&shared, &headers, &body) {
         Ok(ok) => ok,
         Err(response) => return *response,
     };

@@ -62,6 +62,7 @@ pub(crate) fn metadata(shared: &Shared) -> Value {
         "frontchannel_logout_supported": false,
     });
     if let Some(members) = doc.as_object_mut() {
+        crate::endpoints::par::extend_metadata(shared, members);
         members.extend(b.metadata_set_members.clone());
     }
     doc

@@ -12,6 +12,7 @@ pub(crate) mod authorize;
 pub(crate) mod discovery;
 pub(crate) mod dpop;
 pub(crate) mod logout;
+pub(crate) mod par;
 pub(crate) mod token;
 pub(crate) mod userinfo;
 // --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
@@ -38,5 +39,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/register/{client_id}",
             get(client_registration::read).put(client_registration::update).delete(client_registration::delete),
         )
+        .route(par::PAR_PATH, axum::routing::post(par::par))
         .with_state(shared)
 }

@@ -494,9 +494,9 @@ fn authenticated_form<'s>(
     Ok((client, params))
 }
 
-/// [`authenticated_form`] for the device authorization endpoint (RFC 8628 §3.1), with
-/// the failure as a response.
-pub(crate) fn authenticated_form_for_device<'s>(
+/// [`authenticated_form`] with the failure as the response to send: for the device
+/// authorization endpoint (RFC 8628 §3.1) and the PAR endpoint (RFC 9126).
+pub(crate) fn authenticate_form<'s>(
     shared: &'s Shared,
     headers: &HeaderMap,
     body: &[u8],

@@ -516,7 +516,8 @@ impl OAuthClient {
         let jkt = key.as_deref().map(|k| ("dpop_jkt", k.thumbprint()));
         let redirect = options.redirect_uri.iter().map(|uri| ("redirect_uri", uri.as_str()));
         let params = redirect.chain(jkt).chain(options.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        Ok(provider.authorization_url(params, self.rng(), self.now())?)
+        let built = provider.authorization_url(params, self.rng(), self.now())?;
+        self.push_or_sign_authorization(&provider, built).await
     }
 
     /// Creates the authorization URL and records the pending authorization in `pending`
@@ -1119,6 +1120,33 @@ impl OAuthClient {
             return Err(ClientError::Core(LogoutError::Replay.into()));
         }
         Ok(target)
+    }
+
+    /// PAR (RFC 9126) and JAR (RFC 9101) for [`OAuthClient::create_authorization_url`]:
+    /// when the client pushes its requests (`client_kwargs.use_par`, or the provider's
+    /// `require_pushed_authorization_requests`) the parameters — signed in a request
+    /// object when the client uses those — are POSTed to the PAR endpoint and the URL
+    /// carries only `client_id` and `request_uri`; else, with request objects, the
+    /// parameters go by value in `request`. The pending authorization is the one built
+    /// before, returned only on success, so a refused push stores nothing.
+    async fn push_or_sign_authorization(
+        &self,
+        provider: &Provider,
+        (url, pending): (AuthorizationUrl, PendingAuthorization),
+    ) -> Result<(AuthorizationUrl, PendingAuthorization), ClientError> {
+        let config = provider.config();
+        let md = provider.metadata();
+        if crate::par::uses_par(config, md) {
+            let push = crate::par::push_request(config, md, &url, self.rng(), self.now())?;
+            let response = self.send(push.request, Endpoint::PushedAuthorization).await?;
+            let (url, _request_uri) = push.next.handle_response(&response, self.now())?;
+            return Ok((url, pending));
+        }
+        if crate::jar::uses_request_object(config, md) {
+            let url = crate::jar::authorization_url_by_value(config, md, &url, self.rng(), self.now())?;
+            return Ok((url, pending));
+        }
+        Ok((url, pending))
     }
 }
 
