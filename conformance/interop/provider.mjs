@@ -206,6 +206,24 @@ if (config.client_jwk) {
 }
 // --- end PAR/JAR ---
 
+// --- FAPI 2.0 baseline ---
+// `rp-fapi`: private_key_jwt (ES256), every authorization request pushed (PAR), DPoP-bound
+// access tokens (with the nonce the DPoP section demands) — FAPI 2.0 Security Profile's
+// baseline for a confidential client.
+if (config.client_jwk) {
+  const { d, ...publicJwk } = config.client_jwk;
+  void d;
+  clients.push({
+    ...common('rp-fapi'),
+    ...dpopClient,
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES256',
+    jwks: { keys: [publicJwk] },
+    require_pushed_authorization_requests: true,
+  });
+}
+// --- end FAPI 2.0 baseline ---
+
 // Listen first (port 0 picks a free one), then build the provider for that issuer.
 const server = createServer();
 server.on('error', (err) => fail(`listen on ${HOST}:${port}: ${err.message}`));

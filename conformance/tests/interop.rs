@@ -1181,3 +1181,103 @@ async fn interop_login_with_a_request_object_by_value() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------
+// Device flow with DPoP: the polls carry proofs (the provider's nonce demanded, answered
+// once), the token is DPoP-bound and UserInfo takes it with a proof.
+
+#[tokio::test]
+async fn interop_device_flow_with_dpop_gets_a_bound_token() {
+    let Some(interop) = interop("interop_device_flow_with_dpop_gets_a_bound_token") else { return };
+    let f = fixture(&interop);
+    bounded("interop_device_flow_with_dpop_gets_a_bound_token", async {
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let rp = oauth.register(
+            ClientConfig::new("rp-device")
+                .client_id("rp-device")
+                .server_metadata_url(f.op.discovery_url())
+                .scope("openid email")
+                .token_endpoint_auth_method(TokenEndpointAuthMethod::None)
+                .dpop(None),
+        );
+        let authorization = rp.device_authorize(None).await.expect("device authorization");
+        let polling = {
+            let (rp, a) = (rp.clone(), authorization.clone());
+            tokio::spawn(async move { rp.poll_device_token(&a).await })
+        };
+        let who = user("dpop-tv");
+        let complete = authorization.verification_uri_complete.clone().expect("verification_uri_complete");
+        approve_device(&browser(), url::Url::parse(&complete).expect("URL"), &who).await;
+        let token = polling.await.expect("the polling task").expect("the device login succeeds");
+        assert!(token.is_dpop(), "token_type {}", token.token_type);
+        let info = rp.userinfo(&token).await.expect("UserInfo with the DPoP-bound device token");
+        assert_eq!(info.sub(), Some(who.as_str()));
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// FAPI 2.0 baseline: PAR + DPoP + private_key_jwt (+ PKCE S256, rpkit's default), client
+// `rp-fapi` of provider.mjs.
+
+#[tokio::test]
+async fn interop_fapi2_baseline_par_dpop_private_key_jwt() {
+    let Some(interop) = interop("interop_fapi2_baseline_par_dpop_private_key_jwt") else { return };
+    let f = fixture(&interop);
+    bounded("interop_fapi2_baseline_par_dpop_private_key_jwt", async {
+        let app = f.app_base();
+        let mut config = ClientConfig::new("rp-fapi")
+            .client_id("rp-fapi")
+            .server_metadata_url(f.op.discovery_url())
+            .redirect_uri(format!("{app}/auth/rp-fapi/callback"))
+            .scope("openid email profile offline_access")
+            .token_endpoint_auth_method(TokenEndpointAuthMethod::PrivateKeyJwt)
+            .private_key(f.jwt_key.as_str())
+            .private_key_id(f.jwt_kid.as_str())
+            // oidc-provider grants offline_access (a refresh token) only with consent.
+            .authorize_param("prompt", "consent")
+            .dpop(None);
+        config.client_kwargs.use_par = true;
+        let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
+        let rp = oauth.register(config);
+
+        // The browser sees only client_id and request_uri; oidc-provider checks the pushed
+        // dpop_jkt against the proof of the code exchange, the assertion, PKCE.
+        let who = user("fapi");
+        let token = par_login(&rp, &who).await;
+        assert!(token.is_dpop(), "a DPoP-bound access token, not {}", token.token_type);
+        let info = rp.userinfo(&token).await.expect("UserInfo with a proof");
+        assert_eq!(info.sub(), Some(who.as_str()));
+
+        // Refresh: a proof again (the provider binds the refreshed token to the same key).
+        let fresh = rp.refresh_token(&token).await.expect("refresh with DPoP");
+        assert!(fresh.is_dpop());
+        assert_ne!(fresh.access_token.secret(), token.access_token.secret());
+        rp.userinfo(&fresh).await.expect("UserInfo with the refreshed DPoP token");
+
+        // The same client without DPoP is refused by the provider: PAR alone is not enough.
+        let mut bare = ClientConfig::new("rp-fapi-bare")
+            .client_id("rp-fapi")
+            .server_metadata_url(f.op.discovery_url())
+            .redirect_uri(format!("{app}/auth/rp-fapi/callback"))
+            .scope("openid")
+            .token_endpoint_auth_method(TokenEndpointAuthMethod::PrivateKeyJwt)
+            .private_key(f.jwt_key.as_str())
+            .private_key_id(f.jwt_kid.as_str());
+        bare.client_kwargs.use_par = true;
+        let rp = oauth.register(bare);
+        let browser = browser();
+        let mut pending = PendingSet::new();
+        let refused = match rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await {
+            Err(e) => Some(e),
+            Ok(url) => {
+                let callback =
+                    drive(&browser, url.to_url(), starts_with(&format!("{app}/auth/rp-fapi/callback")), &who).await;
+                let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
+                rp.authorize_access_token(&mut pending, &params).await.err()
+            }
+        };
+        assert!(refused.is_some(), "a DPoP-bound client logged in without DPoP");
+    })
+    .await;
+}

@@ -435,7 +435,23 @@ impl DevicePoll {
         response: &http::Response<B>,
         now: UnixTime,
     ) -> Result<DeviceStep, Error> {
-        match token::parse_token_response(response, now, Grant::DeviceCode { openid: self.openid }) {
+        self.handle_token_response_dpop(provider, response, now, false)
+    }
+
+    /// [`handle_token_response`](Self::handle_token_response) for a poll that carried a
+    /// DPoP proof when `proof_sent` (RFC 9449): then the token must be DPoP-bound.
+    ///
+    /// # Errors
+    /// As [`handle_token_response`](Self::handle_token_response);
+    /// [`DpopError::NotDpopBound`](crate::dpop::DpopError::NotDpopBound).
+    pub fn handle_token_response_dpop<B: AsRef<[u8]>>(
+        &mut self,
+        provider: &Provider,
+        response: &http::Response<B>,
+        now: UnixTime,
+        proof_sent: bool,
+    ) -> Result<DeviceStep, Error> {
+        match token::parse_token_response_dpop(response, now, Grant::DeviceCode { openid: self.openid }, proof_sent) {
             Ok(mut token) => {
                 if !self.openid {
                     token.id_token = None;

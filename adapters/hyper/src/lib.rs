@@ -384,6 +384,9 @@ impl HyperClientBuilder {
 
         let pool = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
+            // Under Node.js/Apache's 5 s keep-alive: never reuse a connection the
+            // server is closing (see rpkit-reqwest's `POOL_IDLE_TIMEOUT`).
+            .pool_idle_timeout(Duration::from_secs(4))
             .timer(TokioTimer::new())
             .build(connector);
         let policy = if self.https_only {

@@ -10,6 +10,8 @@
 //!   it passes `max_body` ([`TransportError::TooLarge`]); a `Content-Length` above the cap
 //!   is refused before any of the body is read;
 //! - a `User-Agent` of `rpkit/<version>` unless the request carries one;
+//! - idle pooled connections dropped after [`POOL_IDLE_TIMEOUT`] (4 s), before common
+//!   servers' keep-alive timeouts close them under a request;
 //! - **TLS required**: a request to anything but `https://`, or plain `http://` to a
 //!   loopback host, is refused before anything is sent
 //!   ([`TransportError::InsecureTransport`]); see
@@ -45,6 +47,12 @@ use rpkit::client::adapter::{check_transport, error_chain, redacted_url, Transpo
 use rpkit::client::{HttpClient, TransportError};
 use std::error::Error as _;
 use std::time::Duration;
+
+/// How long an idle pooled connection is kept: under the 5 s keep-alive timeout of
+/// Node.js and Apache servers, so that a request never goes out on a connection the
+/// server is closing at that moment (a `connection reset` on, e.g., a device-flow poll
+/// every 5–6 s). Found against oidc-provider, which runs on Node.js.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// The default connect timeout and total timeout: 10 seconds each (Authlib's default).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -331,6 +339,7 @@ impl ReqwestClientBuilder {
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .https_only(self.https_only)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
             .map_err(|e| BuildError::Backend(error_chain(&e)))?;
         let policy = if self.https_only {

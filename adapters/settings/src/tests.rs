@@ -858,6 +858,8 @@ fn the_device_authorization_endpoint_loads_from_a_file_and_the_environment() {
         .unwrap();
     assert_eq!(settings.get("tv").unwrap().device_authorization_endpoint.as_deref(), Some("https://op.example/d2"));
     assert!(toml("[AUTHLIB_OAUTH_CLIENTS.tv]\ndevice_authorization_endpoint = 7\n").is_err());
+}
+
 // ---- DPoP (RFC 9449) ----
 
 #[test]

@@ -66,8 +66,9 @@ impl OAuthClient {
                 continue;
             }
             let request = poll.poll_request(&provider, self.rng(), now)?;
-            let response = self.send(request, Endpoint::Token).await?;
-            match poll.handle_token_response(&provider, &response, self.now())? {
+            // With DPoP on, the poll carries a proof (and answers `use_dpop_nonce` once).
+            let sent = self.send_token_request(request, provider.metadata()).await?;
+            match poll.handle_token_response_dpop(&provider, &sent.response, self.now(), sent.proof_sent)? {
                 DeviceStep::Pending | DeviceStep::SlowDown => {}
                 DeviceStep::Done(step) => return self.finish_login(step).await,
             }

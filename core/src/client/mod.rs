@@ -35,8 +35,8 @@
 
 // --- device flow (RFC 8628) and dynamic registration (RFC 7591/7592) ---
 mod device;
-mod dynamic;
 mod dpop;
+mod dynamic;
 mod error;
 mod events;
 pub mod store;
