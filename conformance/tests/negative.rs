@@ -330,8 +330,9 @@ async fn other_response_types_and_modes_are_refused() {
     set(&mut params, "response_mode", "fragment");
     assert_eq!(authorize_error(&op, &params).await.0, "invalid_request");
     let mut params = authz_params(&challenge);
+    // Request objects are supported now (RFC 9101): one that does not parse is refused.
     set(&mut params, "request", "eyJ.eyJ.sig");
-    assert_eq!(authorize_error(&op, &params).await.0, "request_not_supported");
+    assert_eq!(authorize_error(&op, &params).await.0, "invalid_request_object");
     let mut params = authz_params(&challenge);
     set(&mut params, "max_age", "-1");
     assert_eq!(authorize_error(&op, &params).await.0, "invalid_request");
