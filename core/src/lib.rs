@@ -16,6 +16,13 @@
 //!   token::parse_token_response(now) ◄─ http::Response ◄──
 //!   id_token::IdTokenValidator::validate(jwks, now) → claims | "unknown kid: refetch the JWKS once"
 //!   discovery / jwks / userinfo / resource / logout ─► http::Request ──► the other endpoints
+//!
+//!   par::push_request → request_uri ─► URL            pushed authorization (RFC 9126)
+//!   jar::request_object(key, now)   → `request`       signed request objects (RFC 9101)
+//!   dpop::DpopKey::proof(htm, htu, now, rng)          sender-constrained tokens (RFC 9449)
+//!   device::device_authorization_request → DevicePoll device grant (RFC 8628)
+//!   registration::registration_request → RegisteredClient   (RFC 7591/7592)
+//!   revocation::revocation_request | introspection_request   (RFC 7009/7662)
 //! ```
 //!
 //! Every step is a pure function or a small state value: feed it input and `now`, get a
