@@ -3,13 +3,14 @@
 //! registration access token).
 //!
 //! Registered clients are served by the authorization and token endpoints like the
-//! static ones. They live as long as the provider: each registration or update keeps one
-//! small immutable record, at most [`MAX_REGISTRATIONS`] per provider (then
-//! `invalid_client_metadata`), which keeps lookups lock-free for the endpoints.
+//! static ones. Each registration or update fills one slot of an append-only table the
+//! provider owns (at most [`MAX_REGISTRATIONS`], then `invalid_client_metadata`), so the
+//! endpoints borrow a client record for as long as they hold the provider's state, as they
+//! do a static one, and the records go when the provider goes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -30,36 +31,51 @@ pub const MAX_REGISTRATIONS: usize = 256;
 const MAX_BODY: usize = 64 * 1024;
 
 struct Dynamic {
-    client: &'static ClientRegistration,
+    /// The slot of the client's current record in [`DynamicClients::slots`].
+    slot: usize,
     token: String,
     metadata: Map<String, Value>,
     issued_at: i64,
 }
 
 /// The dynamically registered clients.
-#[derive(Default)]
 pub(crate) struct DynamicClients {
     clients: RwLock<HashMap<String, Dynamic>>,
-    records: AtomicUsize,
+    /// Append-only: a slot is set once and never changes, so `&self` borrows of it last.
+    slots: Box<[OnceLock<ClientRegistration>]>,
+    next: AtomicUsize,
+}
+
+impl Default for DynamicClients {
+    fn default() -> Self {
+        Self {
+            clients: RwLock::default(),
+            slots: (0..MAX_REGISTRATIONS).map(|_| OnceLock::new()).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl DynamicClients {
     /// The registered client `client_id`, if any.
-    pub(crate) fn get(&self, client_id: &str) -> Option<&'static ClientRegistration> {
-        self.clients.read().unwrap_or_else(PoisonError::into_inner).get(client_id).map(|d| d.client)
+    pub(crate) fn get(&self, client_id: &str) -> Option<&ClientRegistration> {
+        let slot = self.clients.read().unwrap_or_else(PoisonError::into_inner).get(client_id).map(|d| d.slot)?;
+        self.slots.get(slot).and_then(OnceLock::get)
     }
 
-    /// Keeps `client` for the provider's lifetime (see the module doc), or `None` past the
-    /// limit.
-    fn keep(&self, client: ClientRegistration) -> Option<&'static ClientRegistration> {
-        if self.records.fetch_add(1, Ordering::SeqCst) >= MAX_REGISTRATIONS {
-            return None;
-        }
-        Some(Box::leak(Box::new(client)))
+    /// The record in `slot`.
+    fn record(&self, slot: usize) -> &ClientRegistration {
+        self.slots[slot].get().expect("a slot is filled before its index is handed out")
+    }
+
+    /// Puts `client` in a fresh slot and returns its index, or `None` past the limit.
+    fn keep(&self, client: ClientRegistration) -> Option<usize> {
+        let slot = self.next.fetch_add(1, Ordering::SeqCst);
+        self.slots.get(slot)?.set(client).ok()?;
+        Some(slot)
     }
 }
 
-/// A refused request: its status, RFC 7591 §3.2.2 error code and description.
 struct Reject(StatusCode, &'static str, String);
 
 impl Reject {
@@ -149,16 +165,17 @@ fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Rej
 }
 
 fn information(shared: &Shared, d: &Dynamic, with_token: bool) -> Value {
+    let client = shared.dynamic_clients.record(d.slot);
     let mut out = d.metadata.clone();
-    out.insert("client_id".into(), Value::from(d.client.client_id.clone()));
-    if let Some(secret) = &d.client.secret {
+    out.insert("client_id".into(), Value::from(client.client_id.clone()));
+    if let Some(secret) = &client.secret {
         out.insert("client_secret".into(), Value::from(secret.clone()));
         out.insert("client_secret_expires_at".into(), Value::from(0));
     }
     out.insert("client_id_issued_at".into(), Value::from(d.issued_at));
     out.insert(
         "registration_client_uri".into(),
-        Value::from(format!("{}/register/{}", shared.issuer, d.client.client_id)),
+        Value::from(format!("{}/register/{}", shared.issuer, client.client_id)),
     );
     if with_token {
         out.insert("registration_access_token".into(), Value::from(d.token.clone()));
@@ -177,11 +194,11 @@ pub(crate) async fn register(State(shared): State<Arc<Shared>>, headers: HeaderM
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
-    let Some(client) = shared.dynamic_clients.keep(client) else {
+    let Some(slot) = shared.dynamic_clients.keep(client) else {
         return error(StatusCode::BAD_REQUEST, "invalid_client_metadata", "too many registrations at this provider")
             .into_response();
     };
-    let d = Dynamic { client, token: random_token(32), metadata, issued_at: now() };
+    let d = Dynamic { slot, token: random_token(32), metadata, issued_at: now() };
     let answer = information(&shared, &d, true);
     shared.dynamic_clients.clients.write().unwrap_or_else(PoisonError::into_inner).insert(client_id, d);
     json_no_store(StatusCode::CREATED, &answer)
@@ -252,7 +269,7 @@ pub(crate) async fn update(
         Ok(ok) => ok,
         Err(r) => return r.into_response(),
     };
-    let Some(client) = shared.dynamic_clients.keep(client) else {
+    let Some(slot) = shared.dynamic_clients.keep(client) else {
         return error(StatusCode::BAD_REQUEST, "invalid_client_metadata", "too many registrations at this provider")
             .into_response();
     };
@@ -260,7 +277,7 @@ pub(crate) async fn update(
     let Some(d) = clients.get_mut(&client_id) else {
         return error(StatusCode::UNAUTHORIZED, "invalid_token", "no such client").into_response();
     };
-    d.client = client;
+    d.slot = slot;
     d.metadata = metadata;
     json_no_store(StatusCode::OK, &information(&shared, d, false))
 }
