@@ -21,6 +21,9 @@
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use criterion::{black_box, criterion_group, Criterion};
 use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
@@ -105,50 +108,27 @@ impl Setup {
 
 fn bench(c: &mut Criterion) {
     let setup = Setup::new();
-    let mut group = c.benchmark_group("authorize");
-    for (which, name) in CONTENDERS.iter().enumerate() {
-        group.bench_function(*name, |b| b.iter(|| setup.run(which)));
-    }
-    group.finish();
+    support::group(c, "authorize", &CONTENDERS, |which| setup.run(which));
 }
 
-/// Interleaved measurement, robust on a shared machine: every round times a batch of each
-/// contender in turn; the per-contender minimum over the rounds is reported.
-fn interleaved(rounds: usize, batch: usize) {
+criterion_group! {
+    name = benches;
+    config = support::criterion(std::time::Duration::from_secs(3));
+    targets = bench
+}
+
+fn main() {
+    if !support::interleaved_only() {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    let (rounds, batch) = (300, 200);
     let setup = Setup::new();
     let (url, _) = AuthorizationRequest::new(&setup.config).build(&setup.seeded, setup.now).unwrap();
     for needle in ["state=", "nonce=", "code_challenge=", "code_challenge_method=S256", "scope=openid+email+profile"] {
         assert!(url.as_str().contains(needle), "rpkit URL lacks {needle}: {url}");
     }
     println!("\ninterleaved minimum per call ({rounds} rounds x {batch} calls), ratio to oauth2:");
-    let mut best = [f64::INFINITY; CONTENDERS.len()];
-    for _ in 0..rounds {
-        for (which, best) in best.iter_mut().enumerate() {
-            let start = std::time::Instant::now();
-            for _ in 0..batch {
-                black_box(setup.run(which));
-            }
-            *best = best.min(start.elapsed().as_secs_f64() * 1e6 / batch as f64);
-        }
-    }
-    let base = best[CONTENDERS.len() - 1];
-    for (which, name) in CONTENDERS.iter().enumerate() {
-        println!("  authorize {:<14} {:>8.3} µs  {:>6.3}x", name, best[which], best[which] / base);
-    }
-}
-
-criterion_group! {
-    name = benches;
-    config = Criterion::default().sample_size(60).warm_up_time(std::time::Duration::from_secs(1))
-        .measurement_time(std::time::Duration::from_secs(3));
-    targets = bench
-}
-
-fn main() {
-    let quick = std::env::args().any(|a| a == "--interleaved-only");
-    if !quick {
-        benches();
-        Criterion::default().configure_from_args().final_summary();
-    }
-    interleaved(300, 200);
+    let best = support::minimum_per_call(rounds, batch, CONTENDERS.len(), |which| setup.run(which));
+    support::print_ratios("authorize", &CONTENDERS, &best, CONTENDERS.len() - 1);
 }

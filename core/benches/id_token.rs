@@ -17,6 +17,9 @@
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use criterion::{black_box, criterion_group, Criterion};
 use ring::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use rpkit::id_token::IdTokenValidator;
@@ -292,34 +295,21 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-/// Interleaved measurement, robust on a shared machine: every round times a batch of each
-/// contender in turn, and the per-contender minimum over the rounds is reported. Other
-/// load only ever adds time, so minima of interleaved batches keep the ratios honest.
+/// The interleaved minima (see `support`), per algorithm.
 fn interleaved(rounds: usize, batch: usize) {
     let now = UnixTime::from_system_time(SystemTime::now());
     println!("\ninterleaved minimum per call ({rounds} rounds x {batch} calls), ratio to ring_floor:");
     for case in cases(now.as_secs()) {
         let setup = Setup::new(&case, now);
-        let mut best = vec![f64::INFINITY; CONTENDERS.len()];
-        for _ in 0..rounds {
-            for (name, best) in CONTENDERS.iter().zip(&mut best) {
-                let start = std::time::Instant::now();
-                for _ in 0..batch {
-                    black_box(setup.run(name, &case));
-                }
-                *best = best.min(start.elapsed().as_secs_f64() * 1e6 / batch as f64);
-            }
-        }
-        for (which, name) in CONTENDERS.iter().enumerate() {
-            println!("  {:<6} {:<18} {:>9.2} µs  {:>6.3}x", case.name, name, best[which], best[which] / best[0]);
-        }
+        let best =
+            support::minimum_per_call(rounds, batch, CONTENDERS.len(), |which| setup.run(CONTENDERS[which], &case));
+        support::print_ratios(case.name, CONTENDERS, &best, 0);
     }
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(60).warm_up_time(std::time::Duration::from_secs(1))
-        .measurement_time(std::time::Duration::from_secs(4));
+    config = support::criterion(std::time::Duration::from_secs(4));
     targets = bench
 }
 

@@ -16,6 +16,9 @@
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use criterion::{black_box, criterion_group, Criterion};
 use rpkit::jose::b64;
 use rpkit::time::UnixTime;
@@ -106,45 +109,23 @@ impl Setup {
 
 fn bench(c: &mut Criterion) {
     let setup = Setup::new();
-    let mut group = c.benchmark_group("token_response");
-    for (which, name) in CONTENDERS.iter().enumerate() {
-        group.bench_function(*name, |b| b.iter(|| setup.run(which)));
-    }
-    group.finish();
-}
-
-/// Interleaved measurement, robust on a shared machine: every round times a batch of each
-/// contender in turn; the per-contender minimum over the rounds is reported.
-fn interleaved(rounds: usize, batch: usize) {
-    let setup = Setup::new();
-    println!("\ninterleaved minimum per call ({rounds} rounds x {batch} calls), ratio to rpkit:");
-    let mut best = [f64::INFINITY; CONTENDERS.len()];
-    for _ in 0..rounds {
-        for (which, best) in best.iter_mut().enumerate() {
-            let start = std::time::Instant::now();
-            for _ in 0..batch {
-                black_box(setup.run(which));
-            }
-            *best = best.min(start.elapsed().as_secs_f64() * 1e6 / batch as f64);
-        }
-    }
-    for (which, name) in CONTENDERS.iter().enumerate() {
-        println!("  token {:<14} {:>8.3} µs  {:>6.3}x", name, best[which], best[which] / best[0]);
-    }
+    support::group(c, "token_response", &CONTENDERS, |which| setup.run(which));
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().sample_size(60).warm_up_time(std::time::Duration::from_secs(1))
-        .measurement_time(std::time::Duration::from_secs(3));
+    config = support::criterion(std::time::Duration::from_secs(3));
     targets = bench
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--interleaved-only");
-    if !quick {
+    if !support::interleaved_only() {
         benches();
         Criterion::default().configure_from_args().final_summary();
     }
-    interleaved(300, 200);
+    let (rounds, batch) = (300, 200);
+    let setup = Setup::new();
+    println!("\ninterleaved minimum per call ({rounds} rounds x {batch} calls), ratio to rpkit:");
+    let best = support::minimum_per_call(rounds, batch, CONTENDERS.len(), |which| setup.run(which));
+    support::print_ratios("token", &CONTENDERS, &best, 0);
 }
