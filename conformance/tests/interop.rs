@@ -444,19 +444,47 @@ fn starts_with(prefix: &str) -> impl Fn(&url::Url) -> bool + '_ {
     move |url| url.as_str().starts_with(prefix)
 }
 
-/// One complete login through rpkit: authorization URL, the browser's trip through the
-/// provider's forms, the callback. Returns the token and the callback URL.
-async fn login(rp: &OAuthClient, browser: &reqwest::Client, user: &str) -> (Token, url::Url) {
+/// One login attempt through rpkit: the authorization URL (a push first, with PAR; the
+/// URL goes to `inspect`), the browser's trip through the provider's forms as `user`, the
+/// callback. Returns what rpkit made of it (an `Err` from the push or from the callback)
+/// and the callback URL when the browser got there.
+async fn attempt_login(
+    rp: &OAuthClient,
+    browser: &reqwest::Client,
+    user: &str,
+    options: &AuthorizeOptions,
+    inspect: impl FnOnce(&url::Url),
+) -> (Result<Token, ClientError>, Option<url::Url>) {
     let mut pending = PendingSet::new();
+    let url = match rp.authorize_redirect(&mut pending, options).await {
+        Ok(url) => url.to_url(),
+        Err(e) => {
+            assert!(pending.is_empty(), "nothing stored for a refused authorization request");
+            return (Err(e), None);
+        }
+    };
+    inspect(&url);
+    let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
+    let callback = drive(browser, url, starts_with(&redirect_uri), user).await;
+    let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
+    let result = rp.authorize_access_token(&mut pending, &params).await;
+    assert!(pending.is_empty(), "the pending authorization is used up");
+    (result, Some(callback))
+}
+
+/// One complete login through rpkit that must succeed. Returns the token and the
+/// callback URL.
+async fn login(rp: &OAuthClient, browser: &reqwest::Client, user: &str) -> (Token, url::Url) {
     // `prompt=consent`: oidc-provider issues refresh tokens (offline_access) only then.
     let options = AuthorizeOptions::default().param("prompt", "consent");
-    let url = rp.authorize_redirect(&mut pending, &options).await.expect("authorization URL");
-    let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
-    let callback = drive(browser, url.to_url(), starts_with(&redirect_uri), user).await;
-    let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
-    let token = rp.authorize_access_token(&mut pending, &params).await.expect("the callback is accepted");
-    assert!(pending.is_empty(), "the pending authorization is used up");
-    (token, callback)
+    let (result, callback) = attempt_login(rp, browser, user, &options, |_| {}).await;
+    (result.expect("the callback is accepted"), callback.expect("the callback URL"))
+}
+
+/// A login attempt with the default options that must fail: rpkit's error.
+async fn refused_login(rp: &OAuthClient, user: &str) -> ClientError {
+    let (result, _) = attempt_login(rp, &browser(), user, &AuthorizeOptions::default(), |_| {}).await;
+    result.expect_err("the login was refused")
 }
 
 /// A user name unique to this test run, so parallel tests never share a subject.
@@ -525,13 +553,7 @@ async fn interop_login_with_the_wrong_client_secret_is_refused() {
             rp_config(&f.op, &f.app_base(), TokenEndpointAuthMethod::ClientSecretBasic, "", "")
                 .client_secret("not-the-secret-0123456789abcdef012345"),
         );
-        let browser = browser();
-        let mut pending = PendingSet::new();
-        let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
-        let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
-        let callback = drive(&browser, url.to_url(), starts_with(&redirect_uri), &user("mallory")).await;
-        let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("params");
-        let err = rp.authorize_access_token(&mut pending, &params).await.unwrap_err();
+        let err = refused_login(&rp, &user("mallory")).await;
         assert!(
             matches!(&err, ClientError::Core(Error::Provider(p)) if p.error == "invalid_client"),
             "expected invalid_client, got {err:?}"
@@ -1040,13 +1062,7 @@ async fn interop_dpop_bound_client_without_dpop_is_refused() {
         let mut config = rp_dpop_config(&f.op, &f.app_base());
         config.client_kwargs.dpop = false;
         let rp = oauth.register(config);
-        let browser = browser();
-        let mut pending = PendingSet::new();
-        let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
-        let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
-        let callback = drive(&browser, url.to_url(), starts_with(&redirect_uri), &user("nodpop")).await;
-        let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("params");
-        let err = rp.authorize_access_token(&mut pending, &params).await.unwrap_err();
+        let err = refused_login(&rp, &user("nodpop")).await;
         assert!(matches!(&err, ClientError::Core(Error::Provider(_))), "expected the provider's refusal, got {err:?}");
     })
     .await;
@@ -1090,15 +1106,12 @@ fn par_plain_config(op: &Op, app_base: &str, use_par: bool) -> ClientConfig {
 
 /// A login whose authorization URL must carry only `client_id` and `request_uri`.
 async fn par_login(rp: &OAuthClient, who: &str) -> Token {
-    let browser = browser();
-    let mut pending = PendingSet::new();
-    let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("PAR accepted");
-    let names: Vec<String> = url.to_url().query_pairs().map(|(k, _)| k.into_owned()).collect();
-    assert_eq!(names, ["client_id", "request_uri"], "only the reference goes through the browser: {url}");
-    let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
-    let callback = drive(&browser, url.to_url(), starts_with(&redirect_uri), who).await;
-    let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
-    let token = rp.authorize_access_token(&mut pending, &params).await.expect("the callback is accepted");
+    let (result, _) = attempt_login(rp, &browser(), who, &AuthorizeOptions::default(), |url| {
+        let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        assert_eq!(names, ["client_id", "request_uri"], "only the reference goes through the browser: {url}");
+    })
+    .await;
+    let token = result.expect("the callback is accepted");
     assert_eq!(token.userinfo.as_ref().and_then(|c| c.sub()), Some(who));
     token
 }
@@ -1143,13 +1156,11 @@ async fn interop_login_through_par_without_request_object() {
         // Without pushing, the provider refuses this client's request at the callback.
         let oauth = OAuth::new(ReqwestClient::new().expect("reqwest"));
         let rp = oauth.register(par_plain_config(&f.op, &f.app_base(), false));
-        let mut pending = PendingSet::new();
-        let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
-        assert!(url.to_url().query_pairs().any(|(k, _)| k == "state"), "not pushed: {url}");
-        let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
-        let callback = drive(&browser(), url.to_url(), starts_with(&redirect_uri), "unused").await;
-        let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
-        let err = rp.authorize_access_token(&mut pending, &params).await.unwrap_err();
+        let (result, _) = attempt_login(&rp, &browser(), "unused", &AuthorizeOptions::default(), |url| {
+            assert!(url.query_pairs().any(|(k, _)| k == "state"), "not pushed: {url}");
+        })
+        .await;
+        let err = result.unwrap_err();
         assert!(
             matches!(&err, ClientError::Core(Error::Provider(p)) if p.error == "invalid_request"),
             "expected the provider's invalid_request, got {err:?}"
@@ -1169,14 +1180,12 @@ async fn interop_login_with_a_request_object_by_value() {
         config.client_kwargs.request_object = true;
         let rp = oauth.register(config);
         let who = user("rosa");
-        let mut pending = PendingSet::new();
-        let url = rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await.expect("URL");
-        let names: Vec<String> = url.to_url().query_pairs().map(|(k, _)| k.into_owned()).collect();
-        assert_eq!(names, ["client_id", "request", "response_type", "scope"], "{url}");
-        let redirect_uri = rp.config().redirect_uri.clone().expect("a redirect URI");
-        let callback = drive(&browser(), url.to_url(), starts_with(&redirect_uri), &who).await;
-        let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
-        let token = rp.authorize_access_token(&mut pending, &params).await.expect("the callback is accepted");
+        let (result, _) = attempt_login(&rp, &browser(), &who, &AuthorizeOptions::default(), |url| {
+            let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+            assert_eq!(names, ["client_id", "request", "response_type", "scope"], "{url}");
+        })
+        .await;
+        let token = result.expect("the callback is accepted");
         assert_eq!(token.userinfo.as_ref().and_then(|c| c.sub()), Some(who.as_str()));
     })
     .await;
@@ -1266,18 +1275,8 @@ async fn interop_fapi2_baseline_par_dpop_private_key_jwt() {
             .private_key_id(f.jwt_kid.as_str());
         bare.client_kwargs.use_par = true;
         let rp = oauth.register(bare);
-        let browser = browser();
-        let mut pending = PendingSet::new();
-        let refused = match rp.authorize_redirect(&mut pending, &AuthorizeOptions::default()).await {
-            Err(e) => Some(e),
-            Ok(url) => {
-                let callback =
-                    drive(&browser, url.to_url(), starts_with(&format!("{app}/auth/rp-fapi/callback")), &who).await;
-                let params = CallbackParams::from_query(callback.query().unwrap_or("")).expect("callback parameters");
-                rp.authorize_access_token(&mut pending, &params).await.err()
-            }
-        };
-        assert!(refused.is_some(), "a DPoP-bound client logged in without DPoP");
+        let (result, _) = attempt_login(&rp, &browser(), &who, &AuthorizeOptions::default(), |_| {}).await;
+        assert!(result.is_err(), "a DPoP-bound client logged in without DPoP");
     })
     .await;
 }
