@@ -73,8 +73,14 @@ fn kind(key: &str, sub: Option<&str>) -> Kind {
         ("client_kwargs", Some(sub)) => match sub {
             "scope" => Kind::ListOrText,
             "code_challenge_method" => Kind::FlagOrText,
-            "leeway" | "max_pending" | "pending_ttl" | "id_token_max_age" | "timeout" | "userinfo_post" => Kind::Json,
-            "dpop" => Kind::Json,
+            // Numbers and the boolean switches (every `bool` of `ClientKwargs`).
+            "leeway" | "max_pending" | "pending_ttl" | "id_token_max_age" | "timeout" => Kind::Json,
+            "userinfo_post"
+            | "danger_allow_insecure_http"
+            | "accept_unverifiable_iss"
+            | "dpop"
+            | "use_par"
+            | "request_object" => Kind::Json,
             _ => Kind::Text,
         },
         // Request parameters are sent as text anyway.

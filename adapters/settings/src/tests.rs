@@ -888,3 +888,53 @@ fn dpop_keys_load_from_toml_and_the_environment_and_stay_hidden() {
     assert!(!err.to_string().contains("BEGIN"), "{err}");
     assert!(toml("[AUTHLIB_OAUTH_CLIENTS.bank]\nclient_kwargs = { dpop = \"on\" }\n").is_err());
 }
+
+// ---- PAR (RFC 9126) and JAR (RFC 9101), and the other boolean switches ----
+
+#[test]
+fn par_and_jar_keys_load_from_toml_and_the_environment() {
+    let s = toml(
+        "[AUTHLIB_OAUTH_CLIENTS.bank]\nclient_id = \"x\"\n\
+         pushed_authorization_request_endpoint = \"https://op.example/par\"\n\
+         client_kwargs = { use_par = true, request_object = true, request_object_signing_alg = \"ES256\" }\n",
+    )
+    .unwrap();
+    let bank = s.get("bank").unwrap();
+    assert_eq!(bank.pushed_authorization_request_endpoint.as_deref(), Some("https://op.example/par"));
+    assert!(bank.client_kwargs.use_par && bank.client_kwargs.request_object);
+    assert_eq!(bank.client_kwargs.request_object_signing_alg.as_deref(), Some("ES256"));
+
+    let s = Settings::from_env_vars(vars(&[
+        ("RPKIT_OAUTH_CLIENTS__BANK__CLIENT_KWARGS__USE_PAR", "true"),
+        ("RPKIT_OAUTH_CLIENTS__BANK__CLIENT_KWARGS__REQUEST_OBJECT", "true"),
+        ("RPKIT_OAUTH_CLIENTS__BANK__CLIENT_KWARGS__REQUEST_OBJECT_SIGNING_ALG", "PS256"),
+        ("RPKIT_OAUTH_CLIENTS__BANK__PUSHED_AUTHORIZATION_REQUEST_ENDPOINT", "https://op.example/par"),
+    ]))
+    .unwrap();
+    let bank = s.get("bank").unwrap();
+    assert!(bank.client_kwargs.use_par && bank.client_kwargs.request_object);
+    assert_eq!(bank.client_kwargs.request_object_signing_alg.as_deref(), Some("PS256"));
+    assert_eq!(bank.pushed_authorization_request_endpoint.as_deref(), Some("https://op.example/par"));
+    let err = toml("[AUTHLIB_OAUTH_CLIENTS.bank]\nclient_kwargs = { use_par = \"yes\" }\n").unwrap_err();
+    assert!(err.to_string().contains("use_par"), "{err}");
+}
+
+#[test]
+fn every_boolean_switch_is_a_boolean_from_the_environment() {
+    for key in
+        ["USERINFO_POST", "DANGER_ALLOW_INSECURE_HTTP", "ACCEPT_UNVERIFIABLE_ISS", "DPOP", "USE_PAR", "REQUEST_OBJECT"]
+    {
+        let name = format!("RPKIT_OAUTH_CLIENTS__OP__CLIENT_KWARGS__{key}");
+        let s = Settings::from_env_vars(vars(&[(name.as_str(), "true")])).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let kw = &s.get("op").unwrap().client_kwargs;
+        let on = match key {
+            "USERINFO_POST" => kw.userinfo_post,
+            "DANGER_ALLOW_INSECURE_HTTP" => kw.danger_allow_insecure_http,
+            "ACCEPT_UNVERIFIABLE_ISS" => kw.accept_unverifiable_iss,
+            "DPOP" => kw.dpop,
+            "USE_PAR" => kw.use_par,
+            _ => kw.request_object,
+        };
+        assert!(on, "{key}=true did not switch it on");
+    }
+}
