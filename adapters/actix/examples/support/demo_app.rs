@@ -546,8 +546,11 @@ async fn backchannel(
 ) -> Result<BackchannelResponse, AuthError> {
     let client = state.client(&name)?;
     let outcome = backchannel_logout(&client, &revocations, &body).await;
-    if let Ok(target) = &outcome {
-        tracing::info!(provider = %client.name(), sub = ?target.sub, sid = ?target.sid, "back-channel logout");
+    match &outcome {
+        Ok(target) => {
+            tracing::info!(provider = %client.name(), sub = ?target.sub, sid = ?target.sid, "back-channel logout")
+        }
+        Err(e) => tracing::warn!(provider = %client.name(), error = %e, "back-channel logout rejected"),
     }
     Ok(BackchannelResponse::from(&outcome))
 }

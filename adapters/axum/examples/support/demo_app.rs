@@ -363,8 +363,9 @@ async fn backchannel(State(state): State<DemoState>, Path(name): Path<String>, b
         Err(e) => return e.into_response(),
     };
     let outcome = backchannel_logout(&client, &state.revocations, &body).await;
-    if let Ok(target) = &outcome {
-        tracing::info!(client = %name, sub = ?target.sub, sid = ?target.sid, "back-channel logout");
+    match &outcome {
+        Ok(target) => tracing::info!(client = %name, sub = ?target.sub, sid = ?target.sid, "back-channel logout"),
+        Err(e) => tracing::warn!(client = %name, error = %e, "back-channel logout rejected"),
     }
     BackchannelResponse::from(&outcome).into_response()
 }
